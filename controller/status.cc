@@ -1,0 +1,26 @@
+#include "controller/status.h"
+
+namespace converge {
+
+const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kInvalid: return "invalid";
+    case Code::kNotFound: return "not found";
+    case Code::kConflict: return "conflict";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kTimeout: return "timeout";
+    case Code::kPermission: return "permission denied";
+    case Code::kStale: return "stale";
+    case Code::kLocked: return "locked";
+    case Code::kInternal: return "internal";
+  }
+  return "unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "ok";
+  return std::string(CodeName(code_)) + ": " + message_;
+}
+
+}  // namespace converge

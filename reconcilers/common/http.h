@@ -1,0 +1,121 @@
+// The HTTP client shared by every backend: one libcurl handle per client (connection reuse),
+// timeouts, TLS verification on by default, retries with exponential backoff and full jitter on
+// connection errors, 5xx and 429 (honouring Retry-After). Secrets (Authorization headers, bodies
+// marked sensitive) are never logged.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "controller/clock.h"
+#include "controller/status.h"
+
+namespace converge::http {
+
+struct Request {
+  std::string method = "GET";
+  std::string url;  // absolute
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Whether repeating the request after an ambiguous failure (timeout, reset after sending) is
+  // safe. GET/PUT/DELETE are idempotent; POST is not unless the caller says so.
+  bool idempotent = true;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct TlsOptions {
+  std::string ca_file;               // empty: system CA bundle
+  bool insecure_skip_verify = false;  // never the default
+};
+
+struct TransportOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  TlsOptions tls;
+};
+
+// One attempt at one request. A connection-level failure is an kUnavailable Status (or
+// kTimeout); any HTTP answer, even 500, is a Response.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<Response> RoundTrip(const Request& request) = 0;
+};
+
+// libcurl transport: one easy handle reused for every request (keep-alive), guarded by a mutex.
+std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options);
+
+struct RetryPolicy {
+  int max_attempts = 6;
+  std::chrono::milliseconds base_delay{200};
+  std::chrono::milliseconds max_delay{10000};
+  // Cap on a server-sent Retry-After we are willing to honour per attempt.
+  std::chrono::milliseconds max_retry_after{60000};
+};
+
+// Counters a benchmark or the CLI can read: requests sent (attempts) by method and status.
+struct HttpStats {
+  std::atomic<long> requests{0};
+  std::atomic<long> writes{0};   // non-GET/HEAD attempts
+  std::atomic<long> retries{0};
+};
+
+// Called before each retry sleep so long waits can be reported ("retrying in 1.6s: 503").
+using RetryObserver =
+    std::function<void(const Request&, int attempt, std::chrono::milliseconds delay,
+                       const std::string& reason)>;
+
+class Client {
+ public:
+  Client(std::unique_ptr<Transport> transport, RetryPolicy policy, Clock& clock,
+         uint64_t seed = std::random_device{}());
+
+  // Sends with retries. Returns the final Response (which may be a 4xx/5xx after retries are
+  // exhausted: callers map statuses to errors) or the last connection error.
+  Result<Response> Send(Request request);
+
+  // Headers added to every request (e.g. Authorization). Values are never logged.
+  void SetDefaultHeader(const std::string& name, const std::string& value);
+  void SetRetryObserver(RetryObserver observer) { observer_ = std::move(observer); }
+  HttpStats& stats() { return stats_; }
+
+  // Delay before retry number `attempt` (1-based): full jitter over
+  // min(max_delay, base_delay * 2^(attempt-1)). Public for tests.
+  std::chrono::milliseconds BackoffDelay(int attempt);
+
+ private:
+  std::unique_ptr<Transport> transport_;
+  RetryPolicy policy_;
+  Clock& clock_;
+  std::mt19937_64 rng_;
+  std::mutex rng_mu_;
+  std::vector<std::pair<std::string, std::string>> default_headers_;
+  RetryObserver observer_;
+  HttpStats stats_;
+};
+
+// Parses a Retry-After header value (delta-seconds or an HTTP-date) into a delay; 0 if absent or
+// unparseable.
+std::chrono::milliseconds ParseRetryAfter(const std::string& value,
+                                          std::chrono::system_clock::time_point now);
+
+// Percent-encodes a query parameter value.
+std::string UrlEncode(const std::string& s);
+
+}  // namespace converge::http

@@ -1,0 +1,103 @@
+// The one small interface every backend implements. Queueing, retries of whole changes,
+// ordering, snapshots, health waits and rollback are generic and live in controller/.
+//
+//   observe  — list the live objects converge owns (one paged list call per kind)
+//   desired  — the native document converge wants live for a spec (adds the ownership label)
+//   diff     — pure: (desired, live, last-applied) -> action + field changes
+//   health   — is the object rolled out and healthy yet?
+//   apply    — one backend write for one change
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/status.h"
+#include "specs/document.h"
+
+namespace converge {
+
+struct ResourceKey {
+  std::string kind;
+  std::string name;
+  std::string ToString() const { return kind + "/" + name; }
+  bool operator<(const ResourceKey& o) const {
+    return kind != o.kind ? kind < o.kind : name < o.name;
+  }
+  bool operator==(const ResourceKey& o) const { return kind == o.kind && name == o.name; }
+};
+
+// Parses "App//payments/api" or "App/payments/api" (kind, then the rest is the name; Marathon
+// ids get their leading slash back).
+Result<ResourceKey> ParseResourceKey(const std::string& s);
+
+struct LiveObject {
+  ResourceKey key;
+  json doc;          // as the backend returned it (status fields included)
+  bool owned = false;
+};
+
+enum class Action { kNoop, kCreate, kUpdate, kScale, kReplace, kDelete, kRun };
+const char* ActionName(Action a);  // "create", "update", ...
+
+struct FieldChange {
+  std::string path;  // dotted path for display: container.docker.image, env.LOG_LEVEL
+  json before;       // null when absent
+  json after;        // null when removed/reset
+};
+
+struct DiffResult {
+  Action action = Action::kNoop;
+  std::vector<FieldChange> fields;
+  std::string reason;  // for display only
+};
+
+enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing };
+
+struct Health {
+  HealthState state = HealthState::kProgressing;
+  std::string message;  // "deployment 1/2, tasks healthy 1/3"
+};
+
+// One change to apply; what the executor hands to a reconciler.
+struct ChangeRequest {
+  ResourceKey key;
+  Action action = Action::kNoop;
+  json desired;  // native document (null for delete)
+  json live;     // definition as observed (null for create)
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+
+  virtual std::string Type() const = 0;                 // "marathon"
+  virtual std::vector<std::string> Kinds() const = 0;   // {"App"}
+
+  virtual Result<std::vector<LiveObject>> Observe() = 0;
+  // One object by key whether or not converge owns it (import, fresh snapshots).
+  virtual Result<std::optional<LiveObject>> Get(const ResourceKey& key) = 0;
+
+  // The native document to make live for a spec: spec + id + ownership label.
+  virtual json Desired(const Document& doc) const = 0;
+  // The restorable definition of a live object: server-populated status stripped.
+  virtual json Definition(const json& live) const = 0;
+  // Pure. `desired` null = no spec (prune candidate); `live` null = missing.
+  virtual DiffResult Diff(const json& desired, const json& live,
+                          const json& last_applied) const = 0;
+
+  virtual Status Apply(const ChangeRequest& change) = 0;
+  virtual Result<Health> CheckHealth(const ResourceKey& key, const json& desired) = 0;
+  // Put the object back to a snapshot's definition (or delete it when the snapshot says it
+  // did not exist).
+  virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
+  // Marks a live object as owned by this converge instance (import).
+  virtual Status Adopt(const ResourceKey& key) = 0;
+
+  // Number of backend requests made so far (attempts), and of those that write.
+  virtual long RequestCount() const = 0;
+  virtual long WriteCount() const = 0;
+};
+
+}  // namespace converge

@@ -1,0 +1,56 @@
+// The document model: one desired-state document (a YAML document with the converge envelope)
+// with the source positions needed to report errors as file:line:column.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace converge {
+
+using json = nlohmann::json;
+
+struct SourcePos {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+  std::string ToString() const;  // file:line:column
+};
+
+struct Document {
+  std::string api_version;
+  std::string kind;
+  std::string name;
+  std::string backend;  // metadata.backend, resolved by the loader when left out
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  json spec;            // the backend's native document
+  SourcePos pos;        // start of the document
+  int index = 0;        // 0-based document number within its file
+  std::string revision; // content hash of (kind, name, backend, spec, labels, annotations)
+
+  std::string Key() const { return kind + "/" + name; }
+  // "App /payments/api (document 2)" — names the document in error messages.
+  std::string Describe() const;
+};
+
+enum class Severity { kError, kWarning };
+
+struct Diagnostic {
+  Severity severity = Severity::kError;
+  SourcePos pos;
+  std::string document;  // Document::Describe() or "document N"
+  std::string message;   // what is wrong and what was expected
+  std::string ToString() const;  // file:line:column: error: <document>: <message>
+};
+
+// An error found inside a spec, located by a JSON pointer path relative to the document root
+// ("/spec/container/docker/image"). The loader maps the path to a source position.
+struct PathDiagnostic {
+  std::string path;
+  std::string message;
+  Severity severity = Severity::kError;
+};
+
+}  // namespace converge
