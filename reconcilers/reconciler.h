@@ -35,7 +35,7 @@ Result<ResourceKey> ParseResourceKey(const std::string& s);
 struct LiveObject {
   ResourceKey key;
   json doc;          // as the backend returned it (status fields included)
-  bool owned = false;
+  bool owned = false;  // carries this converge instance's ownership label
 };
 
 enum class Action { kNoop, kCreate, kUpdate, kScale, kReplace, kDelete, kRun };
@@ -92,9 +92,6 @@ class Reconciler {
   // Put the object back to a snapshot's definition (or delete it when the snapshot says it
   // did not exist).
   virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
-  // Marks a live object as owned by this converge instance (import).
-  virtual Status Adopt(const ResourceKey& key) = 0;
-
   // Number of backend requests made so far (attempts), and of those that write.
   virtual long RequestCount() const = 0;
   virtual long WriteCount() const = 0;

@@ -1,0 +1,91 @@
+#include "controller/backends.h"
+
+#include <cstdio>
+#include <future>
+
+#include "reconcilers/marathon/reconciler.h"
+
+namespace converge {
+
+KindRegistry DefaultKindRegistry() {
+  KindRegistry registry;
+  marathon::RegisterKinds(registry);
+  KindInfo backend;
+  backend.validate = [types = registry.BackendTypes()](Document& doc,
+                                                       std::vector<PathDiagnostic>& out) {
+    ValidateBackend(doc, types, out);
+  };
+  registry.Register("Backend", std::move(backend));
+  return registry;
+}
+
+std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs) {
+  std::map<std::string, BackendConfig> out;
+  for (const Document& d : specs.documents)
+    if (d.kind == "Backend") out[d.name] = BackendFromDocument(d);
+  return out;
+}
+
+Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& configs,
+                                   const std::string& instance, Clock& clock) {
+  BackendSet set;
+  for (const auto& [name, cfg] : configs) {
+    std::unique_ptr<Reconciler> rec;
+    if (cfg.type == "marathon") {
+      auto client = marathon::Client::FromBackend(cfg, marathon::ClientOptions{}, clock);
+      if (!client.ok()) return client.status();
+      rec = std::make_unique<marathon::Reconciler>(std::move(*client), instance);
+    } else {
+      return InvalidError("backend " + name + ": type " + cfg.type + " is not supported");
+    }
+    set.configs[name] = cfg;
+    set.reconcilers[name] = rec.get();
+    set.owned[name] = std::move(rec);
+  }
+  return set;
+}
+
+Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set) {
+  std::map<std::string, std::future<Result<std::vector<LiveObject>>>> futures;
+  for (auto& [name, rec] : set.reconcilers)
+    futures.emplace(name, std::async(std::launch::async, [r = rec] { return r->Observe(); }));
+  std::map<std::string, std::vector<LiveObject>> out;
+  Status first_error;
+  for (auto& [name, f] : futures) {
+    auto r = f.get();
+    if (!r.ok()) {
+      if (first_error.ok()) first_error = r.status().Annotate("observing backend " + name);
+      continue;
+    }
+    out[name] = std::move(*r);
+  }
+  if (!first_error.ok()) return first_error;
+  return out;
+}
+
+namespace {
+
+std::string RunGit(const std::string& dir, const std::string& args) {
+  std::string cmd = "git -C '";
+  for (char c : dir) cmd += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  cmd += "' " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "";
+  std::string out;
+  char buf[256];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  if (pclose(p) != 0) return "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string GitCommitOf(const std::string& dir) {
+  std::string head = RunGit(dir, "rev-parse --verify -q HEAD");
+  if (head.empty()) return "";
+  std::string dirty = RunGit(dir, "status --porcelain --untracked-files=no -- .");
+  return dirty.empty() ? head : head + "-dirty";
+}
+
+}  // namespace converge

@@ -1,0 +1,40 @@
+// Wiring: which kinds exist, and a live Reconciler for each Backend document.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/clock.h"
+#include "reconcilers/reconciler.h"
+#include "specs/backend.h"
+#include "specs/loader.h"
+
+namespace converge {
+
+// Kinds converge understands today: Backend, App (marathon).
+KindRegistry DefaultKindRegistry();
+
+struct BackendSet {
+  std::map<std::string, BackendConfig> configs;
+  std::map<std::string, std::unique_ptr<Reconciler>> owned;
+  std::map<std::string, Reconciler*> reconcilers;  // views of `owned`
+};
+
+// Connects every backend (resolving secrets). `instance` names this converge for ownership
+// labels.
+Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& configs,
+                                   const std::string& instance, Clock& clock);
+
+// Backend configs from loaded documents.
+std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs);
+
+// Observes all backends concurrently (one list call per kind per backend).
+Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set);
+
+// The commit of the git work tree holding `dir` (with "-dirty" when it has uncommitted
+// changes), or "" when it is not in a git work tree.
+std::string GitCommitOf(const std::string& dir);
+
+}  // namespace converge

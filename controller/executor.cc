@@ -1,0 +1,294 @@
+#include "controller/executor.h"
+
+#include <atomic>
+#include <thread>
+
+namespace converge {
+
+void Progress::Line(const std::string& text) {
+  if (quiet_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::fprintf(out_, "%s\n", text.c_str());
+  std::fflush(out_);
+}
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kRolledBack: return "rolled-back";
+    case Outcome::kRollbackFailed: return "rollback-failed";
+    case Outcome::kSkipped: return "skipped";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* Gerund(Action a) {
+  switch (a) {
+    case Action::kCreate: return "creating";
+    case Action::kUpdate: return "updating";
+    case Action::kScale: return "scaling";
+    case Action::kDelete: return "deleting";
+    case Action::kReplace: return "replacing";
+    case Action::kRun: return "running";
+    default: return "checking";
+  }
+}
+
+const char* Past(Action a) {
+  switch (a) {
+    case Action::kCreate: return "created";
+    case Action::kUpdate: return "updated";
+    case Action::kScale: return "scaled";
+    case Action::kDelete: return "deleted";
+    case Action::kReplace: return "replaced";
+    case Action::kRun: return "ran";
+    default: return "unchanged";
+  }
+}
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", s);
+  return buf;
+}
+
+}  // namespace
+
+std::chrono::seconds Executor::TimeoutFor(const std::string& backend) const {
+  if (options_.health_timeout.count() > 0) return options_.health_timeout;
+  auto it = ctx_.backends.find(backend);
+  return it == ctx_.backends.end() ? std::chrono::seconds(600) : it->second.health_timeout;
+}
+
+Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,
+                                     std::chrono::seconds timeout, const std::string& label) {
+  auto start = ctx_.clock->Now();
+  auto next_report = start + ctx_.progress->interval;
+  Health last{HealthState::kProgressing, "waiting"};
+  while (true) {
+    auto h = rec->CheckHealth(key, desired);
+    if (h.ok()) {
+      last = *h;
+      if (last.state == HealthState::kHealthy) return last;
+    } else if (h.status().terminal()) {
+      return h.status();
+    } else {
+      last.message = "health check failed: " + h.status().message();
+    }
+    auto now = ctx_.clock->Now();
+    auto elapsed = std::chrono::duration<double>(now - start).count();
+    if (now - start >= timeout) {
+      return TimeoutError("not healthy after " + Seconds(elapsed) + " (" + last.message + ")");
+    }
+    if (now >= next_report) {
+      ctx_.progress->Line(key.ToString() + ": " + label + "... " + Seconds(elapsed) + " elapsed (" +
+                          last.message + ")");
+      next_report = now + ctx_.progress->interval;
+    }
+    ctx_.clock->SleepFor(options_.poll_interval);
+  }
+}
+
+ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
+  ChangeResult result{change.key, change.action, Outcome::kFailed, "", 0, 0};
+  auto started = ctx_.clock->Now();
+  auto elapsed = [&] { return std::chrono::duration<double>(ctx_.clock->Now() - started).count(); };
+  const std::string key = change.key.ToString();
+  store::Store& st = *ctx_.store;
+  Reconciler* rec = ctx_.reconcilers.at(change.backend);
+
+  auto entry = st.JournalIntent(run, key, change.backend, ActionName(change.action));
+  if (!entry.ok()) {
+    result.message = "journal: " + entry.status().ToString();
+    return result;
+  }
+  // Snapshot before the call that changes the object (DESIGN §5.5). A create snapshots
+  // "did not exist" so a rollback can remove it again.
+  store::Snapshot snap;
+  snap.key = key;
+  snap.backend = change.backend;
+  snap.doc = change.live;
+  snap.spec_revision = change.revision;
+  snap.git_commit = options_.git_commit;
+  snap.reason = std::string("before ") + ActionName(change.action);
+  snap.run_id = run;
+  auto snap_id = st.SaveSnapshot(snap);
+  if (!snap_id.ok()) {
+    result.message = "snapshot not saved, change not attempted: " + snap_id.status().ToString();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message);
+    return result;
+  }
+  result.snapshot_id = *snap_id;
+  (void)st.PruneSnapshots(key, options_.snapshot_retention);
+  (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *snap_id);
+
+  ctx_.progress->Line(key + ": " + Gerund(change.action) + "...");
+  ChangeRequest req{change.key, change.action, change.desired, change.live};
+  Status call = rec->Apply(req);
+  if (!call.ok()) {
+    result.message = call.ToString();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
+    ctx_.progress->Line(key + ": failed: " + result.message);
+    result.seconds = elapsed();
+    return result;
+  }
+  json want = change.action == Action::kDelete ? json() : change.desired;
+  auto health = WaitHealthy(rec, change.key, want, TimeoutFor(change.backend), Gerund(change.action));
+  if (health.ok()) {
+    if (change.action == Action::kDelete) {
+      (void)st.DeleteLastApplied(key);
+    } else {
+      store::LastApplied la;
+      la.key = key;
+      la.backend = change.backend;
+      la.doc = change.desired;
+      la.spec_revision = change.revision;
+      la.run_id = run;
+      (void)st.SetLastApplied(la);
+    }
+    (void)st.ReleaseHold(key);  // a new spec revision applied cleanly: any old hold is over
+    (void)st.JournalUpdate(*entry, store::JournalState::kDone, health->message, *snap_id);
+    result.outcome = Outcome::kApplied;
+    result.seconds = elapsed();
+    result.message = health->message;
+    ctx_.progress->Line(key + ": " + Past(change.action) + " (" + Seconds(result.seconds) + ")");
+    return result;
+  }
+  std::string why = health.status().message();
+  ctx_.progress->Line(key + ": " + ActionName(change.action) + " failed: " + why);
+  if (!change.auto_rollback || change.action == Action::kDelete) {
+    result.message = why + (change.action == Action::kDelete ? "" : " (autoRollback is off)");
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
+    result.seconds = elapsed();
+    return result;
+  }
+  // Automatic rollback to the snapshot taken before the change.
+  ctx_.progress->Line(key + ": rolling back to snapshot " + std::to_string(*snap_id) + "...");
+  Status restored = rec->Restore(change.key, change.live);
+  Result<Health> back = restored.ok() ? WaitHealthy(rec, change.key, change.live,
+                                                    TimeoutFor(change.backend), "rolling back")
+                                      : Result<Health>(restored);
+  store::Hold hold;
+  hold.key = key;
+  hold.spec_revision = change.revision;
+  hold.snapshot_id = *snap_id;
+  hold.reason = "rolled back automatically after a failed " + std::string(ActionName(change.action)) +
+                " (" + why + ")";
+  (void)st.PutHold(hold);
+  if (back.ok()) {
+    result.outcome = Outcome::kRolledBack;
+    result.message = why + "; rolled back to snapshot " + std::to_string(*snap_id) + " and held";
+    (void)st.JournalUpdate(*entry, store::JournalState::kRolledBack, result.message, *snap_id);
+    ctx_.progress->Line(key + ": rolled back to snapshot " + std::to_string(*snap_id) +
+                        "; held until the spec changes or `converge release " + key + "`");
+  } else {
+    result.outcome = Outcome::kRollbackFailed;
+    result.message = why + "; rollback failed: " + back.status().message();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
+    ctx_.progress->Line(key + ": rollback failed: " + back.status().message());
+  }
+  result.seconds = elapsed();
+  return result;
+}
+
+std::vector<ChangeResult> Executor::Apply(int64_t run, const Plan& plan) {
+  std::vector<ChangeResult> results(plan.changes.size());
+  std::atomic<bool> stop{false};
+  size_t i = 0;
+  while (i < plan.changes.size()) {
+    // One group = consecutive changes of the same wave and delete-ness (the plan is ordered).
+    size_t j = i;
+    auto group_of = [&](size_t k) {
+      return std::make_pair(plan.changes[k].wave, plan.changes[k].action == Action::kDelete);
+    };
+    while (j < plan.changes.size() && group_of(j) == group_of(i)) ++j;
+    std::atomic<size_t> next{i};
+    auto worker = [&] {
+      while (true) {
+        size_t k = next.fetch_add(1);
+        if (k >= j) return;
+        if (stop.load()) {
+          results[k] = ChangeResult{plan.changes[k].key, plan.changes[k].action, Outcome::kSkipped,
+                                    "skipped after an earlier failure (--fail-fast)", 0, 0};
+          continue;
+        }
+        results[k] = ApplyOne(run, plan.changes[k]);
+        if (results[k].outcome != Outcome::kApplied && options_.fail_fast) stop = true;
+      }
+    };
+    int n = std::max(1, std::min<int>(options_.parallelism, static_cast<int>(j - i)));
+    std::vector<std::thread> threads;
+    for (int t = 1; t < n; ++t) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    i = j;
+  }
+  return results;
+}
+
+ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::string& backend,
+                                const store::Snapshot& to, const std::string& hold_revision) {
+  ChangeResult result{key, Action::kUpdate, Outcome::kFailed, "", to.id, 0};
+  auto started = ctx_.clock->Now();
+  const std::string k = key.ToString();
+  store::Store& st = *ctx_.store;
+  Reconciler* rec = ctx_.reconcilers.at(backend);
+  auto entry = st.JournalIntent(run, k, backend, "rollback");
+  if (!entry.ok()) {
+    result.message = entry.status().ToString();
+    return result;
+  }
+  // Snapshot what is live now, so the rollback itself can be undone.
+  auto live = rec->Get(key);
+  if (!live.ok()) {
+    result.message = "cannot read the live object: " + live.status().ToString();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message);
+    return result;
+  }
+  store::Snapshot before;
+  before.key = k;
+  before.backend = backend;
+  before.doc = live->has_value() ? rec->Definition((*live)->doc) : json();
+  before.spec_revision = hold_revision;
+  before.git_commit = options_.git_commit;
+  before.reason = "before rollback to snapshot " + std::to_string(to.id);
+  before.run_id = run;
+  auto before_id = st.SaveSnapshot(before);
+  if (!before_id.ok()) {
+    result.message = "snapshot not saved, rollback not attempted: " + before_id.status().ToString();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message);
+    return result;
+  }
+  (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *before_id);
+  ctx_.progress->Line(k + ": restoring snapshot " + std::to_string(to.id) + " (" + to.taken_at +
+                      ")...");
+  Status s = rec->Restore(key, to.doc);
+  Result<Health> h = s.ok() ? WaitHealthy(rec, key, to.doc, TimeoutFor(backend), "restoring")
+                            : Result<Health>(s);
+  result.seconds = std::chrono::duration<double>(ctx_.clock->Now() - started).count();
+  if (!h.ok()) {
+    result.message = h.status().message();
+    (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *before_id);
+    ctx_.progress->Line(k + ": rollback failed: " + result.message);
+    return result;
+  }
+  store::Hold hold;
+  hold.key = k;
+  hold.spec_revision = hold_revision.empty() ? "*" : hold_revision;
+  hold.snapshot_id = to.id;
+  hold.reason = "rolled back to snapshot " + std::to_string(to.id) + " by `converge rollback`";
+  (void)st.PutHold(hold);
+  (void)st.JournalUpdate(*entry, store::JournalState::kDone,
+                         "restored snapshot " + std::to_string(to.id), *before_id);
+  result.outcome = Outcome::kRolledBack;
+  result.message = "restored snapshot " + std::to_string(to.id) + " and held";
+  ctx_.progress->Line(k + ": restored snapshot " + std::to_string(to.id) + " (" +
+                      Seconds(result.seconds) + "); held until the spec changes or `converge release " +
+                      k + "`");
+  return result;
+}
+
+}  // namespace converge

@@ -1,0 +1,88 @@
+// The executor applies a Plan as a resumable step machine, per change:
+//   journal intent → snapshot the live object (durable) → journal in-progress → one backend
+//   call → wait for health (timeout, progress lines) → record last-applied → journal done.
+// When health fails or times out and auto-rollback is on, the snapshot is restored, the
+// resource is held (DESIGN §5.3) and the journal says rolled-back. Changes in one wave run
+// concurrently (bounded by --parallelism); waves run in order; deletes run last.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "controller/clock.h"
+#include "controller/plan.h"
+#include "controller/store/store.h"
+#include "reconcilers/reconciler.h"
+#include "specs/backend.h"
+
+namespace converge {
+
+// Progress lines on stderr (thread-safe). Long waits print a line every `interval`.
+class Progress {
+ public:
+  explicit Progress(FILE* out = stderr, bool quiet = false) : out_(out), quiet_(quiet) {}
+  void Line(const std::string& text);
+  std::chrono::milliseconds interval{5000};
+
+ private:
+  FILE* out_;
+  bool quiet_;
+  std::mutex mu_;
+};
+
+enum class Outcome { kApplied, kFailed, kRolledBack, kRollbackFailed, kSkipped };
+const char* OutcomeName(Outcome o);
+
+struct ChangeResult {
+  ResourceKey key;
+  Action action = Action::kNoop;
+  Outcome outcome = Outcome::kSkipped;
+  std::string message;
+  int64_t snapshot_id = 0;
+  double seconds = 0;
+};
+
+struct ExecOptions {
+  int parallelism = 4;
+  std::chrono::seconds health_timeout{0};  // 0 = the backend's healthTimeout
+  std::chrono::milliseconds poll_interval{500};
+  bool fail_fast = false;
+  std::string git_commit;
+  int snapshot_retention = 20;
+};
+
+struct ExecContext {
+  store::Store* store = nullptr;
+  std::map<std::string, Reconciler*> reconcilers;  // by Backend name
+  std::map<std::string, BackendConfig> backends;   // by Backend name
+  Clock* clock = nullptr;
+  Progress* progress = nullptr;
+};
+
+class Executor {
+ public:
+  Executor(ExecContext ctx, ExecOptions options) : ctx_(std::move(ctx)), options_(options) {}
+
+  std::vector<ChangeResult> Apply(int64_t run, const Plan& plan);
+
+  // Restores `key` to a snapshot (snapshotting the current state first), waits for health and
+  // holds the resource so the loop does not re-apply git over it.
+  ChangeResult Rollback(int64_t run, const ResourceKey& key, const std::string& backend,
+                        const store::Snapshot& to, const std::string& hold_revision);
+
+ private:
+  ChangeResult ApplyOne(int64_t run, const PlannedChange& change);
+  // Polls health until healthy or the deadline; returns the last health seen.
+  Result<Health> WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,
+                             std::chrono::seconds timeout, const std::string& label);
+  std::chrono::seconds TimeoutFor(const std::string& backend) const;
+
+  ExecContext ctx_;
+  ExecOptions options_;
+};
+
+}  // namespace converge

@@ -1,0 +1,145 @@
+#include "controller/plan.h"
+
+#include <algorithm>
+
+namespace converge {
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kNoop: return "noop";
+    case Action::kCreate: return "create";
+    case Action::kUpdate: return "update";
+    case Action::kScale: return "scale";
+    case Action::kReplace: return "replace";
+    case Action::kDelete: return "delete";
+    case Action::kRun: return "run";
+  }
+  return "noop";
+}
+
+Action ActionFromName(const std::string& name) {
+  for (Action a : {Action::kCreate, Action::kUpdate, Action::kScale, Action::kReplace,
+                   Action::kDelete, Action::kRun}) {
+    if (name == ActionName(a)) return a;
+  }
+  return Action::kNoop;
+}
+
+Result<ResourceKey> ParseResourceKey(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= s.size()) {
+    return InvalidError("expected KIND/NAME (e.g. App//payments/api or App/payments/api), got \"" +
+                        s + "\"");
+  }
+  ResourceKey key{s.substr(0, slash), s.substr(slash + 1)};
+  if (key.kind == "App" && key.name[0] != '/') key.name = "/" + key.name;
+  return key;
+}
+
+std::map<std::string, int> Plan::Summary() const {
+  std::map<std::string, int> out;
+  for (const auto& c : changes) out[ActionName(c.action)]++;
+  return out;
+}
+
+bool Plan::HasErrors() const {
+  if (!errors.empty()) return true;
+  return std::any_of(diagnostics.begin(), diagnostics.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::kError; });
+}
+
+json PlanToJson(const Plan& plan) {
+  json changes = json::array();
+  for (const auto& c : plan.changes) {
+    json fields = json::array();
+    for (const auto& f : c.fields)
+      fields.push_back({{"path", f.path}, {"before", f.before}, {"after", f.after}});
+    changes.push_back({{"kind", c.key.kind},
+                       {"name", c.key.name},
+                       {"backend", c.backend},
+                       {"action", ActionName(c.action)},
+                       {"reason", c.reason},
+                       {"fields", std::move(fields)},
+                       {"source", c.source},
+                       {"revision", c.revision},
+                       {"fingerprint", c.fingerprint},
+                       {"wave", c.wave},
+                       {"auto_rollback", c.auto_rollback},
+                       {"desired", c.desired},
+                       {"live", c.live}});
+  }
+  json skipped = json::array();
+  for (const auto& s : plan.skipped)
+    skipped.push_back({{"kind", s.key.kind},
+                       {"name", s.key.name},
+                       {"backend", s.backend},
+                       {"status", s.status},
+                       {"reason", s.reason}});
+  json diags = json::array();
+  for (const auto& d : plan.diagnostics)
+    diags.push_back({{"severity", d.severity == Severity::kError ? "error" : "warning"},
+                     {"file", d.pos.file},
+                     {"line", d.pos.line},
+                     {"column", d.pos.column},
+                     {"document", d.document},
+                     {"message", d.message}});
+  json summary = json::object();
+  for (const char* a : {"create", "update", "scale", "replace", "delete", "run"}) summary[a] = 0;
+  for (const auto& [a, n] : plan.Summary()) summary[a] = n;
+  return {{"format_version", plan.format_version},
+          {"created_at", plan.created_at},
+          {"spec_dir", plan.spec_dir},
+          {"git_commit", plan.git_commit},
+          {"resources", plan.resources},
+          {"changes", std::move(changes)},
+          {"skipped", std::move(skipped)},
+          {"diagnostics", std::move(diags)},
+          {"errors", plan.errors},
+          {"backends", plan.backends},
+          {"summary", std::move(summary)}};
+}
+
+Result<Plan> PlanFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("format_version") || !j["format_version"].is_string())
+    return InvalidError("not a converge plan file (no format_version)");
+  std::string v = j["format_version"];
+  if (v.substr(0, v.find('.')) != std::string(kPlanFormatVersion).substr(0, 1))
+    return InvalidError("plan format_version " + v + " is not supported (this converge writes " +
+                        kPlanFormatVersion + ")");
+  try {
+    Plan p;
+    p.format_version = v;
+    p.created_at = j.value("created_at", "");
+    p.spec_dir = j.value("spec_dir", "");
+    p.git_commit = j.value("git_commit", "");
+    p.resources = j.value("resources", 0);
+    for (const auto& c : j.at("changes")) {
+      PlannedChange pc;
+      pc.key = ResourceKey{c.at("kind"), c.at("name")};
+      pc.backend = c.at("backend");
+      pc.action = ActionFromName(c.at("action"));
+      if (pc.action == Action::kNoop) return InvalidError("plan has an unknown action");
+      pc.reason = c.value("reason", "");
+      for (const auto& f : c.at("fields"))
+        pc.fields.push_back(FieldChange{f.at("path"), f.value("before", json()),
+                                        f.value("after", json())});
+      pc.source = c.value("source", "");
+      pc.revision = c.value("revision", "");
+      pc.fingerprint = c.at("fingerprint");
+      pc.wave = c.value("wave", 0);
+      pc.auto_rollback = c.value("auto_rollback", true);
+      pc.desired = c.value("desired", json());
+      pc.live = c.value("live", json());
+      p.changes.push_back(std::move(pc));
+    }
+    if (j.contains("backends") && j["backends"].is_object())
+      for (const auto& [name, spec] : j["backends"].items()) p.backends[name] = spec;
+    if (j.contains("errors"))
+      for (const auto& e : j["errors"]) p.errors.push_back(e.get<std::string>());
+    return p;
+  } catch (const json::exception& e) {
+    return InvalidError(std::string("malformed plan file: ") + e.what());
+  }
+}
+
+}  // namespace converge

@@ -1,0 +1,63 @@
+// The plan is a value: what converge would change, computed by the planner from
+// (desired, live, last-applied), rendered by render.h, consumed by the executor, and saved to a
+// file with `plan --out` for a later `apply --plan`. Reasons are for display only.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "controller/status.h"
+#include "reconcilers/reconciler.h"
+#include "specs/document.h"
+
+namespace converge {
+
+inline constexpr const char* kPlanFormatVersion = "1.0";
+
+struct PlannedChange {
+  ResourceKey key;
+  std::string backend;
+  Action action = Action::kNoop;
+  std::vector<FieldChange> fields;
+  std::string reason;
+  json desired;             // native document to make live (null for delete)
+  json live;                // observed definition (null when absent)
+  std::string fingerprint;  // hash of the observed definition this change was computed from
+  std::string revision;     // spec revision ("" for delete)
+  std::string source;       // file:line:column of the spec ("" for delete)
+  int wave = 0;
+  bool auto_rollback = true;
+};
+
+// A resource the plan deliberately leaves alone, with why: held after a rollback, a prune that
+// needs --prune, a delete blocked because some spec file failed to load...
+struct SkippedResource {
+  ResourceKey key;
+  std::string backend;
+  std::string status;  // held | not-pruned | unknown-desired-state | protected
+  std::string reason;
+};
+
+struct Plan {
+  std::string format_version = kPlanFormatVersion;
+  std::string created_at;
+  std::string spec_dir;
+  std::string git_commit;
+  std::vector<PlannedChange> changes;  // ordered: waves, then dependencies, then kind, then name
+  std::vector<SkippedResource> skipped;
+  std::vector<Diagnostic> diagnostics;  // load errors and warnings
+  std::vector<std::string> errors;      // plan-level errors (e.g. too many deletions)
+  std::map<std::string, json> backends; // Backend specs used (secret references only)
+  size_t resources = 0;                 // desired resources considered
+
+  std::map<std::string, int> Summary() const;  // action name -> count (create/update/...)
+  bool HasChanges() const { return !changes.empty(); }
+  bool HasErrors() const;
+};
+
+json PlanToJson(const Plan& plan);
+Result<Plan> PlanFromJson(const json& j);
+Action ActionFromName(const std::string& name);
+
+}  // namespace converge

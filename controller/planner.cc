@@ -1,0 +1,174 @@
+#include "controller/planner.h"
+
+#include <algorithm>
+
+#include "controller/clock.h"
+
+namespace converge {
+namespace {
+
+int WaveOf(const Document& doc) {
+  auto it = doc.annotations.find("converge/wave");
+  if (it == doc.annotations.end()) return 0;
+  try {
+    return std::stoi(it->second);
+  } catch (...) {
+    return 0;
+  }
+}
+
+bool AutoRollbackOf(const Document& doc, const BackendConfig& backend) {
+  auto it = doc.annotations.find("converge/autoRollback");
+  if (it != doc.annotations.end()) return it->second != "false";
+  return backend.auto_rollback;
+}
+
+// A live object (or its last-applied spec) can carry `converge/prune: "false"`.
+bool PruneProtected(const json& live_def, const LastAppliedDoc* la) {
+  auto protected_in = [](const json& doc) {
+    if (!doc.is_object()) return false;
+    auto labels = doc.find("labels");
+    if (labels == doc.end() || !labels->is_object()) return false;
+    auto p = labels->find("converge/prune");
+    return p != labels->end() && *p == "false";
+  };
+  return protected_in(live_def) || (la && protected_in(la->doc));
+}
+
+}  // namespace
+
+void OrderChanges(std::vector<PlannedChange>& changes) {
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const PlannedChange& a, const PlannedChange& b) {
+                     bool da = a.action == Action::kDelete, db = b.action == Action::kDelete;
+                     if (da != db) return db;  // deletes last
+                     if (da) {                 // reverse order among deletes
+                       if (a.wave != b.wave) return a.wave > b.wave;
+                       return b.key < a.key;
+                     }
+                     if (a.wave != b.wave) return a.wave < b.wave;
+                     return a.key < b.key;
+                   });
+}
+
+Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
+  Plan plan;
+  plan.created_at = FormatIsoTime(SystemClock().WallNow());
+  plan.spec_dir = options.spec_dir;
+  plan.git_commit = options.git_commit;
+  plan.diagnostics = in.specs->diagnostics;
+  for (const auto& [name, cfg] : in.backends) plan.backends[name] = cfg.spec;
+
+  // Index live objects by key, per backend.
+  std::map<std::string, std::map<std::string, const LiveObject*>> live_index;
+  for (const auto& [backend, objects] : in.live)
+    for (const auto& o : objects) live_index[backend][o.key.ToString()] = &o;
+
+  std::set<std::string> desired_keys;
+  for (const Document& doc : in.specs->documents) {
+    if (doc.kind == "Backend") continue;
+    ++plan.resources;
+    desired_keys.insert(doc.backend + "\n" + doc.Key());
+    auto rit = in.reconcilers.find(doc.backend);
+    if (rit == in.reconcilers.end()) continue;
+    Reconciler* rec = rit->second;
+    const std::string key = doc.Key();
+    const LiveObject* live = nullptr;
+    if (auto b = live_index.find(doc.backend); b != live_index.end()) {
+      if (auto o = b->second.find(key); o != b->second.end()) live = o->second;
+    }
+    const LastAppliedDoc* la = nullptr;
+    if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
+
+    if (live && !live->owned && !la) {
+      plan.errors.push_back(doc.pos.ToString() + ": " + key + " already exists in backend " +
+                            doc.backend + " but is not managed by converge; adopt it with " +
+                            "`converge import " + key + "` or rename the spec");
+      continue;
+    }
+    json desired = rec->Desired(doc);
+    json live_def = live ? rec->Definition(live->doc) : json();
+    DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
+    if (diff.action == Action::kNoop) continue;
+
+    if (auto h = in.holds.find(key); h != in.holds.end()) {
+      if (h->second.revision == "*" || h->second.revision == doc.revision) {
+        plan.skipped.push_back(SkippedResource{
+            ResourceKey{doc.kind, doc.name}, doc.backend, "held",
+            h->second.reason + " — held until the spec changes or `converge release " + key +
+                "`"});
+        continue;
+      }
+    }
+    PlannedChange c;
+    c.key = ResourceKey{doc.kind, doc.name};
+    c.backend = doc.backend;
+    c.action = diff.action;
+    c.fields = std::move(diff.fields);
+    c.reason = std::move(diff.reason);
+    c.desired = std::move(desired);
+    c.live = live_def;
+    c.fingerprint = live ? JsonHash(live_def) : "absent";
+    c.revision = doc.revision;
+    c.source = doc.pos.ToString();
+    c.wave = WaveOf(doc);
+    c.auto_rollback = AutoRollbackOf(doc, in.backends.at(doc.backend));
+    plan.changes.push_back(std::move(c));
+  }
+
+  // Prune candidates: owned live objects without a spec.
+  const bool load_failed = !in.specs->failed_files.empty();
+  std::vector<PlannedChange> deletes;
+  for (const auto& [backend, objects] : in.live) {
+    Reconciler* rec = in.reconcilers.at(backend);
+    const BackendConfig& cfg = in.backends.at(backend);
+    for (const auto& o : objects) {
+      const std::string key = o.key.ToString();
+      const LastAppliedDoc* la = nullptr;
+      if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
+      if (!o.owned && !la) continue;
+      if (desired_keys.count(backend + "\n" + key)) continue;
+      json live_def = rec->Definition(o.doc);
+      auto skip = [&](std::string status, std::string reason) {
+        plan.skipped.push_back(SkippedResource{o.key, backend, std::move(status), std::move(reason)});
+      };
+      if (load_failed) {
+        skip("unknown-desired-state",
+             std::to_string(in.specs->failed_files.size()) +
+                 " spec file(s) failed to load, so its desired state is unknown: not pruned");
+        continue;
+      }
+      if (PruneProtected(live_def, la)) {
+        skip("protected", "annotated converge/prune: \"false\": never pruned");
+        continue;
+      }
+      if (!options.prune && !cfg.prune) {
+        skip("not-pruned", "no spec any more; run with --prune to delete it");
+        continue;
+      }
+      if (auto h = in.holds.find(key); h != in.holds.end()) {
+        skip("held", h->second.reason + " — held; `converge release " + key + "` first");
+        continue;
+      }
+      PlannedChange c;
+      c.key = o.key;
+      c.backend = backend;
+      c.action = Action::kDelete;
+      c.reason = "owned by converge and no longer in the specs";
+      c.live = live_def;
+      c.fingerprint = JsonHash(live_def);
+      deletes.push_back(std::move(c));
+    }
+  }
+  if (static_cast<int>(deletes.size()) > options.max_deletes) {
+    plan.errors.push_back("the plan would delete " + std::to_string(deletes.size()) +
+                          " resources, more than --max-deletes " +
+                          std::to_string(options.max_deletes) +
+                          "; check the specs, then raise --max-deletes to allow it");
+  }
+  for (auto& d : deletes) plan.changes.push_back(std::move(d));
+  OrderChanges(plan.changes);
+  return plan;
+}
+
+}  // namespace converge

@@ -1,0 +1,51 @@
+// The planner pairs (desired, live, last-applied) per resource, asks each backend's pure diff
+// for the action, applies the safety rules of DESIGN §5 (holds, prune gating, max deletes,
+// blocked deletes when a file failed to load) and orders the result.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/plan.h"
+#include "reconcilers/reconciler.h"
+#include "specs/backend.h"
+#include "specs/loader.h"
+
+namespace converge {
+
+struct LastAppliedDoc {
+  json doc;
+  std::string revision;
+};
+
+struct HoldInfo {
+  std::string revision;  // the spec revision the hold is for; "*" = until released
+  std::string reason;
+};
+
+// Everything the planner needs, already observed: planning itself does no I/O.
+struct PlanInputs {
+  const LoadResult* specs = nullptr;
+  std::map<std::string, BackendConfig> backends;                 // by Backend name
+  std::map<std::string, Reconciler*> reconcilers;                 // by Backend name
+  std::map<std::string, std::vector<LiveObject>> live;            // by Backend name
+  std::map<std::string, LastAppliedDoc> last_applied;             // by resource key
+  std::map<std::string, HoldInfo> holds;                          // by resource key
+};
+
+struct PlanOptions {
+  bool prune = false;        // --prune (a backend's `prune: true` also enables it for that backend)
+  int max_deletes = 5;       // --max-deletes
+  std::string spec_dir;
+  std::string git_commit;
+};
+
+Plan ComputePlan(const PlanInputs& in, const PlanOptions& options);
+
+// Sorts changes: creates/updates/scales by wave, then kind, then name; deletes after them in
+// reverse order.
+void OrderChanges(std::vector<PlannedChange>& changes);
+
+}  // namespace converge

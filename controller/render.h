@@ -1,0 +1,24 @@
+// Renders a Plan for people: terraform-like text (colour only when asked, i.e. on a TTY),
+// Markdown for pull-request comments. JSON output is PlanToJson (plan.h).
+#pragma once
+
+#include <string>
+
+#include "controller/plan.h"
+
+namespace converge {
+
+struct RenderOptions {
+  bool color = false;
+};
+
+std::string RenderPlanText(const Plan& plan, const RenderOptions& options);
+std::string RenderPlanMarkdown(const Plan& plan);
+// "Plan: 1 to create, 2 to update, 0 to scale, 0 to delete." (only non-zero kinds beyond the
+// four usual ones).
+std::string SummaryLine(const Plan& plan);
+// Short display of a JSON value: strings quoted, long values truncated.
+std::string DisplayValue(const json& v);
+std::string RenderDiagnostics(const std::vector<Diagnostic>& diags, bool color);
+
+}  // namespace converge

@@ -1,0 +1,162 @@
+#include "reconcilers/marathon/reconciler.h"
+
+#include "reconcilers/marathon/diff.h"
+#include "reconcilers/marathon/validate.h"
+#include "specs/loader.h"
+
+namespace converge::marathon {
+namespace {
+
+// The ownership label is converge's bookkeeping, not the user's intent: it is written with
+// every change but never reported as a difference on its own.
+json WithoutOwnershipLabel(json doc) {
+  if (doc.is_object() && doc.contains("labels") && doc["labels"].is_object()) {
+    doc["labels"].erase(kManagedByLabel);
+    if (doc["labels"].empty()) doc.erase("labels");
+  }
+  return doc;
+}
+
+int Int(const json& app, const char* member, int fallback = 0) {
+  auto it = app.find(member);
+  return it != app.end() && it->is_number() ? it->get<int>() : fallback;
+}
+
+}  // namespace
+
+Reconciler::Reconciler(std::unique_ptr<Client> client, std::string instance)
+    : client_(std::move(client)), instance_(std::move(instance)) {}
+
+Result<std::vector<LiveObject>> Reconciler::Observe() {
+  auto apps = client_->ListApps();
+  if (!apps.ok()) return apps.status();
+  std::vector<LiveObject> out;
+  out.reserve(apps->size());
+  for (auto& app : *apps) {
+    if (!app.is_object() || !app.contains("id") || !app["id"].is_string()) continue;
+    LiveObject o;
+    o.key = ResourceKey{"App", app["id"].get<std::string>()};
+    auto labels = app.find("labels");
+    o.owned = labels != app.end() && labels->is_object() && labels->contains(kManagedByLabel) &&
+              (*labels)[kManagedByLabel] == instance_;
+    o.doc = std::move(app);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
+  auto app = client_->GetApp(key.name);
+  if (!app.ok()) return app.status();
+  if (!app->has_value()) return std::optional<LiveObject>();
+  LiveObject o;
+  o.key = key;
+  const json& labels = (**app).value("labels", json::object());
+  o.owned = labels.is_object() && labels.value(kManagedByLabel, "") == instance_;
+  o.doc = std::move(**app);
+  return std::optional<LiveObject>(std::move(o));
+}
+
+json Reconciler::Desired(const Document& doc) const {
+  json d = doc.spec;
+  d["id"] = doc.name;
+  if (!d.contains("labels") || !d["labels"].is_object()) d["labels"] = json::object();
+  d["labels"][kManagedByLabel] = instance_;
+  return d;
+}
+
+json Reconciler::Definition(const json& live) const { return AppDefinition(live); }
+
+DiffResult Reconciler::Diff(const json& desired, const json& live, const json& last_applied) const {
+  return DiffApp(WithoutOwnershipLabel(desired), WithoutOwnershipLabel(live),
+                 WithoutOwnershipLabel(last_applied));
+}
+
+Status Reconciler::Apply(const ChangeRequest& change) {
+  const std::string& id = change.key.name;
+  switch (change.action) {
+    case Action::kCreate:
+    case Action::kUpdate: {
+      // A full replace (partialUpdate=false): members removed from the spec go back to
+      // Marathon's defaults, exactly as the plan showed.
+      auto r = client_->PutApp(id, change.desired, /*partial_update=*/false, /*force=*/false);
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    case Action::kScale: {
+      json body = {{"instances", change.desired.value("instances", 1)}};
+      auto r = client_->PutApp(id, body, /*partial_update=*/true, /*force=*/false);
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    case Action::kDelete: {
+      auto r = client_->DeleteApp(id, /*force=*/false);
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    default:
+      return InternalError("marathon: unsupported action " + std::string(ActionName(change.action)));
+  }
+}
+
+Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desired) {
+  auto app = client_->GetApp(key.name);
+  if (!app.ok()) return app.status();
+  if (!app->has_value()) {
+    return Health{desired.is_null() ? HealthState::kHealthy : HealthState::kMissing,
+                  desired.is_null() ? "deleted" : "app does not exist"};
+  }
+  const json& a = **app;
+  if (desired.is_null()) return Health{HealthState::kProgressing, "deleting"};
+  int instances = Int(a, "instances", 1);
+  int running = Int(a, "tasksRunning");
+  int healthy = Int(a, "tasksHealthy");
+  int unhealthy = Int(a, "tasksUnhealthy");
+  bool has_checks = a.contains("healthChecks") && a["healthChecks"].is_array() &&
+                    !a["healthChecks"].empty();
+  size_t deployments = a.contains("deployments") && a["deployments"].is_array()
+                           ? a["deployments"].size()
+                           : 0;
+  std::string msg = "tasks running " + std::to_string(running) + "/" + std::to_string(instances);
+  if (has_checks) msg += ", healthy " + std::to_string(healthy) + "/" + std::to_string(instances);
+  if (unhealthy > 0) msg += ", unhealthy " + std::to_string(unhealthy);
+  if (deployments > 0) msg = "deployment running, " + msg;
+  if (a.contains("lastTaskFailure") && a["lastTaskFailure"].is_object() && running < instances)
+    msg += ", last failure: " + a["lastTaskFailure"].value("message", std::string("task failed"));
+  bool up = deployments == 0 && running == instances && (!has_checks || healthy == instances);
+  return Health{up ? HealthState::kHealthy : HealthState::kProgressing, msg};
+}
+
+Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
+  // force=true: the deployment being rolled back is usually still running.
+  if (definition.is_null()) {
+    auto r = client_->DeleteApp(key.name, /*force=*/true);
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  auto r = client_->PutApp(key.name, definition, /*partial_update=*/false, /*force=*/true);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+long Reconciler::RequestCount() const { return client_->http().stats().requests.load(); }
+long Reconciler::WriteCount() const { return client_->http().stats().writes.load(); }
+
+void RegisterKinds(KindRegistry& registry) {
+  KindInfo app;
+  app.backend_type = "marathon";
+  app.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
+    if (doc.spec.contains("id")) {
+      if (!doc.spec["id"].is_string() || doc.spec["id"] != doc.name) {
+        out.push_back({"/spec/id", "spec.id must be left out or equal metadata.name (" +
+                                       doc.name + ")"});
+      }
+      doc.spec.erase("id");
+    }
+    CoerceAppNumbers(doc.spec, "/spec", out);
+    ValidateApp(doc.spec, "/spec", out);
+  };
+  app.validate_name = [](const std::string& name) {
+    std::vector<PathDiagnostic> errs;
+    ValidateAppId(name, errs);
+    return errs.empty() ? std::string() : errs.front().message;
+  };
+  registry.Register("App", std::move(app));
+}
+
+}  // namespace converge::marathon

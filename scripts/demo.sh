@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The first command of the README: installs what is missing, builds converge, starts the
+# sandbox (emulated Marathon) and walks through plan -> apply -> a change -> rollback on a copy
+# of examples/marathon. Nothing outside a temporary directory is touched.
+set -euo pipefail
+CONVERGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$CONVERGE_ROOT/scripts/deps.sh"
+converge_install_deps
+BUILD="${CONVERGE_BUILD_DIR:-$CONVERGE_ROOT/build}"
+echo "==> building (this takes a few minutes the first time)"
+converge_build "$BUILD"
+CONVERGE="$BUILD/converge"
+
+WORK="$(mktemp -d /tmp/converge-demo.XXXXXX)"
+export CONVERGE_STATE_DIR="$WORK/state"
+"$CONVERGE" sandbox --listen 127.0.0.1:0 --marathon-deploy-ms 800 >"$WORK/sandbox.log" 2>&1 &
+SANDBOX=$!
+trap 'kill $SANDBOX 2>/dev/null || true; wait $SANDBOX 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  URL="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$WORK/sandbox.log")"
+  [ -n "$URL" ] && break
+  sleep 0.1
+done
+[ -n "$URL" ] || { cat "$WORK/sandbox.log"; echo "sandbox did not start"; exit 1; }
+cp -r "$CONVERGE_ROOT/examples/marathon" "$WORK/specs"
+sed -i "s#url: http://127.0.0.1:8480/marathon#url: $URL/marathon#" "$WORK/specs/backend.yaml"
+
+step() { printf '\n\033[1m==> %s\033[0m\n$ %s\n' "$1" "$2"; }
+run() { step "$1" "converge ${*:2}"; "$CONVERGE" "${@:2}" || true; }
+
+echo "sandbox: $URL   specs: $WORK/specs   state: $CONVERGE_STATE_DIR"
+run "validate the specs (offline)" validate "$WORK/specs"
+run "plan: what would change" plan "$WORK/specs"
+run "apply: create the apps, waiting for each deployment to be healthy" apply "$WORK/specs" --auto-approve
+run "plan again: nothing to do" plan "$WORK/specs" --detailed-exitcode
+sed -i 's#shop/web:1.4.2#shop/web:1.5.0#; s#LOG_LEVEL: info#LOG_LEVEL: debug#' "$WORK/specs/shop/web.yaml"
+sed -i 's#instances: 2#instances: 4#' "$WORK/specs/shop/worker.yaml"
+run "a commit changes the web image and scales the worker" plan "$WORK/specs"
+run "apply it (a snapshot of each app is taken first)" apply "$WORK/specs" --auto-approve
+run "the snapshots of /shop/web" snapshots App//shop/web
+run "roll /shop/web back to the snapshot before the change" rollback App//shop/web
+run "the rolled-back app is held: plan does not undo the rollback" plan "$WORK/specs"
+run "history of runs" history
+run "release it when ready; the next apply converges it again" release App//shop/web
+echo
+echo "Done. Try it yourself: CONVERGE_STATE_DIR=$CONVERGE_STATE_DIR $CONVERGE plan $WORK/specs"
+echo "(the sandbox stops when this script exits)"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages converge needs to build, test and benchmark — only the missing
+# ones. Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+
+CONVERGE_DEBS=(
+  build-essential cmake ninja-build pkg-config git
+  libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
+  python3 python3-marathon python3-jsonschema python3-requests
+)
+
+converge_install_deps() {
+  local missing=()
+  for p in "${CONVERGE_DEBS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "==> installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+converge_build() {
+  local build_dir="$1"
+  shift
+  cmake -S "$CONVERGE_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$build_dir" -j"$(nproc)"
+}

@@ -1,0 +1,89 @@
+// Loads desired-state documents from a directory tree of YAML files.
+//
+// Every *.yaml / *.yml file below the root (recursively; `.git`, hidden files and hidden
+// directories skipped; symlinked directories not followed) may hold several documents separated
+// by `---`. Each document has the envelope
+//   apiVersion: converge/v1
+//   kind: <registered kind>
+//   metadata: {name, backend?, labels?, annotations?}
+//   spec: <the backend's native document>
+// Input is hostile until proven otherwise: files are size-capped, must be UTF-8 without NUL
+// bytes, nesting depth and node count (after alias expansion) are bounded, duplicate keys and
+// numbers that overflow are errors. All errors of a run are collected, never only the first.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "specs/document.h"
+
+namespace converge {
+
+// What the loader needs to know about a kind. Backend types and kinds are registered by the
+// reconcilers so specs/ does not depend on them.
+struct KindInfo {
+  std::string backend_type;  // the Backend `spec.type` this kind belongs to; "" for Backend itself
+  // Validates (and may normalise, e.g. numeric strings → numbers) the document's spec. Paths in
+  // the diagnostics are JSON pointers from the document root ("/spec/cpus").
+  std::function<void(Document&, std::vector<PathDiagnostic>&)> validate;
+  // Validates metadata.name ("" if fine, else what was expected).
+  std::function<std::string(const std::string&)> validate_name;
+};
+
+class KindRegistry {
+ public:
+  void Register(const std::string& kind, KindInfo info) { kinds_[kind] = std::move(info); }
+  const KindInfo* Find(const std::string& kind) const {
+    auto it = kinds_.find(kind);
+    return it == kinds_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> Kinds() const {
+    std::vector<std::string> out;
+    for (const auto& [k, _] : kinds_) out.push_back(k);
+    return out;
+  }
+  // Backend types known to the registry (from the kinds registered).
+  std::set<std::string> BackendTypes() const;
+
+ private:
+  std::map<std::string, KindInfo> kinds_;
+};
+
+struct LoadLimits {
+  size_t max_file_bytes = 8u << 20;     // 8 MiB
+  size_t max_nodes_per_document = 200000;  // after alias expansion
+  int max_depth = 64;
+  size_t max_files = 200000;
+};
+
+struct LoadResult {
+  std::vector<Document> documents;        // valid documents only
+  std::vector<Diagnostic> diagnostics;    // errors and warnings, in file order
+  std::set<std::string> failed_files;     // files with at least one error: they block prunes
+  size_t files = 0;
+
+  bool HasErrors() const;
+  size_t ErrorCount() const;
+};
+
+// Loads and validates every document under `root` (a directory or a single file), then checks
+// cross-document rules: unique kind+name, backend references resolved.
+LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
+                     const LoadLimits& limits = {});
+
+// Parses one file's content (for tests and for `converge watch`'s incremental reloads).
+void LoadContent(const std::string& file, const std::string& content, const KindRegistry& registry,
+                 const LoadLimits& limits, LoadResult& out);
+
+// Cross-document checks over everything loaded (duplicates, backend resolution). Documents with
+// errors are removed from `out.documents`.
+void CheckDocumentSet(const KindRegistry& registry, LoadResult& out);
+
+// Stable content hash (hex) used for spec revisions and plan fingerprints.
+std::string ContentHash(const std::string& data);
+std::string JsonHash(const json& value);
+
+}  // namespace converge
