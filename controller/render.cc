@@ -15,6 +15,9 @@ struct Palette {
   std::string reset() const { return on ? "\033[0m" : ""; }
 };
 
+// "App /shop/web" for people; ResourceKey::ToString() ("App//shop/web") is the CLI argument form.
+std::string Display(const ResourceKey& k) { return k.kind + " " + k.name; }
+
 const char* Symbol(Action a) {
   switch (a) {
     case Action::kCreate: return "+";
@@ -99,7 +102,7 @@ std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
     out << "converge will perform the following actions:\n";
     for (const auto& c : plan.changes) {
       std::string col = ColorFor(p, c.action);
-      out << "\n  " << p.bold() << "# " << c.key.ToString() << p.reset() << " " << Verb(c.action)
+      out << "\n  " << p.bold() << "# " << Display(c.key) << p.reset() << " " << Verb(c.action)
           << " (backend " << c.backend;
       if (!c.reason.empty()) out << "; " << c.reason;
       out << ")\n";
@@ -111,7 +114,7 @@ std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
   if (!plan.skipped.empty()) {
     out << "\nNot changed on purpose:\n";
     for (const auto& s : plan.skipped)
-      out << "  " << p.yellow() << "!" << p.reset() << " " << s.key.ToString() << " [" << s.status
+      out << "  " << p.yellow() << "!" << p.reset() << " " << Display(s.key) << " [" << s.status
           << "]: " << s.reason << "\n";
   }
   for (const auto& e : plan.errors) out << "\n" << p.red() << "Error: " << p.reset() << e << "\n";
@@ -142,13 +145,13 @@ std::string RenderPlanMarkdown(const Plan& plan) {
       for (size_t i = 0; i < c.fields.size() && i < 3; ++i)
         fields += (i ? ", " : "") + std::string("`") + c.fields[i].path + "`";
       if (c.fields.size() > 3) fields += " and " + std::to_string(c.fields.size() - 3) + " more";
-      out << "| `" << Symbol(c.action) << "` | `" << c.key.ToString() << "` | " << c.backend
+      out << "| `" << Symbol(c.action) << "` | `" << Display(c.key) << "` | " << c.backend
           << " | " << ActionName(c.action) << " | " << fields << " |\n";
     }
     out << "\n";
     for (const auto& c : plan.changes) {
       if (c.fields.empty()) continue;
-      out << "<details><summary><code>" << c.key.ToString() << "</code> (" << ActionName(c.action)
+      out << "<details><summary><code>" << Display(c.key) << "</code> (" << ActionName(c.action)
           << ")</summary>\n\n```diff\n";
       for (const auto& f : c.fields) {
         if (f.before.is_null()) out << "+ " << f.path << " = " << DisplayValue(f.after) << "\n";
@@ -163,7 +166,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
   if (!plan.skipped.empty()) {
     out << "\n**Not changed on purpose**\n\n";
     for (const auto& sk : plan.skipped)
-      out << "- `" << sk.key.ToString() << "` — " << sk.status << ": " << sk.reason << "\n";
+      out << "- `" << Display(sk.key) << "` — " << sk.status << ": " << sk.reason << "\n";
   }
   (void)s;
   return out.str();

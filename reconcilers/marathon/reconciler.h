@@ -8,6 +8,7 @@
 
 #include "reconcilers/marathon/client.h"
 #include "reconcilers/reconciler.h"
+#include "specs/loader.h"
 
 namespace converge::marathon {
 
@@ -36,6 +37,6 @@ class Reconciler : public converge::Reconciler {
 };
 
 // Registers kind App with the loader (validation of the native definition and of the id).
-void RegisterKinds(class KindRegistry& registry);
+void RegisterKinds(KindRegistry& registry);
 
 }  // namespace converge::marathon

@@ -1,0 +1,222 @@
+// Planner rules (DESIGN §5) with a fake backend whose diff compares whole documents.
+#include "controller/planner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "controller/render.h"
+
+namespace converge {
+namespace {
+
+class FakeReconciler : public Reconciler {
+ public:
+  std::string Type() const override { return "fake"; }
+  std::vector<std::string> Kinds() const override { return {"App"}; }
+  Result<std::vector<LiveObject>> Observe() override { return std::vector<LiveObject>{}; }
+  Result<std::optional<LiveObject>> Get(const ResourceKey&) override {
+    return std::optional<LiveObject>();
+  }
+  json Desired(const Document& doc) const override { return doc.spec; }
+  json Definition(const json& live) const override { return live; }
+  DiffResult Diff(const json& desired, const json& live, const json&) const override {
+    if (desired.is_null() && live.is_null()) return {};
+    if (desired.is_null()) return {Action::kDelete, {}, "no spec"};
+    if (live.is_null()) return {Action::kCreate, {{"image", json(), desired["image"]}}, "new"};
+    if (desired == live) return {};
+    if (desired.value("image", "") == live.value("image", ""))
+      return {Action::kScale, {{"instances", live["instances"], desired["instances"]}}, "scale"};
+    return {Action::kUpdate, {{"image", live["image"], desired["image"]}}, "image changed"};
+  }
+  Status Apply(const ChangeRequest&) override { return Status::Ok(); }
+  Result<Health> CheckHealth(const ResourceKey&, const json&) override { return Health{}; }
+  Status Restore(const ResourceKey&, const json&) override { return Status::Ok(); }
+  long RequestCount() const override { return 0; }
+  long WriteCount() const override { return 0; }
+};
+
+Document App(const std::string& name, const std::string& image, int instances = 1, int wave = 0) {
+  Document d;
+  d.kind = "App";
+  d.name = name;
+  d.backend = "m";
+  d.spec = {{"image", image}, {"instances", instances}};
+  d.pos = SourcePos{"apps.yaml", 1, 1};
+  d.revision = "rev-" + name + image + std::to_string(instances);
+  if (wave) d.annotations["converge/wave"] = std::to_string(wave);
+  return d;
+}
+
+LiveObject Live(const std::string& name, const std::string& image, int instances = 1,
+                bool owned = true) {
+  return LiveObject{{"App", name}, {{"image", image}, {"instances", instances}}, owned};
+}
+
+struct Fixture {
+  LoadResult specs;
+  FakeReconciler rec;
+  PlanInputs in;
+  PlanOptions opts;
+  Fixture() {
+    BackendConfig cfg;
+    cfg.name = "m";
+    cfg.type = "fake";
+    in.specs = &specs;
+    in.backends["m"] = cfg;
+    in.reconcilers["m"] = &rec;
+    in.live["m"] = {};
+  }
+  Plan Run() { return ComputePlan(in, opts); }
+};
+
+std::vector<std::string> Actions(const Plan& p) {
+  std::vector<std::string> out;
+  for (const auto& c : p.changes) out.push_back(std::string(ActionName(c.action)) + " " + c.key.name);
+  return out;
+}
+
+TEST(Planner, CreateUpdateScaleNoop) {
+  Fixture f;
+  f.specs.documents = {App("/a", "x:1"), App("/b", "y:2"), App("/c", "z:1", 3), App("/d", "d:1")};
+  f.in.live["m"] = {Live("/b", "y:1"), Live("/c", "z:1", 1), Live("/d", "d:1")};
+  Plan p = f.Run();
+  EXPECT_THAT(Actions(p), ::testing::ElementsAre("create /a", "update /b", "scale /c"));
+  EXPECT_EQ(p.changes[0].fingerprint, "absent");
+  EXPECT_NE(p.changes[1].fingerprint, "absent");
+  EXPECT_EQ(p.resources, 4u);
+  EXPECT_EQ(SummaryLine(p), "Plan: 1 to create, 1 to update, 1 to scale, 0 to delete.");
+}
+
+TEST(Planner, OrphansNeedPrune) {
+  Fixture f;
+  f.in.live["m"] = {Live("/old", "o:1"), Live("/foreign", "f:1", 1, /*owned=*/false)};
+  Plan p = f.Run();
+  EXPECT_TRUE(p.changes.empty());
+  ASSERT_EQ(p.skipped.size(), 1u);  // the unowned app is not ours: not even mentioned
+  EXPECT_EQ(p.skipped[0].status, "not-pruned");
+  f.opts.prune = true;
+  EXPECT_THAT(Actions(f.Run()), ::testing::ElementsAre("delete /old"));
+}
+
+TEST(Planner, BackendPruneTrueEnablesDeletes) {
+  Fixture f;
+  f.in.backends["m"].prune = true;
+  f.in.live["m"] = {Live("/old", "o:1")};
+  EXPECT_THAT(Actions(f.Run()), ::testing::ElementsAre("delete /old"));
+}
+
+TEST(Planner, FailedFileBlocksEveryDelete) {
+  Fixture f;
+  f.opts.prune = true;
+  f.specs.failed_files.insert("broken.yaml");
+  f.specs.documents = {App("/a", "x:2")};
+  f.in.live["m"] = {Live("/a", "x:1"), Live("/old", "o:1")};
+  Plan p = f.Run();
+  EXPECT_THAT(Actions(p), ::testing::ElementsAre("update /a"));
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].status, "unknown-desired-state");
+}
+
+TEST(Planner, PruneProtectedByLabel) {
+  Fixture f;
+  f.opts.prune = true;
+  LiveObject o = Live("/keep", "k:1");
+  o.doc["labels"] = {{"converge/prune", "false"}};
+  f.in.live["m"] = {o};
+  Plan p = f.Run();
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_EQ(p.skipped.at(0).status, "protected");
+}
+
+TEST(Planner, MaxDeletesIsAnError) {
+  Fixture f;
+  f.opts.prune = true;
+  f.opts.max_deletes = 2;
+  f.in.live["m"] = {Live("/a", "1"), Live("/b", "1"), Live("/c", "1")};
+  Plan p = f.Run();
+  EXPECT_TRUE(p.HasErrors());
+  EXPECT_THAT(p.errors.at(0), ::testing::HasSubstr("more than --max-deletes 2"));
+}
+
+TEST(Planner, HeldUntilTheSpecChanges) {
+  Fixture f;
+  Document d = App("/a", "x:2");
+  f.specs.documents = {d};
+  f.in.live["m"] = {Live("/a", "x:1")};
+  f.in.holds["App//a"] = HoldInfo{d.revision, "rolled back"};
+  Plan p = f.Run();
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_EQ(p.skipped.at(0).status, "held");
+  f.in.holds["App//a"].revision = "an older revision";
+  EXPECT_THAT(Actions(f.Run()), ::testing::ElementsAre("update /a"));
+  f.in.holds["App//a"].revision = "*";  // converge hold: until release
+  EXPECT_TRUE(f.Run().changes.empty());
+}
+
+TEST(Planner, UnownedExistingObjectIsAnErrorNotATakeover) {
+  Fixture f;
+  f.specs.documents = {App("/a", "x:2")};
+  f.in.live["m"] = {Live("/a", "x:1", 1, /*owned=*/false)};
+  Plan p = f.Run();
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_THAT(p.errors.at(0), ::testing::HasSubstr("converge import App//a"));
+  f.in.last_applied["App//a"] = LastAppliedDoc{json::object(), ""};  // imported
+  EXPECT_THAT(Actions(f.Run()), ::testing::ElementsAre("update /a"));
+}
+
+TEST(Planner, OrderIsWavesThenNameAndDeletesLastReversed) {
+  Fixture f;
+  f.opts.prune = true;
+  f.specs.documents = {App("/z", "1", 1, 0), App("/b", "1", 1, 2), App("/a", "1", 1, 2),
+                       App("/m", "1", 1, 1)};
+  f.in.live["m"] = {Live("/old1", "1"), Live("/old2", "1")};
+  EXPECT_THAT(Actions(f.Run()),
+              ::testing::ElementsAre("create /z", "create /m", "create /a", "create /b",
+                                     "delete /old2", "delete /old1"));
+}
+
+TEST(PlanJson, RoundTrips) {
+  Fixture f;
+  f.specs.documents = {App("/a", "x:1")};
+  Plan p = f.Run();
+  json j = PlanToJson(p);
+  EXPECT_EQ(j["format_version"], kPlanFormatVersion);
+  EXPECT_EQ(j["summary"]["create"], 1);
+  EXPECT_EQ(j["changes"][0]["fields"][0]["path"], "image");
+  auto back = PlanFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->changes.size(), 1u);
+  EXPECT_EQ(back->changes[0].fingerprint, "absent");
+  EXPECT_FALSE(PlanFromJson(json{{"x", 1}}).ok());
+  j["format_version"] = "9.0";
+  EXPECT_FALSE(PlanFromJson(j).ok());
+}
+
+// Golden rendering: text (no colour) and Markdown of one plan with every kind of line.
+TEST(Render, Golden) {
+  Fixture f;
+  f.specs.documents = {App("/shop/new", "new:1"), App("/shop/web", "web:2"),
+                       App("/shop/worker", "w:1", 4)};
+  f.in.live["m"] = {Live("/shop/web", "web:1"), Live("/shop/worker", "w:1", 2), Live("/gone", "g:1")};
+  Plan p = f.Run();
+  std::string text = RenderPlanText(p, RenderOptions{false});
+  std::string md = RenderPlanMarkdown(p);
+  std::string dir = std::string(CONVERGE_SOURCE_DIR) + "/tests/unit/controller/testdata/";
+  auto check = [&](const std::string& name, const std::string& got) {
+    std::string path = dir + name;
+    if (std::getenv("CONVERGE_UPDATE_GOLDEN")) std::ofstream(path) << got;
+    std::ifstream in(path);
+    std::stringstream want;
+    want << in.rdbuf();
+    EXPECT_EQ(got, want.str()) << "golden " << path << " differs (CONVERGE_UPDATE_GOLDEN=1 updates it)";
+  };
+  check("plan.txt", text);
+  check("plan.md", md);
+  EXPECT_EQ(RenderPlanText(p, RenderOptions{true}).find("\033[32m+") != std::string::npos, true);
+}
+
+}  // namespace
+}  // namespace converge
