@@ -25,7 +25,8 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   // Whether repeating the request after an ambiguous failure (timeout, reset after sending) is
-  // safe. GET/PUT/DELETE are idempotent; POST is not unless the caller says so.
+  // safe. GET/PUT/DELETE are idempotent; POST is not unless the caller says so. The client
+  // trusts this flag, so callers set it to false for a POST (or PATCH) that must not repeat.
   bool idempotent = true;
 };
 
@@ -51,7 +52,9 @@ struct TransportOptions {
 };
 
 // One attempt at one request. A connection-level failure is an kUnavailable Status (or
-// kTimeout); any HTTP answer, even 500, is a Response.
+// kTimeout); any HTTP answer, even 500, is a Response. A failure that certainly happened before
+// anything was sent (DNS, connection refused, connect timeout) is made with ConnectError so that
+// even a non-idempotent request may be retried.
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -60,6 +63,15 @@ class Transport {
 
 // libcurl transport: one easy handle reused for every request (keep-alive), guarded by a mutex.
 std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options);
+
+// A transport error for a request that never reached the server. The Status keeps its code
+// (kUnavailable, or kTimeout for a connect timeout); the message starts with "connect failed: ".
+Status ConnectError(const std::string& message, Code code = Code::kUnavailable);
+bool IsConnectError(const Status& status);
+
+// True for headers whose values must never be logged: Authorization, Proxy-Authorization, Cookie
+// and any name containing "token", "secret", "password" or "api-key" (case-insensitive).
+bool IsSensitiveHeader(const std::string& name);
 
 struct RetryPolicy {
   int max_attempts = 6;
@@ -90,7 +102,9 @@ class Client {
   // exhausted: callers map statuses to errors) or the last connection error.
   Result<Response> Send(Request request);
 
-  // Headers added to every request (e.g. Authorization). Values are never logged.
+  // Headers added to every request unless the request sets the same name (e.g. Authorization).
+  // Values are never logged. Call SetDefaultHeader and SetRetryObserver before sharing the client
+  // between threads; Send itself is thread-safe.
   void SetDefaultHeader(const std::string& name, const std::string& value);
   void SetRetryObserver(RetryObserver observer) { observer_ = std::move(observer); }
   HttpStats& stats() { return stats_; }

@@ -1,0 +1,197 @@
+// The libcurl Transport. One easy handle per transport, reused for every request so libcurl keeps
+// the connection alive between requests; a mutex serialises requests on it. Error messages name
+// the method and URL (without credentials) and curl's explanation, never headers or bodies.
+#include <curl/curl.h>
+
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <string_view>
+
+#include "reconcilers/common/http.h"
+
+namespace converge::http {
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Drops "user:password@" from a URL so it can appear in an error message.
+std::string UrlForMessage(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?#", host);
+  size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + url.substr(at + 1);
+}
+
+// Collects one response's headers. Status lines ("HTTP/1.1 100 Continue", a redirect's answer)
+// start a new header block, so only the final response's headers are kept.
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* response = static_cast<Response*>(user);
+  std::string_view line(data, size * count);
+  if (line.starts_with("HTTP/")) {
+    response->headers.clear();
+    return size * count;
+  }
+  size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size * count;  // blank line ending the block
+  std::string name(Trim(line.substr(0, colon)));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string value(Trim(line.substr(colon + 1)));
+  auto [it, inserted] = response->headers.emplace(name, value);
+  if (!inserted) it->second += ", " + value;
+  return size * count;
+}
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<Response*>(user)->body.append(data, size * count);
+  return size * count;
+}
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+class CurlTransport : public Transport {
+ public:
+  explicit CurlTransport(const TransportOptions& options) : options_(options) {
+    GlobalInit();
+    handle_ = curl_easy_init();
+  }
+  ~CurlTransport() override {
+    if (handle_ != nullptr) curl_easy_cleanup(handle_);
+  }
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  Result<Response> RoundTrip(const Request& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (handle_ == nullptr) return InternalError("curl_easy_init failed");
+    // Reset keeps the connection cache, so the next request to the same host reuses the socket.
+    curl_easy_reset(handle_);
+    Response response;
+    Slist headers = BuildHeaders(request);
+    char error[CURL_ERROR_SIZE] = {};
+    SetOptions(request, headers.get(), &response, error);
+    CURLcode code = curl_easy_perform(handle_);
+    if (code != CURLE_OK) return ErrorStatus(request, code, error);
+    long status = 0;
+    curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
+    response.status = static_cast<int>(status);
+    return response;
+  }
+
+ private:
+  static Slist BuildHeaders(const Request& request) {
+    curl_slist* list = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      // "Name;" is curl's way to send a header with an empty value.
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      list = curl_slist_append(list, line.c_str());
+    }
+    // No "Expect: 100-continue" round trip before larger bodies.
+    list = curl_slist_append(list, "Expect:");
+    return Slist(list);
+  }
+
+  void SetOptions(const Request& request, curl_slist* headers, Response* response, char* error) {
+    CURL* h = handle_;
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    SetTlsOptions();
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, response);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, response);
+    SetMethod(request);
+  }
+
+  void SetTlsOptions() {
+    CURL* h = handle_;
+    if (options_.tls.insecure_skip_verify) {
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+      return;
+    }
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.tls.ca_file.empty()) {
+      curl_easy_setopt(h, CURLOPT_CAINFO, options_.tls.ca_file.c_str());
+    }
+  }
+
+  void SetMethod(const Request& request) {
+    CURL* h = handle_;
+    if (request.method == "HEAD") {
+      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (request.method == "GET" && request.body.empty()) {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+      // Any other method (or a GET with a body): send the body as POST data, then let
+      // CUSTOMREQUEST put the real method on the request line.
+      bool has_body = !request.body.empty() || request.method == "POST" ||
+                      request.method == "PUT" || request.method == "PATCH";
+      if (has_body) {  // an empty PUT still sends "Content-Length: 0"
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      }
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+  }
+
+  // Whether the failure happened before any byte of the request went out.
+  bool NothingSent(CURLcode code) {
+    switch (code) {
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+      case CURLE_COULDNT_CONNECT:
+        return true;
+      case CURLE_OPERATION_TIMEDOUT:
+      case CURLE_SSL_CONNECT_ERROR: {
+        long sent = 0;
+        return curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+      }
+      default:
+        return false;
+    }
+  }
+
+  Status ErrorStatus(const Request& request, CURLcode code, const char* error) {
+    std::string message = request.method + " " + UrlForMessage(request.url) + ": " +
+                          (error[0] != '\0' ? error : curl_easy_strerror(code));
+    Code status_code = code == CURLE_OPERATION_TIMEDOUT ? Code::kTimeout : Code::kUnavailable;
+    if (NothingSent(code)) return ConnectError(message, status_code);
+    return Status(status_code, message);
+  }
+
+  const TransportOptions options_;
+  std::mutex mu_;
+  CURL* handle_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options) {
+  return std::make_unique<CurlTransport>(options);
+}
+
+}  // namespace converge::http

@@ -1,0 +1,363 @@
+// Client retry/backoff behaviour against a scripted Transport and a fake Clock: no sockets, no
+// sleeping.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "reconcilers/common/http.h"
+
+namespace converge::http {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FakeClock : public Clock {
+ public:
+  std::chrono::steady_clock::time_point Now() const override { return steady_; }
+  std::chrono::system_clock::time_point WallNow() const override { return wall_; }
+  void SleepFor(milliseconds d) override {
+    sleeps.push_back(d);
+    steady_ += d;
+    wall_ += d;
+  }
+  std::vector<milliseconds> sleeps;
+
+ private:
+  std::chrono::steady_clock::time_point steady_{};
+  // A fixed wall time so HTTP dates in tests are deterministic: 2026-01-01T00:00:00Z.
+  std::chrono::system_clock::time_point wall_{
+      std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
+};
+
+// Plays back a script of results, one per attempt, and records the requests it saw.
+class ScriptedTransport : public Transport {
+ public:
+  explicit ScriptedTransport(std::deque<Result<Response>>* script, std::vector<Request>* seen)
+      : script_(script), seen_(seen) {}
+  Result<Response> RoundTrip(const Request& request) override {
+    seen_->push_back(request);
+    if (script_->empty()) return InternalError("script exhausted");
+    Result<Response> r = std::move(script_->front());
+    script_->pop_front();
+    return r;
+  }
+
+ private:
+  std::deque<Result<Response>>* script_;
+  std::vector<Request>* seen_;
+};
+
+Response Answer(int status, std::map<std::string, std::string> headers = {},
+                std::string body = "") {
+  Response r;
+  r.status = status;
+  r.headers = std::move(headers);
+  r.body = std::move(body);
+  return r;
+}
+
+class ClientTest : public ::testing::Test {
+ protected:
+  // A client whose backoff is deterministic enough to check: base 100ms, cap 1s.
+  std::unique_ptr<Client> MakeClient(RetryPolicy policy = Policy()) {
+    auto client = std::make_unique<Client>(std::make_unique<ScriptedTransport>(&script_, &seen_),
+                                           policy, clock_, /*seed=*/42);
+    client->SetRetryObserver(
+        [this](const Request&, int attempt, milliseconds delay, const std::string& reason) {
+          observed_.push_back({attempt, delay, reason});
+        });
+    return client;
+  }
+  static RetryPolicy Policy() {
+    RetryPolicy p;
+    p.max_attempts = 4;
+    p.base_delay = milliseconds(100);
+    p.max_delay = milliseconds(1000);
+    p.max_retry_after = milliseconds(30000);
+    return p;
+  }
+  static Request Get(const std::string& url = "http://marathon:8080/v2/apps") {
+    Request r;
+    r.url = url;
+    return r;
+  }
+  static Request Post() {
+    Request r;
+    r.method = "POST";
+    r.url = "http://marathon:8080/v2/apps";
+    r.body = R"({"id":"/payments/api"})";
+    r.idempotent = false;
+    return r;
+  }
+
+  struct Observed {
+    int attempt;
+    milliseconds delay;
+    std::string reason;
+  };
+  std::deque<Result<Response>> script_;
+  std::vector<Request> seen_;
+  std::vector<Observed> observed_;
+  FakeClock clock_;
+};
+
+TEST_F(ClientTest, RetriesOn503ThenSucceeds) {
+  script_ = {Answer(503), Answer(200, {}, "ok")};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok");
+  EXPECT_EQ(seen_.size(), 2u);
+  ASSERT_EQ(clock_.sleeps.size(), 1u);
+  ASSERT_EQ(observed_.size(), 1u);
+  EXPECT_EQ(observed_[0].attempt, 1);
+  EXPECT_EQ(observed_[0].reason, "503 Service Unavailable");
+  EXPECT_EQ(observed_[0].delay, clock_.sleeps[0]);
+  EXPECT_LE(clock_.sleeps[0], milliseconds(100));
+}
+
+TEST_F(ClientTest, HonoursRetryAfterSeconds) {
+  script_ = {Answer(503, {{"retry-after", "7"}}), Answer(200)};
+  auto client = MakeClient();
+  ASSERT_TRUE(client->Send(Get()).ok());
+  ASSERT_EQ(clock_.sleeps.size(), 1u);
+  EXPECT_EQ(clock_.sleeps[0], seconds(7));
+}
+
+TEST_F(ClientTest, HonoursRetryAfterHttpDate) {
+  // The fake wall clock reads 2026-01-01T00:00:00Z; the server asks for 12 seconds.
+  script_ = {Answer(503, {{"retry-after", "Thu, 01 Jan 2026 00:00:12 GMT"}}), Answer(200)};
+  auto client = MakeClient();
+  ASSERT_TRUE(client->Send(Get()).ok());
+  ASSERT_EQ(clock_.sleeps.size(), 1u);
+  EXPECT_EQ(clock_.sleeps[0], seconds(12));
+}
+
+TEST_F(ClientTest, CapsRetryAfter) {
+  RetryPolicy p = Policy();
+  p.max_retry_after = seconds(5);
+  script_ = {Answer(429, {{"retry-after", "3600"}}), Answer(200)};
+  auto client = MakeClient(p);
+  ASSERT_TRUE(client->Send(Get()).ok());
+  ASSERT_EQ(clock_.sleeps.size(), 1u);
+  EXPECT_EQ(clock_.sleeps[0], seconds(5));
+}
+
+TEST_F(ClientTest, RetriesOn429) {
+  script_ = {Answer(429, {{"retry-after", "1"}}), Answer(429), Answer(201)};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 201);
+  ASSERT_EQ(observed_.size(), 2u);
+  EXPECT_EQ(observed_[0].reason, "429 Too Many Requests");
+  EXPECT_EQ(clock_.sleeps[0], seconds(1));
+}
+
+TEST_F(ClientTest, ExhaustedAttemptsReturnLastResponse) {
+  script_ = {Answer(502), Answer(503), Answer(504), Answer(500, {}, "last")};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, "last");
+  EXPECT_EQ(seen_.size(), 4u);
+  EXPECT_EQ(clock_.sleeps.size(), 3u);  // no sleep after the final attempt
+}
+
+TEST_F(ClientTest, RetriesConnectionErrorsForIdempotentRequests) {
+  script_ = {UnavailableError("connection reset by peer"), TimeoutError("timed out"), Answer(200)};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(seen_.size(), 3u);
+  ASSERT_EQ(observed_.size(), 2u);
+  EXPECT_EQ(observed_[0].reason, "connection reset by peer");
+}
+
+TEST_F(ClientTest, ExhaustedConnectionErrorsReturnLastError) {
+  script_ = {UnavailableError("refused 1"), UnavailableError("refused 2"),
+             UnavailableError("refused 3"), UnavailableError("refused 4")};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Get());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_EQ(r.status().message(), "refused 4");
+  EXPECT_EQ(seen_.size(), 4u);
+}
+
+TEST_F(ClientTest, PostNotRetriedOnAmbiguousErrors) {
+  for (Result<Response> ambiguous :
+       {Result<Response>(UnavailableError("reset after send")),
+        Result<Response>(TimeoutError("operation timed out")), Result<Response>(Answer(500)),
+        Result<Response>(Answer(502)), Result<Response>(Answer(504))}) {
+    script_ = {ambiguous, Answer(201)};
+    seen_.clear();
+    auto client = MakeClient();
+    Result<Response> r = client->Send(Post());
+    EXPECT_EQ(seen_.size(), 1u);
+    EXPECT_EQ(r.ok(), ambiguous.ok());
+    EXPECT_TRUE(clock_.sleeps.empty());
+  }
+}
+
+TEST_F(ClientTest, PostRetriedWhenNothingWasSentOrServerDeclined) {
+  script_ = {ConnectError("connection refused"), ConnectError("connect timeout", Code::kTimeout),
+             Answer(503), Answer(201)};
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Post());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(seen_.size(), 4u);
+  for (const Request& req : seen_) EXPECT_EQ(req.body, R"({"id":"/payments/api"})");
+}
+
+TEST_F(ClientTest, PostRetriedOn429) {
+  script_ = {Answer(429), Answer(201)};
+  auto client = MakeClient();
+  ASSERT_TRUE(client->Send(Post()).ok());
+  EXPECT_EQ(seen_.size(), 2u);
+}
+
+TEST_F(ClientTest, ClientErrorsNotRetried) {
+  for (int status : {400, 401, 403, 404, 409, 422}) {
+    script_ = {Answer(status), Answer(200)};
+    seen_.clear();
+    auto client = MakeClient();
+    Result<Response> r = client->Send(Get());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, status);
+    EXPECT_EQ(seen_.size(), 1u) << status;
+  }
+  EXPECT_TRUE(clock_.sleeps.empty());
+}
+
+TEST_F(ClientTest, TerminalErrorsNotRetried) {
+  script_ = {InvalidError("malformed URL"), Answer(200)};
+  auto client = MakeClient();
+  EXPECT_FALSE(client->Send(Get()).ok());
+  EXPECT_EQ(seen_.size(), 1u);
+}
+
+TEST_F(ClientTest, BackoffGrowsIsCappedAndJittered) {
+  RetryPolicy p = Policy();  // base 100ms, cap 1000ms
+  auto client = MakeClient(p);
+  for (int attempt = 1; attempt <= 8; ++attempt) {
+    int64_t bound = std::min<int64_t>(1000, 100LL << (attempt - 1));
+    int64_t lo = bound, hi = 0;
+    for (int i = 0; i < 2000; ++i) {
+      int64_t d = client->BackoffDelay(attempt).count();
+      ASSERT_GE(d, 0);
+      ASSERT_LE(d, bound) << "attempt " << attempt;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    }
+    // Full jitter: samples spread over the whole window.
+    EXPECT_LT(lo, bound / 10 + 1) << "attempt " << attempt;
+    EXPECT_GT(hi, bound * 9 / 10) << "attempt " << attempt;
+  }
+  // Huge attempt numbers neither overflow nor exceed the cap.
+  EXPECT_LE(client->BackoffDelay(1000).count(), 1000);
+}
+
+TEST_F(ClientTest, BackoffIsDeterministicForASeed) {
+  auto a = MakeClient();
+  auto b = MakeClient();
+  for (int attempt = 1; attempt < 6; ++attempt) {
+    EXPECT_EQ(a->BackoffDelay(attempt), b->BackoffDelay(attempt));
+  }
+}
+
+TEST_F(ClientTest, SleepsUseBackoffWhenLongerThanRetryAfter) {
+  RetryPolicy p = Policy();
+  p.max_attempts = 6;
+  p.base_delay = milliseconds(10000);
+  p.max_delay = milliseconds(10000);
+  script_ = {Answer(503, {{"retry-after", "0"}}),
+             Answer(503),
+             Answer(503),
+             Answer(503),
+             Answer(503),
+             Answer(503)};
+  Client reference(std::make_unique<ScriptedTransport>(&script_, &seen_), p, clock_, 42);
+  std::vector<milliseconds> expected;
+  for (int attempt = 1; attempt < 6; ++attempt) expected.push_back(reference.BackoffDelay(attempt));
+  auto client = MakeClient(p);
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(clock_.sleeps, expected);
+}
+
+TEST_F(ClientTest, CountsStats) {
+  script_ = {Answer(503), Answer(200), Answer(201), Answer(404), UnavailableError("down"),
+             Answer(200)};
+  auto client = MakeClient();
+  ASSERT_TRUE(client->Send(Get()).ok());   // 2 attempts, 1 retry
+  ASSERT_TRUE(client->Send(Post()).ok());  // 1 attempt, 1 write
+  Request del = Get();
+  del.method = "DELETE";
+  ASSERT_TRUE(client->Send(del).ok());  // 404, not retried: 1 write
+  Request put = Get();
+  put.method = "PUT";
+  ASSERT_TRUE(client->Send(put).ok());  // error then 200: 2 writes, 1 retry
+  EXPECT_EQ(client->stats().requests.load(), 6);
+  EXPECT_EQ(client->stats().writes.load(), 4);
+  EXPECT_EQ(client->stats().retries.load(), 2);
+}
+
+TEST_F(ClientTest, AddsDefaultHeadersWithoutOverridingRequest) {
+  script_ = {Answer(200), Answer(200)};
+  auto client = MakeClient();
+  client->SetDefaultHeader("Authorization", "token=old");
+  client->SetDefaultHeader("authorization", "Bearer s3cret");
+  client->SetDefaultHeader("Accept", "application/json");
+  ASSERT_TRUE(client->Send(Get()).ok());
+  Request custom = Get();
+  custom.headers = {{"ACCEPT", "text/plain"}};
+  ASSERT_TRUE(client->Send(custom).ok());
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(seen_[0].headers,
+            (Headers{{"Authorization", "Bearer s3cret"}, {"Accept", "application/json"}}));
+  EXPECT_EQ(seen_[1].headers,
+            (Headers{{"ACCEPT", "text/plain"}, {"Authorization", "Bearer s3cret"}}));
+}
+
+TEST_F(ClientTest, RetryReasonNeverContainsSecrets) {
+  script_ = {Answer(503, {}, "body"), Answer(200)};
+  auto client = MakeClient();
+  client->SetDefaultHeader("Authorization", "Bearer s3cret");
+  Request req = Post();
+  req.body = "password=hunter2";
+  req.idempotent = true;
+  ASSERT_TRUE(client->Send(req).ok());
+  ASSERT_EQ(observed_.size(), 1u);
+  EXPECT_EQ(observed_[0].reason.find("s3cret"), std::string::npos);
+  EXPECT_EQ(observed_[0].reason.find("hunter2"), std::string::npos);
+}
+
+TEST(ConnectErrorTest, KeepsCodeAndIsRecognised) {
+  Status s = ConnectError("GET http://x/: refused");
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_TRUE(IsConnectError(s));
+  EXPECT_TRUE(IsConnectError(ConnectError("t", Code::kTimeout)));
+  EXPECT_FALSE(IsConnectError(UnavailableError("reset")));
+  EXPECT_FALSE(IsConnectError(InvalidError("connect failed: nope")));
+  EXPECT_TRUE(IsConnectError(s.Annotate("ctx")) == false);  // context hides the marker
+}
+
+TEST(SensitiveHeaderTest, Names) {
+  for (const char* name : {"Authorization", "proxy-authorization", "Cookie", "X-Auth-Token",
+                           "X-Vault-Token", "client_secret", "DB-Password", "X-API-Key"}) {
+    EXPECT_TRUE(IsSensitiveHeader(name)) << name;
+  }
+  for (const char* name : {"Accept", "Content-Type", "User-Agent", "X-Request-Id"}) {
+    EXPECT_FALSE(IsSensitiveHeader(name)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace converge::http
