@@ -1,0 +1,79 @@
+// `converge sandbox`: a local HTTP server that emulates the backends (Marathon at /marathon) so
+// converge, its tests and benchmarks run without a cluster.
+//
+// Backends
+//   /marathon/...   the Marathon REST API v2 emulator (reconcilers/marathon/emulator.h)
+//
+// Admin endpoints (for tests; never subject to faults, never counted in /_admin/requests)
+//   POST   /_admin/faults    add a fault rule, body:
+//            {"backend": "marathon" | "*",        default "*"
+//             "method": "PUT" | "*",              default "*"
+//             "path_regex": "^/v2/apps",          searched in the path below the backend mount
+//                                                 (e.g. "/v2/apps/x"); default: every path
+//             "status": 503,                      answer with this status (0/absent: no answer,
+//                                                 only latency is added)
+//             "count": N,                         fire N times (absent: unlimited)
+//             "rate": 0.0-1.0,                    fire with this probability (seeded RNG)
+//             "latency_ms": M,                    delay before answering / forwarding
+//             "retry_after": "2",                 Retry-After header on the answer
+//             "body": "...",                      answer body (default {"message": ...})
+//             "reset_connection": true}           drop the connection without an answer
+//          Rules are tried in order before routing; the first that fires applies.
+//          -> 201 {"id": N, ...rule}
+//   GET    /_admin/faults    -> {"faults": [{...rule, "id", "fired", "remaining"}]}
+//   DELETE /_admin/faults    -> {"cleared": N}; also reseeds the RNG
+//   POST   /_admin/marathon/unhealthy-images  {"images": ["repo/app:bad"]} (replaces the set)
+//   GET    /_admin/marathon/unhealthy-images
+//   POST   /_admin/marathon/deploy-ms  {"ms": N}   duration of new Marathon deployments
+//   GET    /_admin/requests  -> {"total": N, "by_method": {"GET": N, ...}, "writes": N,
+//                                "log": [{"method", "path", "status"}, ... last 1000]}
+//                               (status 0 = connection reset by a fault)
+//   DELETE /_admin/requests  resets the counters and the log
+//   POST   /_admin/reset     wipes all emulator state (apps, deployments); faults stay
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "controller/status.h"
+#include "reconcilers/marathon/emulator.h"
+
+namespace converge::sandbox {
+
+struct Options {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 = pick a free port
+  std::string state_file;  // empty = in memory; else load at start, save atomically (write tmp +
+                           // fsync + rename) after every mutation
+  int marathon_deploy_ms = 1000;
+  std::string marathon_basic_auth;  // "user:pass" or empty
+  std::string marathon_token;       // or empty
+};
+
+// The server behind Run(), usable in-process (tests).
+class Server {
+ public:
+  explicit Server(Options options);
+  ~Server();  // Stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Loads the state file (if any), binds the listen address and serves on background threads.
+  Status Start();
+  // Stops serving and writes the state file. Idempotent.
+  void Stop();
+
+  int port() const;
+  std::string url() const;  // e.g. http://127.0.0.1:41234
+  marathon::Emulator& marathon();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Starts serving, prints exactly one line "converge sandbox listening on http://127.0.0.1:PORT"
+// to stdout (flushed), then blocks until SIGINT/SIGTERM, then saves state and returns 0. Errors
+// (bad listen address, port in use, unreadable state file) -> message on stderr, return 1.
+int Run(const Options& options);
+
+}  // namespace converge::sandbox

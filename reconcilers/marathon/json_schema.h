@@ -1,0 +1,86 @@
+// A small JSON Schema (draft-04) validator, enough for Marathon's upstream AppDefinition.json and
+// generic enough for any draft-04 schema that uses only local "$ref"s.
+//
+// Keywords: type (name or array of names; "integer" = a number with no fractional part),
+// enum, multipleOf, minimum/maximum (+ draft-04 boolean exclusiveMinimum/exclusiveMaximum),
+// minLength/maxLength (in code points), pattern, items (schema or array form), additionalItems,
+// minItems/maxItems, uniqueItems, properties, patternProperties, additionalProperties (boolean or
+// schema), required, minProperties/maxProperties, dependencies, allOf, anyOf, oneOf, not, $ref
+// (local "#/..." pointers; siblings of $ref are ignored as draft-04 says), definitions.
+// "format" is an annotation and is not checked (draft-04 makes it optional).
+//
+// Instances are hostile: recursion is bounded (kMaxDepth), at most kMaxViolations violations are
+// reported, pattern inputs longer than kMaxPatternInput are refused, and patterns are matched by
+// a linear-time automaton (SchemaPattern) instead of std::regex, whose backtracking takes
+// seconds on a 20 KiB id against Marathon's own path pattern and overflows the stack at 64 KiB.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controller/status.h"
+#include "specs/document.h"
+
+namespace converge::marathon {
+
+// A regular expression in the ECMAScript subset JSON-Schema patterns use: literals, ".",
+// classes ("[a-z0-9\-.]", "[^/]", \d \w \s and their negations), groups "(...)" and "(?:...)",
+// alternation, quantifiers * + ? {n} {n,} {n,m} (lazy forms accepted; they match the same
+// strings), anchors ^ and $. Backreferences, lookaround and \b are refused at compile time.
+// Matching works on Unicode code points (the text is UTF-8; invalid bytes count as U+FFFD) and
+// takes time linear in the text length.
+class SchemaPattern {
+ public:
+  static Result<SchemaPattern> Compile(const std::string& pattern);
+
+  // True if the pattern matches anywhere in `text` (JSON Schema patterns are not anchored).
+  bool Search(std::string_view text) const;
+  const std::string& source() const { return source_; }
+
+  struct Program;  // compiled automaton (json_schema.cc)
+
+ private:
+  std::string source_;
+  std::shared_ptr<const Program> program_;
+};
+
+// One violation, located by a JSON pointer into the instance ("" = the instance itself).
+struct SchemaViolation {
+  std::string path;
+  std::string message;
+};
+
+class JsonSchema {
+ public:
+  static constexpr int kMaxDepth = 256;                    // nested schema/instance levels
+  static constexpr size_t kMaxPatternInput = 64 * 1024;    // bytes
+  static constexpr size_t kMaxViolations = 100;
+
+  // Checks the schema itself (keyword value types, patterns compile, every $ref resolves).
+  static Result<JsonSchema> Compile(json schema);
+
+  // All violations of `instance` (at most kMaxViolations; the last one then says more were cut).
+  std::vector<SchemaViolation> Validate(const json& instance) const;
+  bool IsValid(const json& instance) const;
+
+  // Replaces, in place, strings that spell a number where the schema wants an integer or a number
+  // and accepts no string (e.g. `instances: "3"` from a template). Returns one violation per
+  // conversion so the caller can warn ("numeric string "3" converted to integer").
+  std::vector<SchemaViolation> CoerceNumericStrings(json& instance) const;
+
+  const json& schema() const { return *schema_; }
+
+  struct Impl;  // json_schema.cc
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+  std::shared_ptr<const json> schema_;
+};
+
+// Escapes one JSON-pointer reference token ("a/b" -> "a~1b", "~" -> "~0").
+std::string EscapePointerToken(std::string_view token);
+
+}  // namespace converge::marathon
