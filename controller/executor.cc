@@ -1,6 +1,7 @@
 #include "controller/executor.h"
 
 #include <atomic>
+#include <tuple>
 #include <thread>
 
 namespace converge {
@@ -84,7 +85,7 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
       return TimeoutError("not healthy after " + Seconds(elapsed) + " (" + last.message + ")");
     }
     if (now >= next_report) {
-      ctx_.progress->Line(key.ToString() + ": " + label + "... " + Seconds(elapsed) + " elapsed (" +
+      ctx_.progress->Line(key.Display() + ": " + label + "... " + Seconds(elapsed) + " elapsed (" +
                           last.message + ")");
       next_report = now + ctx_.progress->interval;
     }
@@ -97,6 +98,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   auto started = ctx_.clock->Now();
   auto elapsed = [&] { return std::chrono::duration<double>(ctx_.clock->Now() - started).count(); };
   const std::string key = change.key.ToString();
+  const std::string who = change.key.Display();
   store::Store& st = *ctx_.store;
   Reconciler* rec = ctx_.reconcilers.at(change.backend);
 
@@ -125,13 +127,13 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   (void)st.PruneSnapshots(key, options_.snapshot_retention);
   (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *snap_id);
 
-  ctx_.progress->Line(key + ": " + Gerund(change.action) + "...");
+  ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
   ChangeRequest req{change.key, change.action, change.desired, change.live};
   Status call = rec->Apply(req);
   if (!call.ok()) {
     result.message = call.ToString();
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
-    ctx_.progress->Line(key + ": failed: " + result.message);
+    ctx_.progress->Line(who + ": failed: " + result.message);
     result.seconds = elapsed();
     return result;
   }
@@ -154,11 +156,11 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     result.outcome = Outcome::kApplied;
     result.seconds = elapsed();
     result.message = health->message;
-    ctx_.progress->Line(key + ": " + Past(change.action) + " (" + Seconds(result.seconds) + ")");
+    ctx_.progress->Line(who + ": " + Past(change.action) + " (" + Seconds(result.seconds) + ")");
     return result;
   }
   std::string why = health.status().message();
-  ctx_.progress->Line(key + ": " + ActionName(change.action) + " failed: " + why);
+  ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
   if (!change.auto_rollback || change.action == Action::kDelete) {
     result.message = why + (change.action == Action::kDelete ? "" : " (autoRollback is off)");
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
@@ -166,7 +168,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   // Automatic rollback to the snapshot taken before the change.
-  ctx_.progress->Line(key + ": rolling back to snapshot " + std::to_string(*snap_id) + "...");
+  ctx_.progress->Line(who + ": rolling back to snapshot " + std::to_string(*snap_id) + "...");
   Status restored = rec->Restore(change.key, change.live);
   Result<Health> back = restored.ok() ? WaitHealthy(rec, change.key, change.live,
                                                     TimeoutFor(change.backend), "rolling back")
@@ -182,13 +184,13 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     result.outcome = Outcome::kRolledBack;
     result.message = why + "; rolled back to snapshot " + std::to_string(*snap_id) + " and held";
     (void)st.JournalUpdate(*entry, store::JournalState::kRolledBack, result.message, *snap_id);
-    ctx_.progress->Line(key + ": rolled back to snapshot " + std::to_string(*snap_id) +
+    ctx_.progress->Line(who + ": rolled back to snapshot " + std::to_string(*snap_id) +
                         "; held until the spec changes or `converge release " + key + "`");
   } else {
     result.outcome = Outcome::kRollbackFailed;
     result.message = why + "; rollback failed: " + back.status().message();
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
-    ctx_.progress->Line(key + ": rollback failed: " + back.status().message());
+    ctx_.progress->Line(who + ": rollback failed: " + back.status().message());
   }
   result.seconds = elapsed();
   return result;
@@ -199,10 +201,11 @@ std::vector<ChangeResult> Executor::Apply(int64_t run, const Plan& plan) {
   std::atomic<bool> stop{false};
   size_t i = 0;
   while (i < plan.changes.size()) {
-    // One group = consecutive changes of the same wave and delete-ness (the plan is ordered).
+    // One group = consecutive changes of the same wave, direction and dependency stage.
     size_t j = i;
     auto group_of = [&](size_t k) {
-      return std::make_pair(plan.changes[k].wave, plan.changes[k].action == Action::kDelete);
+      const PlannedChange& c = plan.changes[k];
+      return std::make_tuple(c.wave, c.action == Action::kDelete, c.stage);
     };
     while (j < plan.changes.size() && group_of(j) == group_of(i)) ++j;
     std::atomic<size_t> next{i};
@@ -263,7 +266,7 @@ ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::
     return result;
   }
   (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *before_id);
-  ctx_.progress->Line(k + ": restoring snapshot " + std::to_string(to.id) + " (" + to.taken_at +
+  ctx_.progress->Line(key.Display() + ": restoring snapshot " + std::to_string(to.id) + " (" + to.taken_at +
                       ")...");
   Status s = rec->Restore(key, to.doc);
   Result<Health> h = s.ok() ? WaitHealthy(rec, key, to.doc, TimeoutFor(backend), "restoring")
@@ -272,7 +275,7 @@ ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::
   if (!h.ok()) {
     result.message = h.status().message();
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *before_id);
-    ctx_.progress->Line(k + ": rollback failed: " + result.message);
+    ctx_.progress->Line(key.Display() + ": rollback failed: " + result.message);
     return result;
   }
   store::Hold hold;
@@ -285,7 +288,7 @@ ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::
                          "restored snapshot " + std::to_string(to.id), *before_id);
   result.outcome = Outcome::kRolledBack;
   result.message = "restored snapshot " + std::to_string(to.id) + " and held";
-  ctx_.progress->Line(k + ": restored snapshot " + std::to_string(to.id) + " (" +
+  ctx_.progress->Line(key.Display() + ": restored snapshot " + std::to_string(to.id) + " (" +
                       Seconds(result.seconds) + "); held until the spec changes or `converge release " +
                       k + "`");
   return result;

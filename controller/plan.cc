@@ -64,6 +64,7 @@ json PlanToJson(const Plan& plan) {
                        {"revision", c.revision},
                        {"fingerprint", c.fingerprint},
                        {"wave", c.wave},
+                       {"stage", c.stage},
                        {"auto_rollback", c.auto_rollback},
                        {"desired", c.desired},
                        {"live", c.live}});
@@ -127,6 +128,7 @@ Result<Plan> PlanFromJson(const json& j) {
       pc.revision = c.value("revision", "");
       pc.fingerprint = c.at("fingerprint");
       pc.wave = c.value("wave", 0);
+      pc.stage = c.value("stage", 0);
       pc.auto_rollback = c.value("auto_rollback", true);
       pc.desired = c.value("desired", json());
       pc.live = c.value("live", json());

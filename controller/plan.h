@@ -27,6 +27,7 @@ struct PlannedChange {
   std::string revision;     // spec revision ("" for delete)
   std::string source;       // file:line:column of the spec ("" for delete)
   int wave = 0;
+  int stage = 0;  // dependency depth within the wave: stage N runs after stage N-1
   bool auto_rollback = true;
 };
 

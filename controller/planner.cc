@@ -1,6 +1,7 @@
 #include "controller/planner.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "controller/clock.h"
 
@@ -44,11 +45,42 @@ void OrderChanges(std::vector<PlannedChange>& changes) {
                      if (da != db) return db;  // deletes last
                      if (da) {                 // reverse order among deletes
                        if (a.wave != b.wave) return a.wave > b.wave;
+                       if (a.stage != b.stage) return a.stage > b.stage;
                        return b.key < a.key;
                      }
                      if (a.wave != b.wave) return a.wave < b.wave;
+                     if (a.stage != b.stage) return a.stage < b.stage;
                      return a.key < b.key;
                    });
+}
+
+void AssignStages(std::vector<PlannedChange>& changes,
+                  const std::map<std::string, Reconciler*>& reconcilers) {
+  // Dependency depth among the changes of one backend, wave and direction; a dependency that is
+  // not changing is already in place. Cycles are cut by a depth cap.
+  std::map<std::string, size_t> index;
+  auto id = [](const PlannedChange& c, const ResourceKey& k) {
+    return c.backend + "\n" + std::to_string(c.wave) + "\n" +
+           (c.action == Action::kDelete ? "d" : "a") + "\n" + k.ToString();
+  };
+  for (size_t i = 0; i < changes.size(); ++i) index[id(changes[i], changes[i].key)] = i;
+  std::vector<int> memo(changes.size(), -1);
+  std::function<int(size_t, int)> depth = [&](size_t i, int guard) -> int {
+    if (memo[i] >= 0) return memo[i];
+    if (guard > 64) return 0;
+    const PlannedChange& c = changes[i];
+    auto rec = reconcilers.find(c.backend);
+    int d = 0;
+    if (rec != reconcilers.end()) {
+      const json& doc = c.action == Action::kDelete ? c.live : c.desired;
+      for (const ResourceKey& dep : rec->second->Dependencies(doc)) {
+        auto it = index.find(id(c, dep));
+        if (it != index.end() && it->second != i) d = std::max(d, depth(it->second, guard + 1) + 1);
+      }
+    }
+    return memo[i] = d;
+  };
+  for (size_t i = 0; i < changes.size(); ++i) changes[i].stage = depth(i, 0);
 }
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
@@ -167,6 +199,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
                           "; check the specs, then raise --max-deletes to allow it");
   }
   for (auto& d : deletes) plan.changes.push_back(std::move(d));
+  AssignStages(plan.changes, in.reconcilers);
   OrderChanges(plan.changes);
   return plan;
 }

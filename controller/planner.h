@@ -44,8 +44,13 @@ struct PlanOptions {
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options);
 
-// Sorts changes: creates/updates/scales by wave, then kind, then name; deletes after them in
-// reverse order.
+// Sets PlannedChange::stage from the backends' Dependencies(): within a wave, a change runs
+// after the changes of the resources it depends on (deletes: before them).
+void AssignStages(std::vector<PlannedChange>& changes,
+                  const std::map<std::string, Reconciler*>& reconcilers);
+
+// Sorts changes: creates/updates/scales by wave, then dependency stage, then kind and name;
+// deletes after them in reverse order.
 void OrderChanges(std::vector<PlannedChange>& changes);
 
 }  // namespace converge

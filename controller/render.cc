@@ -15,8 +15,7 @@ struct Palette {
   std::string reset() const { return on ? "\033[0m" : ""; }
 };
 
-// "App /shop/web" for people; ResourceKey::ToString() ("App//shop/web") is the CLI argument form.
-std::string Display(const ResourceKey& k) { return k.kind + " " + k.name; }
+std::string Display(const ResourceKey& k) { return k.Display(); }
 
 const char* Symbol(Action a) {
   switch (a) {
@@ -95,9 +94,13 @@ std::string RenderDiagnostics(const std::vector<Diagnostic>& diags, bool color) 
 std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
   Palette p{options.color};
   std::ostringstream out;
-  if (!plan.HasChanges()) {
+  if (!plan.HasChanges() && plan.skipped.empty()) {
     out << p.bold() << "No changes." << p.reset() << " Live state matches the specs ("
         << plan.resources << " resource" << (plan.resources == 1 ? "" : "s") << ").\n";
+  } else if (!plan.HasChanges()) {
+    out << p.bold() << "No changes to apply." << p.reset() << " " << plan.skipped.size()
+        << " resource" << (plan.skipped.size() == 1 ? " is" : "s are")
+        << " left alone on purpose (below).\n";
   } else {
     out << "converge will perform the following actions:\n";
     for (const auto& c : plan.changes) {

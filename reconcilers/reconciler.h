@@ -21,7 +21,8 @@ namespace converge {
 struct ResourceKey {
   std::string kind;
   std::string name;
-  std::string ToString() const { return kind + "/" + name; }
+  std::string ToString() const { return kind + "/" + name; }  // CLI form: App//shop/web
+  std::string Display() const { return kind + " " + name; }   // for people: App /shop/web
   bool operator<(const ResourceKey& o) const {
     return kind != o.kind ? kind < o.kind : name < o.name;
   }
@@ -86,6 +87,9 @@ class Reconciler {
   // Pure. `desired` null = no spec (prune candidate); `live` null = missing.
   virtual DiffResult Diff(const json& desired, const json& live,
                           const json& last_applied) const = 0;
+
+  // Other resources of this backend a document depends on (created first, deleted last).
+  virtual std::vector<ResourceKey> Dependencies(const json& doc) const { return {}; }
 
   virtual Status Apply(const ChangeRequest& change) = 0;
   virtual Result<Health> CheckHealth(const ResourceKey& key, const json& desired) = 0;

@@ -72,6 +72,15 @@ DiffResult Reconciler::Diff(const json& desired, const json& live, const json& l
                  WithoutOwnershipLabel(last_applied));
 }
 
+std::vector<ResourceKey> Reconciler::Dependencies(const json& doc) const {
+  std::vector<ResourceKey> out;
+  auto deps = doc.is_object() ? doc.find("dependencies") : doc.end();
+  if (deps == doc.end() || !deps->is_array()) return out;
+  for (const auto& d : *deps)
+    if (d.is_string() && !d.get<std::string>().empty()) out.push_back({"App", d.get<std::string>()});
+  return out;
+}
+
 Status Reconciler::Apply(const ChangeRequest& change) {
   const std::string& id = change.key.name;
   switch (change.action) {

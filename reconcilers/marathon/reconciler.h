@@ -25,6 +25,7 @@ class Reconciler : public converge::Reconciler {
   json Desired(const Document& doc) const override;
   json Definition(const json& live) const override;
   DiffResult Diff(const json& desired, const json& live, const json& last_applied) const override;
+  std::vector<ResourceKey> Dependencies(const json& doc) const override;
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;

@@ -220,3 +220,38 @@ TEST(Render, Golden) {
 
 }  // namespace
 }  // namespace converge
+
+namespace converge {
+namespace {
+
+class DepReconciler : public FakeReconciler {
+ public:
+  std::vector<ResourceKey> Dependencies(const json& doc) const override {
+    std::vector<ResourceKey> out;
+    if (doc.is_object() && doc.contains("deps"))
+      for (const auto& d : doc["deps"]) out.push_back({"App", d.get<std::string>()});
+    return out;
+  }
+};
+
+TEST(Planner, DependenciesRunFirstAndAreDeletedLast) {
+  Fixture f;
+  DepReconciler dep;
+  f.in.reconcilers["m"] = &dep;
+  f.opts.prune = true;
+  Document api = App("/a-api", "1");
+  api.spec["deps"] = {"/z-db"};
+  Document web = App("/b-web", "1");
+  web.spec["deps"] = {"/a-api"};
+  f.specs.documents = {web, api, App("/z-db", "1")};
+  LiveObject old_api = Live("/old-api", "1");
+  old_api.doc["deps"] = {"/old-db"};
+  f.in.live["m"] = {Live("/old-db", "1"), old_api};
+  Plan p = f.Run();
+  EXPECT_THAT(Actions(p), ::testing::ElementsAre("create /z-db", "create /a-api", "create /b-web",
+                                                 "delete /old-api", "delete /old-db"));
+  EXPECT_EQ(p.changes[2].stage, 2);
+}
+
+}  // namespace
+}  // namespace converge
