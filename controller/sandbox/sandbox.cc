@@ -89,7 +89,8 @@ std::optional<std::string> ParseFault(const json& j, FaultRule* rule) {
   } catch (const std::exception& e) {
     return std::string("invalid fault rule: ") + e.what();
   }
-  if (rule->backend != "*" && rule->backend != "marathon") return "unknown backend " + rule->backend;
+  if (rule->backend != "*" && rule->backend != "marathon")
+    return "unknown backend " + rule->backend;
   if (rule->rate < 0 || rule->rate > 1) return "rate must be within 0..1";
   if (rule->status != 0 && (rule->status < 100 || rule->status > 599)) return "invalid status";
   if (rule->status == 0 && rule->latency_ms <= 0 && !rule->reset_connection) {
@@ -280,17 +281,17 @@ struct Server::Impl {
       std::this_thread::sleep_for(std::chrono::milliseconds(fire->latency_ms));
     }
     if (fire->reset_connection) {
+      // Counted now: the client sees the connection drop before the post-routing hook runs.
+      Log(req.method, req.path, 0);
+      res.set_header("X-Converge-Fault", "reset");
       if (ResetConnection(req)) {
         res.status = 500;
-        res.set_header("X-Converge-Fault", "reset");
         return httplib::Server::HandlerResponse::Handled;
       }
       // Could not find the socket: fail the response mid-way instead (declared length unmet).
       res.status = 200;
-      res.set_header("X-Converge-Fault", "reset");
-      res.set_content_provider(
-          1024, "application/json",
-          [](size_t, size_t, httplib::DataSink&) { return false; });
+      res.set_content_provider(1024, "application/json",
+                               [](size_t, size_t, httplib::DataSink&) { return false; });
       return httplib::Server::HandlerResponse::Handled;
     }
     if (fire->status == 0) return httplib::Server::HandlerResponse::Unhandled;  // latency only
@@ -306,13 +307,16 @@ struct Server::Impl {
   // ----- request accounting -------------------------------------------------------------------
 
   void Record(const httplib::Request& req, const httplib::Response& res) {
-    if (IsAdmin(req.path)) return;
-    int status = res.get_header_value("X-Converge-Fault") == "reset" ? 0 : res.status;
+    if (IsAdmin(req.path) || res.has_header("X-Converge-Fault")) return;  // resets: logged early
+    Log(req.method, req.path, res.status);
+  }
+
+  void Log(const std::string& method, const std::string& path, int status) {
     std::lock_guard<std::mutex> lock(stats_mu);
     ++total;
-    ++by_method[req.method];
-    if (req.method != "GET" && req.method != "HEAD") ++writes;
-    log.push_back({{"method", req.method}, {"path", req.path}, {"status", status}});
+    ++by_method[method];
+    if (method != "GET" && method != "HEAD") ++writes;
+    log.push_back({{"method", method}, {"path", path}, {"status", status}});
     while (log.size() > kLogSize) log.pop_front();
   }
 
@@ -332,14 +336,14 @@ struct Server::Impl {
     if (state.is_discarded() || !state.is_object() || !state.contains("marathon")) {
       return InvalidError("state file " + options.state_file + " is not a sandbox state");
     }
-    return emulator.ImportState(state["marathon"])
-        .Annotate("state file " + options.state_file);
+    return emulator.ImportState(state["marathon"]).Annotate("state file " + options.state_file);
   }
 
   Status SaveNow() {
     if (options.state_file.empty()) return Status::Ok();
-    json state = {{"format", "converge-sandbox/1"}, {"marathon", emulator.ExportState()}};
-    return WriteFileAtomically(options.state_file, state.dump());
+    std::string state =
+        "{\"format\":\"converge-sandbox/1\",\"marathon\":" + emulator.SerializeState() + "}";
+    return WriteFileAtomically(options.state_file, state);
   }
 
   void MarkDirty() {
@@ -373,10 +377,9 @@ struct Server::Impl {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     http.set_keep_alive_timeout(2);
-    http.set_pre_routing_handler(
-        [this](const httplib::Request& req, httplib::Response& res) {
-          return ApplyFaults(req, res);
-        });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return ApplyFaults(req, res);
+    });
     // Runs before the response is written, so a client that got its answer sees it counted.
     http.set_post_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { Record(req, res); });
@@ -470,7 +473,9 @@ struct Server::Impl {
 
 Server::Server(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+}
 
 Status Server::Start() {
   Impl& s = *impl_;
@@ -522,15 +527,19 @@ void Server::Stop() {
   if (!st.ok()) std::cerr << "converge sandbox: " << st.ToString() << std::endl;
 }
 
-int Server::port() const { return impl_->port; }
+int Server::port() const {
+  return impl_->port;
+}
 
 std::string Server::url() const {
-  std::string host = impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]"
-                                                                : impl_->host;
+  std::string host =
+      impl_->host.find(':') != std::string::npos ? "[" + impl_->host + "]" : impl_->host;
   return "http://" + host + ":" + std::to_string(impl_->port);
 }
 
-marathon::Emulator& Server::marathon() { return impl_->emulator; }
+marathon::Emulator& Server::marathon() {
+  return impl_->emulator;
+}
 
 namespace {
 

@@ -37,13 +37,15 @@ class Push {
   Path& path_;
 };
 
-std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // Keys that read well after a dot: env names, Marathon member names.
 bool IsPlainKey(const std::string& key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 
@@ -68,7 +70,9 @@ const json* Find(const json* obj, const std::string& key) {
   return it == obj->end() ? nullptr : &*it;
 }
 
-bool IsAbsent(const json* v) { return v == nullptr || v->is_null(); }
+bool IsAbsent(const json* v) {
+  return v == nullptr || v->is_null();
+}
 
 // Marathon omits empty collections (the RAML "omitEmpty" pragma) and returns null for unset
 // members, so null, {} and [] all mean "nothing here".
@@ -93,7 +97,48 @@ bool NumbersEqual(const json& a, const json& b) {
   return a.get<long double>() == b.get<long double>();
 }
 
-bool IsIntegerZero(const json& v) { return v.is_number() && v.get<double>() == 0.0; }
+// Equality with numbers by value, without recursion (values may nest arbitrarily deep).
+bool DeepEqual(const json& a, const json& b) {
+  std::vector<std::pair<const json*, const json*>> stack = {{&a, &b}};
+  while (!stack.empty()) {
+    auto [x, y] = stack.back();
+    stack.pop_back();
+    if (x->is_number() && y->is_number()) {
+      if (!NumbersEqual(*x, *y)) return false;
+    } else if (x->type() != y->type() || x->size() != y->size()) {
+      return false;
+    } else if (x->is_object()) {
+      for (auto it = x->begin(); it != x->end(); ++it) {
+        auto other = y->find(it.key());
+        if (other == y->end()) return false;
+        stack.push_back({&*it, &*other});
+      }
+    } else if (x->is_array()) {
+      for (size_t i = 0; i < x->size(); ++i) stack.push_back({&(*x)[i], &(*y)[i]});
+    } else if (*x != *y) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A copy for display; containers nested deeper than `depth_left` become a marker string, so a
+// hostile value never makes the (recursive) json copy overflow the stack.
+json CopyBounded(const json& v, int depth_left = kMaxDepth) {
+  if (!v.is_structured()) return v;
+  if (depth_left <= 0) return "(nested too deeply to show)";
+  json out = v.is_object() ? json::object() : json::array();
+  if (v.is_object()) {
+    for (const auto& [k, x] : v.items()) out[k] = CopyBounded(x, depth_left - 1);
+  } else {
+    for (const json& x : v) out.push_back(CopyBounded(x, depth_left - 1));
+  }
+  return out;
+}
+
+bool IsIntegerZero(const json& v) {
+  return v.is_number() && v.get<double>() == 0.0;
+}
 
 // A desired 0 for these means "Marathon assigns a port"; `ports` is the deprecated array of them.
 bool IsAssignedPortKey(const std::string& key) {
@@ -105,7 +150,7 @@ bool IsAssignedPortKey(const std::string& key) {
 // `key` is the member name holding `d` (for array elements: the array's member name).
 bool Satisfied(const json& d, const json* l, const std::string& key, int depth) {
   if (d.is_null()) return true;  // unset
-  if (depth > kMaxDepth) return l != nullptr && *l == d;
+  if (depth > kMaxDepth) return l != nullptr && DeepEqual(d, *l);
   if (IsAbsent(l)) {
     if (d.is_array()) return d.empty();
     if (!d.is_object()) return false;
@@ -139,7 +184,7 @@ bool Satisfied(const json& d, const json* l, const std::string& key, int depth) 
 bool Same(const json* a, const json* b, int depth) {
   if (IsEmpty(a) && IsEmpty(b)) return true;
   if (IsAbsent(a) || IsAbsent(b)) return false;
-  if (depth > kMaxDepth) return *a == *b;
+  if (depth > kMaxDepth) return DeepEqual(*a, *b);
   if (a->is_number() && b->is_number()) return NumbersEqual(*a, *b);
   if (a->is_object() && b->is_object()) {
     for (const auto& [k, v] : a->items()) {
@@ -180,14 +225,13 @@ class Differ {
       }
       return;
     }
-    Add(IsAbsent(l) ? json() : *l, d);
+    Record(l, d);
   }
 
   // Members of `last` (applied last time) that `desired` no longer sets: back to `dflt` (the
   // default of that member, nullptr if none), shown while live still differs. Recurses into
-  // objects both documents still have.
-  void Reset(const json& last, const json& desired, const json* live, const json* dflt,
-             int depth) {
+  // objects both documents still have, and into equally long arrays element by element.
+  void Reset(const json& last, const json& desired, const json* live, const json* dflt, int depth) {
     if (!last.is_object() || !desired.is_object() || depth > kMaxDepth) return;
     for (const auto& [k, last_value] : last.items()) {
       const json* d = Find(&desired, k);
@@ -197,10 +241,22 @@ class Differ {
       if (IsAbsent(d)) {
         json target = def ? *def : json();
         const json* effective = IsAbsent(l) && def ? def : l;  // absent live = the default
-        if (!Same(effective, &target, depth + 1)) Add(IsAbsent(l) ? json() : *l, target);
+        if (!Same(effective, &target, depth + 1)) Record(l, target);
       } else if (last_value.is_object() && d->is_object()) {
         Reset(last_value, *d, l, def, depth + 1);
+      } else if (last_value.is_array() && d->is_array() && last_value.size() == d->size()) {
+        ResetElements(last_value, *d, l, depth + 1);
       }
+    }
+  }
+
+  // Arrays of the same length in both documents: members removed from an element go away
+  // (healthChecks[0].timeoutSeconds). Elements have no known defaults.
+  void ResetElements(const json& last, const json& desired, const json* live, int depth) {
+    bool live_aligned = !IsAbsent(live) && live->is_array() && live->size() == desired.size();
+    for (size_t i = 0; i < desired.size(); ++i) {
+      Push p(path_, i);
+      Reset(last[i], desired[i], live_aligned ? &(*live)[i] : nullptr, nullptr, depth);
     }
   }
 
@@ -218,7 +274,7 @@ class Differ {
         Leaves(v[i], depth + 1);
       }
     } else {
-      Add(json(), v);
+      Record(nullptr, v);
     }
   }
 
@@ -232,8 +288,11 @@ class Differ {
   }
 
  private:
-  void Add(json before, json after) {
-    changes_.push_back({path_, FieldChange{DisplayPath(path_), std::move(before), std::move(after)}});
+  // One change at the current path; `before` nullptr = absent.
+  void Record(const json* before, const json& after) {
+    FieldChange c{DisplayPath(path_), IsAbsent(before) ? json() : CopyBounded(*before),
+                  CopyBounded(after)};
+    changes_.push_back({path_, std::move(c)});
   }
 
   Path path_;
@@ -244,7 +303,10 @@ class Differ {
 std::string Short(const json& v) {
   std::string s = Dump(v);
   constexpr size_t kMax = 40;
-  return s.size() <= kMax ? s : s.substr(0, kMax - 3) + "...";
+  if (s.size() <= kMax) return s;
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+  return s.substr(0, cut) + "…";
 }
 
 // "instances 2 → 4", "cpus 1 → 2", "image and 2 other fields changed".
@@ -257,8 +319,9 @@ std::string Reason(const std::vector<std::pair<Path, FieldChange>>& changes) {
     return first.path + " changed";
   }
   // The image is what people look for first in a plan.
-  auto image = std::find_if(changes.begin(), changes.end(),
-                            [](const auto& c) { return c.second.path == "container.docker.image"; });
+  auto image = std::find_if(changes.begin(), changes.end(), [](const auto& c) {
+    return c.second.path == "container.docker.image";
+  });
   std::string headline = image != changes.end() ? "image" : first.path;
   size_t others = changes.size() - 1;
   return headline + " and " + std::to_string(others) + " other field" + (others == 1 ? "" : "s") +
@@ -281,9 +344,10 @@ DiffResult Finish(Action changed_action, std::vector<std::pair<Path, FieldChange
 
 json AppDefinition(const json& live_app_info) {
   static const char* const kServerPopulated[] = {
-      "version",        "versionInfo", "tasksStaged",          "tasksRunning", "tasksHealthy",
-      "tasksUnhealthy", "deployments", "readinessCheckResults", "tasks",       "lastTaskFailure",
-      "tasksStats",     "taskStats",   "counts"};
+      "version",      "versionInfo",     "tasksStaged", "tasksRunning",
+      "tasksHealthy", "tasksUnhealthy",  "deployments", "readinessCheckResults",
+      "tasks",        "lastTaskFailure", "tasksStats",  "taskStats",
+      "counts"};
   if (!live_app_info.is_object()) return live_app_info;
   json def = live_app_info;
   for (const char* member : kServerPopulated) def.erase(member);
@@ -347,8 +411,9 @@ DiffResult DiffApp(const json& desired, const json& live, const json& last_appli
   for (const auto& [member, value] : desired.items()) {
     Push p(differ.path(), member);
     const json* l = Find(&live, member);
+    // Live leaving a member out means Marathon's default; before still shows what live says.
     json def = AppDefault(member);
-    if (IsAbsent(l) && !def.is_null()) l = &def;  // Marathon's value when it does not say
+    if (IsAbsent(l) && !def.is_null() && Satisfied(value, &def, member, 1)) continue;
     differ.Compare(value, l, member, 1);
   }
   if (last_applied.is_object()) {
@@ -357,9 +422,9 @@ DiffResult DiffApp(const json& desired, const json& live, const json& last_appli
     differ.Reset(last_applied, desired, &live, &defaults, 0);
   }
   std::vector<std::pair<Path, FieldChange>> changes = differ.Take();
-  bool only_instances = !changes.empty() && std::all_of(changes.begin(), changes.end(), [](auto& c) {
-    return c.first.front().key == "instances";
-  });
+  bool only_instances =
+      !changes.empty() && std::all_of(changes.begin(), changes.end(),
+                                      [](auto& c) { return c.first.front().key == "instances"; });
   return Finish(only_instances ? Action::kScale : Action::kUpdate, std::move(changes));
 }
 

@@ -93,8 +93,7 @@ Reply InvalidJsonReply(const std::vector<Violation>& violations) {
 }
 
 Reply NotValidReply(const std::vector<Violation>& violations) {
-  return JsonReply(422,
-                   {{"message", "Object is not valid"}, {"details", DetailsJson(violations)}});
+  return JsonReply(422, {{"message", "Object is not valid"}, {"details", DetailsJson(violations)}});
 }
 
 Reply DeploymentResultReply(int status, const std::string& deployment_id,
@@ -161,7 +160,8 @@ std::string UrlDecode(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
       i += 2;
@@ -228,8 +228,8 @@ std::optional<std::string> ResolvePath(const std::string& raw, const std::string
     size_t start = 0;
     while (start <= s.size()) {
       size_t slash = s.find('/', start);
-      std::string seg = s.substr(start, slash == std::string::npos ? std::string::npos
-                                                                   : slash - start);
+      std::string seg =
+          s.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       if (!seg.empty() && seg != ".") {
         if (!ValidSegment(seg)) return false;
         if (seg == "..") {
@@ -322,8 +322,7 @@ class SelectorScanner {
       if (c == '\\' && pos_ + 1 < s_.size()) {
         out += s_[pos_ + 1];
         pos_ += 2;
-      } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                 c == '.') {
+      } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') {
         out += c;
         ++pos_;
       } else {
@@ -512,7 +511,7 @@ const std::vector<FieldSpec>& AppFields() {
 // they are read-only, so they are dropped from request bodies.
 bool IsAppInfoOnly(const std::string& key) {
   static const std::set<std::string> kKeys = {
-      "tasksStaged", "tasksRunning", "tasksHealthy",   "tasksUnhealthy", "deployments",
+      "tasksStaged", "tasksRunning", "tasksHealthy",    "tasksUnhealthy",       "deployments",
       "tasks",       "tasksStats",   "lastTaskFailure", "readinessCheckResults"};
   return kKeys.count(key) > 0;
 }
@@ -606,17 +605,14 @@ void CheckPortMappings(Checker& c, const json& mappings, const std::string& path
 }
 
 void CheckContainerTypes(Checker& c, const json& container) {
-  static const std::vector<FieldSpec> kContainer = {{"type", JType::kString},
-                                                    {"docker", JType::kObject},
-                                                    {"appc", JType::kObject},
-                                                    {"linuxInfo", JType::kObject},
-                                                    {"volumes", JType::kArray},
-                                                    {"portMappings", JType::kArray}};
+  static const std::vector<FieldSpec> kContainer = {
+      {"type", JType::kString},      {"docker", JType::kObject}, {"appc", JType::kObject},
+      {"linuxInfo", JType::kObject}, {"volumes", JType::kArray}, {"portMappings", JType::kArray}};
   static const std::vector<FieldSpec> kDocker = {
-      {"credential", JType::kObject},   {"pullConfig", JType::kObject},
+      {"credential", JType::kObject},      {"pullConfig", JType::kObject},
       {"forcePullImage", JType::kBoolean}, {"image", JType::kString},
-      {"network", JType::kString},      {"parameters", JType::kArray},
-      {"portMappings", JType::kArray},  {"privileged", JType::kBoolean}};
+      {"network", JType::kString},         {"parameters", JType::kArray},
+      {"portMappings", JType::kArray},     {"privileged", JType::kBoolean}};
   c.Members(container, "/container", kContainer, true);
   if (Has(container, "docker", JType::kObject)) {
     const json& docker = container["docker"];
@@ -642,13 +638,18 @@ void CheckContainerTypes(Checker& c, const json& container) {
 }
 
 void CheckHealthCheckTypes(Checker& c, const json& checks) {
-  static const std::vector<FieldSpec> kFields = {
-      {"command", JType::kObject},          {"gracePeriodSeconds", JType::kInteger},
-      {"ignoreHttp1xx", JType::kBoolean},   {"intervalSeconds", JType::kInteger},
-      {"maxConsecutiveFailures", JType::kInteger}, {"path", JType::kString},
-      {"port", JType::kInteger},            {"portIndex", JType::kInteger},
-      {"protocol", JType::kString},         {"ipProtocol", JType::kString},
-      {"timeoutSeconds", JType::kInteger},  {"delaySeconds", JType::kInteger}};
+  static const std::vector<FieldSpec> kFields = {{"command", JType::kObject},
+                                                 {"gracePeriodSeconds", JType::kInteger},
+                                                 {"ignoreHttp1xx", JType::kBoolean},
+                                                 {"intervalSeconds", JType::kInteger},
+                                                 {"maxConsecutiveFailures", JType::kInteger},
+                                                 {"path", JType::kString},
+                                                 {"port", JType::kInteger},
+                                                 {"portIndex", JType::kInteger},
+                                                 {"protocol", JType::kString},
+                                                 {"ipProtocol", JType::kString},
+                                                 {"timeoutSeconds", JType::kInteger},
+                                                 {"delaySeconds", JType::kInteger}};
   for (size_t i = 0; i < checks.size(); ++i) {
     std::string p = Checker::Index("/healthChecks", i);
     if (!c.Type(checks[i], JType::kObject, p)) continue;
@@ -657,11 +658,14 @@ void CheckHealthCheckTypes(Checker& c, const json& checks) {
 }
 
 void CheckReadinessCheckTypes(Checker& c, const json& checks) {
-  static const std::vector<FieldSpec> kFields = {
-      {"name", JType::kString},           {"protocol", JType::kString},
-      {"path", JType::kString},           {"portName", JType::kString},
-      {"intervalSeconds", JType::kInteger}, {"timeoutSeconds", JType::kInteger},
-      {"httpStatusCodesForReady", JType::kArray}, {"preserveLastResponse", JType::kBoolean}};
+  static const std::vector<FieldSpec> kFields = {{"name", JType::kString},
+                                                 {"protocol", JType::kString},
+                                                 {"path", JType::kString},
+                                                 {"portName", JType::kString},
+                                                 {"intervalSeconds", JType::kInteger},
+                                                 {"timeoutSeconds", JType::kInteger},
+                                                 {"httpStatusCodesForReady", JType::kArray},
+                                                 {"preserveLastResponse", JType::kBoolean}};
   for (size_t i = 0; i < checks.size(); ++i) {
     std::string p = Checker::Index("/readinessChecks", i);
     if (!c.Type(checks[i], JType::kObject, p)) continue;
@@ -801,7 +805,8 @@ void CheckPortMappingRules(Checker& c, const json& mappings, const std::string& 
     if (m.contains("protocol")) c.OneOf(m["protocol"], {"tcp", "udp", "udp,tcp"}, p + "/protocol");
     if (m.contains("name")) {
       std::string n = m["name"].get<std::string>();
-      if (!PortNameValid(n)) c.Invalid(p + "/name", "must fully match regular expression '^[a-z][a-z0-9-]*$'");
+      if (!PortNameValid(n))
+        c.Invalid(p + "/name", "must fully match regular expression '^[a-z][a-z0-9-]*$'");
       if (!names.insert(n).second) c.Invalid(path, "Port names must be unique.");
     }
   }
@@ -814,8 +819,9 @@ void CheckAppRules(Checker& c, const json& app) {
   if (has_cmd && app["cmd"].get<std::string>().empty()) c.Invalid("/cmd", "must not be empty");
   if (has_cmd && has_args) c.Invalid("/", "must not specify both cmd and args");
   if (!has_cmd && !has_args && !app.contains("container")) {
-    c.Invalid("/", "AppDefinition must either contain one of 'cmd' or 'args', and/or a "
-                   "'container'.");
+    c.Invalid("/",
+              "AppDefinition must either contain one of 'cmd' or 'args', and/or a "
+              "'container'.");
   }
   c.AtLeast(app["instances"], 0, "/instances");
   c.AtLeast(app["cpus"], 0.001, "/cpus");
@@ -1115,8 +1121,8 @@ const char* StepKindName(StepKind k) {
 }
 
 std::optional<StepKind> StepKindFromName(const std::string& s) {
-  for (StepKind k : {StepKind::kStart, StepKind::kStop, StepKind::kScale, StepKind::kRestart,
-                     StepKind::kNoop}) {
+  for (StepKind k :
+       {StepKind::kStart, StepKind::kStop, StepKind::kScale, StepKind::kRestart, StepKind::kNoop}) {
     if (s == StepKindName(k)) return k;
   }
   return std::nullopt;
@@ -1130,12 +1136,17 @@ struct Task {
   std::vector<int> host_ports;
 };
 
+struct HistoryEntry {
+  std::string version;
+  std::string dump;  // the App definition at that version, serialized
+};
+
 struct AppRecord {
-  json def;                  // normalized App incl. version and versionInfo
-  std::string dump;          // def.dump(), cached for fast listing
-  std::deque<json> history;  // oldest first
-  std::string deployment_id;  // running deployment affecting the app, empty when idle
-  json last_task_failure;     // null when none
+  json def;                          // normalized App incl. version and versionInfo
+  std::string dump;                  // def.dump(), cached for fast listing and saving
+  std::deque<HistoryEntry> history;  // oldest first
+  std::string deployment_id;         // running deployment affecting the app, empty when idle
+  json last_task_failure;            // null when none
   std::vector<Task> tasks;
 
   void SetDef(json d) {
@@ -1550,9 +1561,9 @@ struct Emulator::Impl {
   // ----- apps --------------------------------------------------------------------------------
 
   void StoreNewVersion(AppRecord& app, json def) {
-    app.history.push_back(def);
-    while (app.history.size() > kMaxVersionsPerApp) app.history.pop_front();
     app.SetDef(std::move(def));
+    app.history.push_back({app.def["version"].get<std::string>(), app.dump});
+    while (app.history.size() > kMaxVersionsPerApp) app.history.pop_front();
   }
 
   struct Prepared {
@@ -1775,8 +1786,8 @@ struct Emulator::Impl {
                       {"healthy", c.healthy},
                       {"unhealthy", c.unhealthy}}},
                     {"lifeTime", {{"averageSeconds", 0.0}, {"medianSeconds", 0.0}}}}}};
-    return {{"startedAfterLastScaling", stats}, {"withLatestConfig", stats},
-            {"totalSummary", stats}};
+    return {
+        {"startedAfterLastScaling", stats}, {"withLatestConfig", stats}, {"totalSummary", stats}};
   }
 
   // AppInfo = the stored definition plus status members, built by string concatenation so
@@ -1822,8 +1833,7 @@ struct Emulator::Impl {
       if (!id_filter.empty() && id.find(id_filter) == std::string::npos) continue;
       if (!cmd_filter.empty()) {
         auto cmd = app.def.find("cmd");
-        if (cmd == app.def.end() ||
-            cmd->get<std::string>().find(cmd_filter) == std::string::npos) {
+        if (cmd == app.def.end() || cmd->get<std::string>().find(cmd_filter) == std::string::npos) {
           continue;
         }
       }
@@ -1878,17 +1888,18 @@ struct Emulator::Impl {
     if (existing == apps.end() && !create_allowed) return AppNotFound(id);
     // {"version": "..."} rolls the app back to that version.
     if (existing != apps.end() && body.is_object() && body.contains("version") &&
-        body["version"].is_string() && (body.size() == 1 || (body.size() == 2 && body.contains("id")))) {
+        body["version"].is_string() &&
+        (body.size() == 1 || (body.size() == 2 && body.contains("id")))) {
       const std::string wanted = body["version"].get<std::string>();
-      const json* found = nullptr;
-      for (const json& v : existing->second.history) {
-        if (v["version"] == wanted) found = &v;
+      const HistoryEntry* found = nullptr;
+      for (const HistoryEntry& v : existing->second.history) {
+        if (v.version == wanted) found = &v;
       }
       if (found == nullptr) {
         return MessageReply(404, "App '" + id + "' does not exist in version " + wanted);
       }
       if (auto locked = CheckLocks({id}, force)) return *locked;
-      json def = *found;
+      json def = json::parse(found->dump);
       def.erase("version");
       def.erase("versionInfo");
       std::string version = NextVersion();
@@ -1912,8 +1923,8 @@ struct Emulator::Impl {
   }
 
   // PUT /v2/apps and PATCH /v2/apps: several apps, one deployment.
-  Reply UpdateApps(const json& body, bool partial, bool force, bool create_allowed,
-                   SteadyTime now, bool* mutated) {
+  Reply UpdateApps(const json& body, bool partial, bool force, bool create_allowed, SteadyTime now,
+                   bool* mutated) {
     if (!body.is_array()) return InvalidJsonReply({{"/", "error.expected.jsarray"}});
     std::vector<std::pair<std::string, json>> defs;
     std::set<std::string> seen;
@@ -1923,7 +1934,8 @@ struct Emulator::Impl {
         return InvalidJsonReply({{Checker::Index("", i) + "/id", "error.path.missing"}});
       }
       auto id = ResolvePath(item["id"].get<std::string>(), "/");
-      if (!id || *id == "/") return NotValidReply({{Checker::Index("", i) + "/id", kIdPatternMessage}});
+      if (!id || *id == "/")
+        return NotValidReply({{Checker::Index("", i) + "/id", kIdPatternMessage}});
       auto existing = apps.find(*id);
       if (existing == apps.end() && !create_allowed) return AppNotFound(*id);
       if (!seen.insert(*id).second) {
@@ -1939,7 +1951,8 @@ struct Emulator::Impl {
     if (auto locked = CheckLocks(ids, force)) return *locked;
     std::string version = NextVersion();
     std::vector<AppChange> changes;
-    for (auto& [id, def] : defs) changes.push_back(ApplyDefinition(id, std::move(def), version, now));
+    for (auto& [id, def] : defs)
+      changes.push_back(ApplyDefinition(id, std::move(def), version, now));
     std::string deployment = StartDeployment(std::move(changes), version, now);
     *mutated = true;
     return DeploymentResultReply(200, deployment, version);
@@ -1986,7 +1999,7 @@ struct Emulator::Impl {
     if (it == apps.end()) return AppNotFound(id);
     json versions = json::array();
     for (auto v = it->second.history.rbegin(); v != it->second.history.rend(); ++v) {
-      versions.push_back((*v)["version"]);
+      versions.push_back(v->version);
     }
     return JsonReply(200, {{"versions", versions}});
   }
@@ -1994,8 +2007,12 @@ struct Emulator::Impl {
   Reply Version(const std::string& id, const std::string& version) {
     auto it = apps.find(id);
     if (it == apps.end()) return AppNotFound(id);
-    for (const json& v : it->second.history) {
-      if (v["version"] == version) return JsonReply(200, v);
+    for (const HistoryEntry& v : it->second.history) {
+      if (v.version == version) {
+        Reply r;
+        r.body = v.dump;
+        return r;
+      }
     }
     return MessageReply(404, "App '" + id + "' does not exist in version " + version);
   }
@@ -2030,7 +2047,8 @@ struct Emulator::Impl {
       def["instances"] = std::max(0, def.value("instances", 1) - int(victims.size()));
       if (auto locked = CheckLocks({id}, IsTrue(req, "force", false))) return *locked;
       std::string version = NextVersion();
-      for (auto v = victims.rbegin(); v != victims.rend(); ++v) app.tasks.erase(app.tasks.begin() + *v);
+      for (auto v = victims.rbegin(); v != victims.rend(); ++v)
+        app.tasks.erase(app.tasks.begin() + *v);
       AppChange change = ApplyDefinition(id, std::move(def), version, now);
       std::string deployment = StartDeployment({change}, version, now);
       *mutated = true;
@@ -2038,7 +2056,8 @@ struct Emulator::Impl {
     }
     json killed = json::array();
     for (size_t v : victims) killed.push_back(TaskJson(id, app, app.tasks[v], v, c));
-    for (auto v = victims.rbegin(); v != victims.rend(); ++v) app.tasks.erase(app.tasks.begin() + *v);
+    for (auto v = victims.rbegin(); v != victims.rend(); ++v)
+      app.tasks.erase(app.tasks.begin() + *v);
     if (!task_id.empty()) return JsonReply(200, {{"task", killed[0]}});
     return JsonReply(200, {{"tasks", killed}});
   }
@@ -2068,7 +2087,8 @@ struct Emulator::Impl {
     std::vector<std::pair<std::string, int>> running;
     for (const AppChange& c : d.changes) {
       auto app = apps.find(c.app_id);
-      if (app != apps.end()) running.emplace_back(c.app_id, CountsOf(c.app_id, app->second, now).running);
+      if (app != apps.end())
+        running.emplace_back(c.app_id, CountsOf(c.app_id, app->second, now).running);
     }
     Cancel(deployment_id);
     std::string version = NextVersion();
@@ -2127,14 +2147,10 @@ struct Emulator::Impl {
                             {"task_launch_timeout", 300000},
                             {"task_reservation_timeout", 20000},
                             {"webui_url", "http://" + leader}};
-    json zk = {{"zk", "zk://localhost:2181/marathon"},
-               {"zk_compression", true},
-               {"zk_compression_threshold", 65536},
-               {"zk_connection_timeout", 10000},
-               {"zk_max_node_size", 1024000},
-               {"zk_max_versions", kMaxVersionsPerApp},
-               {"zk_session_timeout", 10000},
-               {"zk_timeout", 10000}};
+    json zk = {{"zk", "zk://localhost:2181/marathon"}, {"zk_compression", true},
+               {"zk_compression_threshold", 65536},    {"zk_connection_timeout", 10000},
+               {"zk_max_node_size", 1024000},          {"zk_max_versions", kMaxVersionsPerApp},
+               {"zk_session_timeout", 10000},          {"zk_timeout", 10000}};
     return JsonReply(200, {{"name", "marathon"},
                            {"version", "1.11.0"},
                            {"buildref", "converge-sandbox"},
@@ -2215,8 +2231,7 @@ struct Emulator::Impl {
     return s;
   }
 
-  Reply Route(const httplib::Request& req, const std::string& path, SteadyTime now,
-              bool* mutated) {
+  Reply Route(const httplib::Request& req, const std::string& path, SteadyTime now, bool* mutated) {
     const std::string& m = req.method;
     if (path == "/ping") {
       Reply r;
@@ -2226,7 +2241,8 @@ struct Emulator::Impl {
     }
     if (!Authorized(req)) {
       Reply r = MessageReply(401, kUnauthorizedMessage);
-      if (!basic_header.empty()) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Mesosphere\"");
+      if (!basic_header.empty())
+        r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Mesosphere\"");
       return r;
     }
     if (path == "/v2/info") {
@@ -2278,6 +2294,18 @@ struct Emulator::Impl {
         return MessageReply(405, "HTTP 405 Method Not Allowed");
       }
     }
+    if (path == "/v2/tasks") {
+      if (m != "GET") return MessageReply(405, "HTTP 405 Method Not Allowed");
+      json tasks = json::array();
+      for (auto& [id, app] : apps) {
+        for (json& t : TasksJson(id, app, CountsOf(id, app, now))) tasks.push_back(std::move(t));
+      }
+      return JsonReply(200, {{"tasks", tasks}});
+    }
+    if (path == "/v2/leader") {
+      if (m != "GET") return MessageReply(405, "HTTP 405 Method Not Allowed");
+      return JsonReply(200, {{"leader", req.local_addr + ":" + std::to_string(req.local_port)}});
+    }
     if (path == "/v2/deployments" || path == "/v2/deployments/") {
       if (m != "GET") return MessageReply(405, "HTTP 405 Method Not Allowed");
       return ListDeployments(now);
@@ -2292,22 +2320,30 @@ struct Emulator::Impl {
 
   // ----- persistence --------------------------------------------------------------------------
 
-  json Export(SteadyTime now) const {
-    json out = {{"format", "converge-marathon-emulator/1"},
-                {"deployMs", deploy_ms},
-                {"nextServicePort", next_service_port},
-                {"unhealthyImages", json(unhealthy_images)}};
-    json app_list = json::array();
+  // The state as JSON text, assembled from the cached serializations so that saving 10,000 apps
+  // holds the lock only for a few milliseconds.
+  std::string Export(SteadyTime now) const {
+    std::string out = "{\"format\":\"converge-marathon-emulator/1\"";
+    out += ",\"deployMs\":" + std::to_string(deploy_ms);
+    out += ",\"nextServicePort\":" + std::to_string(next_service_port);
+    out += ",\"unhealthyImages\":" + json(unhealthy_images).dump();
+    out += ",\"apps\":[";
+    bool first = true;
     for (const auto& [id, app] : apps) {
-      json history = json::array();
-      for (const json& h : app.history) history.push_back(h);
-      app_list.push_back({{"id", id},
-                          {"def", app.def},
-                          {"history", history},
-                          {"deploymentId", app.deployment_id},
-                          {"lastTaskFailure", app.last_task_failure}});
+      if (!first) out += ',';
+      first = false;
+      out += "{\"id\":" + json(id).dump();
+      out += ",\"deploymentId\":" + json(app.deployment_id).dump();
+      out += ",\"lastTaskFailure\":" + app.last_task_failure.dump();
+      out += ",\"def\":" + app.dump;
+      out += ",\"history\":[";
+      for (size_t i = 0; i < app.history.size(); ++i) {
+        if (i > 0) out += ',';
+        out += app.history[i].dump;
+      }
+      out += "]}";
     }
-    out["apps"] = app_list;
+    out += "]";
     json deps = json::array();
     for (const auto& [id, d] : deployments) {
       json changes = json::array();
@@ -2324,7 +2360,7 @@ struct Emulator::Impl {
                       {"durationMs", d.duration.count()},
                       {"remainingMs", std::max<long long>(0, remaining)}});
     }
-    out["deployments"] = deps;
+    out += ",\"deployments\":" + deps.dump() + "}";
     return out;
   }
 
@@ -2339,7 +2375,9 @@ struct Emulator::Impl {
       AppRecord record;
       std::string id = a.at("id").get<std::string>();
       record.SetDef(a.at("def"));
-      for (const json& h : a.at("history")) record.history.push_back(h);
+      for (const json& h : a.at("history")) {
+        record.history.push_back({h.at("version").get<std::string>(), h.dump()});
+      }
       record.deployment_id = a.value("deploymentId", "");
       record.last_task_failure = a.value("lastTaskFailure", json());
       for (int p : ServicePortsOf(record.def)) ports[p] = id;
@@ -2465,6 +2503,10 @@ void Emulator::Reset() {
 }
 
 nlohmann::json Emulator::ExportState() const {
+  return json::parse(SerializeState());
+}
+
+std::string Emulator::SerializeState() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->Export(impl_->options.now());
 }

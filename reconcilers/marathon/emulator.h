@@ -25,10 +25,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "controller/status.h"
 
@@ -79,6 +78,7 @@ class Emulator {
   // Persistence: a JSON snapshot of apps (with version history) and running deployments
   // (with their remaining time). ImportState replaces the current state.
   nlohmann::json ExportState() const;
+  std::string SerializeState() const;  // ExportState() as JSON text, cheaper
   Status ImportState(const nlohmann::json& state);
 
   // Called (outside the emulator lock) after every change of state, e.g. to persist it.

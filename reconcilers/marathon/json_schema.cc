@@ -81,13 +81,19 @@ Ranges Complement(Ranges r) {
   return out;
 }
 
-Ranges DigitRanges() { return {{U'0', U'9'}}; }
-Ranges WordRanges() { return {{U'0', U'9'}, {U'A', U'Z'}, {U'_', U'_'}, {U'a', U'z'}}; }
+Ranges DigitRanges() {
+  return {{U'0', U'9'}};
+}
+Ranges WordRanges() {
+  return {{U'0', U'9'}, {U'A', U'Z'}, {U'_', U'_'}, {U'a', U'z'}};
+}
 Ranges SpaceRanges() {
-  return {{0x09, 0x0D}, {0x20, 0x20},     {0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A},
+  return {{0x09, 0x0D},     {0x20, 0x20},     {0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A},
           {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}, {0xFEFF, 0xFEFF}};
 }
-Ranges LineTerminators() { return {{0x0A, 0x0A}, {0x0D, 0x0D}, {0x2028, 0x2029}}; }
+Ranges LineTerminators() {
+  return {{0x0A, 0x0A}, {0x0D, 0x0D}, {0x2028, 0x2029}};
+}
 
 struct Node {
   enum Kind { kEmpty, kClass, kBegin, kEnd, kConcat, kAlt, kRepeat } kind = kEmpty;
@@ -112,9 +118,7 @@ class PatternParser {
 
  private:
   bool AtEnd() const { return pos_ >= p_.size(); }
-  char32_t Peek(size_t ahead = 0) const {
-    return pos_ + ahead < p_.size() ? p_[pos_ + ahead] : 0;
-  }
+  char32_t Peek(size_t ahead = 0) const { return pos_ + ahead < p_.size() ? p_[pos_ + ahead] : 0; }
 
   Node ClassNode(Ranges r) {
     Normalize(r);
@@ -287,13 +291,26 @@ class PatternParser {
     char32_t c = p_[pos_++];
     single = false;
     switch (c) {
-      case U'd': out = DigitRanges(); return Status::Ok();
-      case U'D': out = Complement(DigitRanges()); return Status::Ok();
-      case U'w': out = WordRanges(); return Status::Ok();
-      case U'W': out = Complement(WordRanges()); return Status::Ok();
-      case U's': out = SpaceRanges(); return Status::Ok();
-      case U'S': out = Complement(SpaceRanges()); return Status::Ok();
-      default: break;
+      case U'd':
+        out = DigitRanges();
+        return Status::Ok();
+      case U'D':
+        out = Complement(DigitRanges());
+        return Status::Ok();
+      case U'w':
+        out = WordRanges();
+        return Status::Ok();
+      case U'W':
+        out = Complement(WordRanges());
+        return Status::Ok();
+      case U's':
+        out = SpaceRanges();
+        return Status::Ok();
+      case U'S':
+        out = Complement(SpaceRanges());
+        return Status::Ok();
+      default:
+        break;
     }
     single = true;
     char32_t cp = c;
@@ -304,13 +321,24 @@ class PatternParser {
         break;
       case U'B':
         return InvalidError("\\B is not supported");
-      case U'n': cp = 0x0A; break;
-      case U'r': cp = 0x0D; break;
-      case U't': cp = 0x09; break;
-      case U'f': cp = 0x0C; break;
-      case U'v': cp = 0x0B; break;
+      case U'n':
+        cp = 0x0A;
+        break;
+      case U'r':
+        cp = 0x0D;
+        break;
+      case U't':
+        cp = 0x09;
+        break;
+      case U'f':
+        cp = 0x0C;
+        break;
+      case U'v':
+        cp = 0x0B;
+        break;
       case U'0':
-        if (Peek() >= U'0' && Peek() <= U'9') return InvalidError("octal escapes are not supported");
+        if (Peek() >= U'0' && Peek() <= U'9')
+          return InvalidError("octal escapes are not supported");
         cp = 0;
         break;
       case U'x':
@@ -506,12 +534,23 @@ bool SchemaPattern::Search(std::string_view text) const {
       stamp[pc] = pos;
       const Program::Inst& in = code[pc];
       switch (in.op) {
-        case Program::kMatch: return true;
-        case Program::kJmp: stack.push_back(in.x); break;
-        case Program::kSplit: stack.push_back(in.y), stack.push_back(in.x); break;
-        case Program::kBegin: if (pos == 0) stack.push_back(pc + 1); break;
-        case Program::kEnd: if (pos == s.size()) stack.push_back(pc + 1); break;
-        case Program::kClass: list.push_back(pc); break;
+        case Program::kMatch:
+          return true;
+        case Program::kJmp:
+          stack.push_back(in.x);
+          break;
+        case Program::kSplit:
+          stack.push_back(in.y), stack.push_back(in.x);
+          break;
+        case Program::kBegin:
+          if (pos == 0) stack.push_back(pc + 1);
+          break;
+        case Program::kEnd:
+          if (pos == s.size()) stack.push_back(pc + 1);
+          break;
+        case Program::kClass:
+          list.push_back(pc);
+          break;
       }
     }
     return false;
@@ -580,7 +619,8 @@ class SchemaCompiler {
       if (!s.contains(k)) continue;
       if (!s[k].is_object()) return Error(where + "/" + k, "must be an object");
       for (const auto& [name, sub] : s[k].items()) {
-        if (std::string(k) == "patternProperties") CONVERGE_RETURN_IF_ERROR(AddPattern(name, where));
+        if (std::string(k) == "patternProperties")
+          CONVERGE_RETURN_IF_ERROR(AddPattern(name, where));
         CONVERGE_RETURN_IF_ERROR(
             Compile(sub, where + "/" + k + "/" + EscapePointerToken(name), depth + 1));
       }
@@ -600,7 +640,8 @@ class SchemaCompiler {
     }
     for (const char* k : {"allOf", "anyOf", "oneOf"}) {
       if (!s.contains(k)) continue;
-      if (!s[k].is_array() || s[k].empty()) return Error(where + "/" + k, "must be a non-empty array");
+      if (!s[k].is_array() || s[k].empty())
+        return Error(where + "/" + k, "must be a non-empty array");
       CONVERGE_RETURN_IF_ERROR(CompileList(s[k], where + "/" + k, depth, false));
     }
     if (s.contains("dependencies")) CONVERGE_RETURN_IF_ERROR(CompileDependencies(s, where, depth));
@@ -623,7 +664,8 @@ class SchemaCompiler {
   Status CompileRef(const json& ref, const std::string& where, int depth) {
     if (!ref.is_string()) return Error(where + "/$ref", "must be a string");
     const std::string& r = ref.get_ref<const std::string&>();
-    if (r.empty() || r[0] != '#') return Error(where + "/$ref", "only local references are supported");
+    if (r.empty() || r[0] != '#')
+      return Error(where + "/$ref", "only local references are supported");
     const json* target = nullptr;
     try {
       json::json_pointer ptr(r.substr(1));
@@ -653,8 +695,8 @@ class SchemaCompiler {
     for (const char* k : {"exclusiveMinimum", "exclusiveMaximum", "uniqueItems"}) {
       if (s.contains(k) && !s[k].is_boolean()) return Error(where + "/" + k, "must be a boolean");
     }
-    for (const char* k : {"minLength", "maxLength", "minItems", "maxItems", "minProperties",
-                          "maxProperties"}) {
+    for (const char* k :
+         {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}) {
       if (s.contains(k) && !s[k].is_number_unsigned() &&
           !(s[k].is_number_integer() && s[k].get<int64_t>() >= 0)) {
         return Error(where + "/" + k, "must be a non-negative integer");
@@ -666,7 +708,8 @@ class SchemaCompiler {
     }
     if (s.contains("required")) {
       const json& r = s["required"];
-      if (!r.is_array() || !std::all_of(r.begin(), r.end(), [](const json& x) { return x.is_string(); })) {
+      if (!r.is_array() ||
+          !std::all_of(r.begin(), r.end(), [](const json& x) { return x.is_string(); })) {
         return Error(where + "/required", "must be an array of strings");
       }
     }
@@ -674,10 +717,13 @@ class SchemaCompiler {
   }
 
   Status CheckTypeAndEnum(const json& s, const std::string& where) {
-    if (s.contains("enum") && !s["enum"].is_array()) return Error(where + "/enum", "must be an array");
+    if (s.contains("enum") && !s["enum"].is_array())
+      return Error(where + "/enum", "must be an array");
     if (!s.contains("type")) return Status::Ok();
     const json& t = s["type"];
-    auto known = [](const json& x) { return x.is_string() && TypeNames().count(x.get<std::string>()); };
+    auto known = [](const json& x) {
+      return x.is_string() && TypeNames().count(x.get<std::string>());
+    };
     if (known(t)) return Status::Ok();
     if (t.is_array() && !t.empty() && std::all_of(t.begin(), t.end(), known)) return Status::Ok();
     return Error(where + "/type", "must be a type name or an array of type names");
@@ -739,7 +785,9 @@ bool TypeAccepts(const json& s, const json& v) {
          std::any_of(types.begin(), types.end(), [&](const auto& t) { return HasType(v, t); });
 }
 
-std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 // A string for messages: JSON-quoted, cut after ~60 bytes.
 std::string Quote(const std::string& s) {
@@ -752,15 +800,23 @@ std::string Quote(const std::string& s) {
 
 std::string Describe(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return std::string("boolean ") + (v.get<bool>() ? "true" : "false");
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return std::string("boolean ") + (v.get<bool>() ? "true" : "false");
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer " + Dump(v);
-    case json::value_t::number_float: return "number " + Dump(v);
-    case json::value_t::string: return "string " + Quote(v.get_ref<const std::string&>());
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "value";
+    case json::value_t::number_unsigned:
+      return "integer " + Dump(v);
+    case json::value_t::number_float:
+      return "number " + Dump(v);
+    case json::value_t::string:
+      return "string " + Quote(v.get_ref<const std::string&>());
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    default:
+      return "value";
   }
 }
 
@@ -820,7 +876,9 @@ bool Canonical(const json& v, int depth_left, std::string& out) {
 }
 
 size_t EditDistance(const std::string& a, const std::string& b) {
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -1141,7 +1199,7 @@ class Checker {
       if (i > 0) quoted += i + 1 == names.size() ? " and " : ", ";
       quoted += Quote(names[i]);
     }
-    std::string msg = names.size() == 1 ? quoted + " must not be set"
+    std::string msg = names.size() == 1   ? quoted + " must not be set"
                       : names.size() == 2 ? quoted + " cannot both be set"
                                           : quoted + " cannot all be set";
     AddAt(path_ + "/" + EscapePointerToken(names.back()), msg);
@@ -1161,8 +1219,8 @@ class Checker {
     }
     if (passed.size() == 1 || (!exactly_one && !passed.empty())) return;
     if (passed.size() > 1) {
-      Add("matches more than one of the allowed forms (" + std::to_string(passed[0] + 1) +
-          " and " + std::to_string(passed[1] + 1) + "); exactly one must match");
+      Add("matches more than one of the allowed forms (" + std::to_string(passed[0] + 1) + " and " +
+          std::to_string(passed[1] + 1) + "); exactly one must match");
       return;
     }
     std::vector<std::string> types;
@@ -1335,7 +1393,8 @@ class Coercer {
       }
       if (s->contains("enum")) {
         const json& e = (*s)["enum"];
-        accepts_string |= std::any_of(e.begin(), e.end(), [](const json& x) { return x.is_string(); });
+        accepts_string |=
+            std::any_of(e.begin(), e.end(), [](const json& x) { return x.is_string(); });
       }
     }
     if (accepts_string || !(wants_integer || wants_number)) return;

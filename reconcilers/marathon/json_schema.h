@@ -55,8 +55,8 @@ struct SchemaViolation {
 
 class JsonSchema {
  public:
-  static constexpr int kMaxDepth = 256;                    // nested schema/instance levels
-  static constexpr size_t kMaxPatternInput = 64 * 1024;    // bytes
+  static constexpr int kMaxDepth = 256;                  // nested schema/instance levels
+  static constexpr size_t kMaxPatternInput = 64 * 1024;  // bytes
   static constexpr size_t kMaxViolations = 100;
 
   // Checks the schema itself (keyword value types, patterns compile, every $ref resolves).

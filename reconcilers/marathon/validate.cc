@@ -70,8 +70,12 @@ constexpr const char* kNewerMembers = R"json({
     "type": "object",
     "additionalProperties": false,
     "properties": {
-      "cpus": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["unlimited"]}]},
-      "mem": {"oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["unlimited"]}]}
+      "cpus": {
+        "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["unlimited"]}]
+      },
+      "mem": {
+        "oneOf": [{"type": "number", "minimum": 0}, {"type": "string", "enum": ["unlimited"]}]
+      }
     }
   }
 })json";
@@ -107,7 +111,9 @@ std::string QuoteForMessage(const std::string& s) {
   return q;
 }
 
-bool IsSegmentChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool IsSegmentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 }  // namespace
 

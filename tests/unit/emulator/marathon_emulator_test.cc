@@ -1,15 +1,14 @@
 // The Marathon emulator served in-process on an ephemeral port, driven by httplib::Client. Time is
 // a fake clock advanced by the tests, so deployment timing needs no sleeps.
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "reconcilers/marathon/emulator.h"
 
@@ -166,7 +165,8 @@ TEST_F(EmulatorTest, CreateAppAppliesMarathonDefaults) {
 TEST_F(EmulatorTest, ServicePortsAreUniqueAndKeptOnUpdate) {
   StartServer();
   json a = CreateReady({{"id", "/a"}, {"cmd", "x"}});
-  json b = CreateReady({{"id", "/b"}, {"cmd", "x"}, {"portDefinitions", {{{"port", 0}}, {{"port", 0}}}}});
+  json b = CreateReady(
+      {{"id", "/b"}, {"cmd", "x"}, {"portDefinitions", {{{"port", 0}}, {{"port", 0}}}}});
   int pa = a["portDefinitions"][0]["port"];
   EXPECT_NE(pa, b["portDefinitions"][0]["port"].get<int>());
   EXPECT_NE(b["portDefinitions"][0]["port"], b["portDefinitions"][1]["port"]);
@@ -222,8 +222,7 @@ TEST_F(EmulatorTest, ValidationErrorsHaveUpstreamShape) {
   r = Call("POST", "/v2/apps", R"({"id": "/a", "cmd": "x", "colour": "blue"})");
   ASSERT_EQ(r.status, 422);
   ASSERT_EQ(r.body["details"].size(), 1u);
-  EXPECT_NE(r.body["details"][0]["errors"][0].get<std::string>().find("colour"),
-            std::string::npos);
+  EXPECT_NE(r.body["details"][0]["errors"][0].get<std::string>().find("colour"), std::string::npos);
 
   for (const char* id : {"/Upper", "/a_b", "/-a", "/a/", "/a//b/-"}) {
     r = Call("POST", "/v2/apps", json{{"id", id}, {"cmd", "x"}}.dump());
@@ -266,8 +265,8 @@ TEST_F(EmulatorTest, RelativeIdsAndGroupedIdsRoute) {
   Resp versions = Call("GET", "/v2/apps/group/sub/app/versions");
   ASSERT_EQ(versions.status, 200) << versions.raw;
   EXPECT_EQ(versions.body["versions"].size(), 2u);
-  Resp one = Call("GET", "/v2/apps/group/sub/app/versions/" +
-                             versions.body["versions"][1].get<std::string>());
+  Resp one = Call(
+      "GET", "/v2/apps/group/sub/app/versions/" + versions.body["versions"][1].get<std::string>());
   ASSERT_EQ(one.status, 200);
   EXPECT_EQ(one.body["id"], "/group/sub/app");
   EXPECT_EQ(one.body["cmd"], "x");
@@ -392,11 +391,10 @@ TEST_F(EmulatorTest, RunningDeploymentLocksTheAppUnlessForced) {
   std::string first = created.Header("Marathon-Deployment-Id");
   Resp r = Call("PUT", "/v2/apps/l", R"({"cmd": "y"})");
   EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(r.body,
-            (json{{"message",
-                   "App is locked by one or more deployments. Override with the option "
-                   "'?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'."},
-                  {"deployments", {{{"id", first}}}}}));
+  EXPECT_EQ(r.body, (json{{"message",
+                           "App is locked by one or more deployments. Override with the option "
+                           "'?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'."},
+                          {"deployments", {{{"id", first}}}}}));
   EXPECT_EQ(Call("POST", "/v2/apps/l/restart").status, 409);
   EXPECT_EQ(Call("DELETE", "/v2/apps/l?force=false").status, 409);
   EXPECT_EQ(GetApp("/l")["cmd"], "x");
@@ -529,10 +527,10 @@ TEST_F(EmulatorTest, UnhealthyImagesNeverGetHealthy) {
   // Cancelling the stuck deployment, then updating, also recovers.
   std::string stuck = app["deployments"][0]["id"];
   EXPECT_EQ(Call("DELETE", "/v2/deployments/" + stuck + "?force=true").status, 202);
-  ASSERT_EQ(Call("PUT", "/v2/apps/crash",
-                 R"({"container": {"docker": {"image": "repo/app:good"}}})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Call("PUT", "/v2/apps/crash", R"({"container": {"docker": {"image": "repo/app:good"}}})")
+          .status,
+      200);
   clock_.Advance(milliseconds(1000));
   app = GetApp("/crash");
   EXPECT_EQ(app["tasksRunning"], 1);
@@ -543,10 +541,13 @@ TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
   EmulatorOptions o;
   o.deploy_ms = 0;
   StartServer(o);
-  Call("POST", "/v2/apps",
-       R"({"id": "/prod/web", "cmd": "python -m http.server", "labels": {"env": "prod", "tier": "front end"}})");
+  Call(
+      "POST", "/v2/apps",
+      R"({"id": "/prod/web", "cmd": "python -m http.server",
+          "labels": {"env": "prod", "tier": "front end"}})");
   Call("POST", "/v2/apps", R"({"id": "/prod/db", "cmd": "postgres", "labels": {"env": "prod"}})");
-  Call("POST", "/v2/apps", R"({"id": "/stage/web", "cmd": "python app.py", "labels": {"env": "stage"}})");
+  Call("POST", "/v2/apps",
+       R"({"id": "/stage/web", "cmd": "python app.py", "labels": {"env": "stage"}})");
   Call("POST", "/v2/apps", R"({"id": "/other", "cmd": "sleep 1"})");
   auto ids = [&](const std::string& query) {
     std::set<std::string> out;
@@ -579,9 +580,8 @@ TEST_F(EmulatorTest, EmbedControlsTasksAndStats) {
   EXPECT_FALSE(plain.contains("tasks"));
   EXPECT_TRUE(plain.contains("tasksRunning"));
   EXPECT_TRUE(plain.contains("deployments"));
-  json embedded =
-      Call("GET", "/v2/apps?embed=apps.tasks&embed=apps.taskStats&embed=apps.readiness")
-          .body["apps"][0];
+  json embedded = Call("GET", "/v2/apps?embed=apps.tasks&embed=apps.taskStats&embed=apps.readiness")
+                      .body["apps"][0];
   ASSERT_EQ(embedded["tasks"].size(), 2u);
   EXPECT_EQ(embedded["tasksStats"]["totalSummary"]["stats"]["counts"]["running"], 2);
   EXPECT_EQ(embedded["readinessCheckResults"], json::array());
@@ -607,8 +607,9 @@ TEST_F(EmulatorTest, EmbedControlsTasksAndStats) {
 
 TEST_F(EmulatorTest, MultiAppPutIsOneDeployment) {
   StartServer();
-  Resp r = Call("PUT", "/v2/apps",
-                R"([{"id": "/m/a", "cmd": "x"}, {"id": "/m/b", "cmd": "y", "dependencies": ["/m/a"]}])");
+  Resp r =
+      Call("PUT", "/v2/apps",
+           R"([{"id": "/m/a", "cmd": "x"}, {"id": "/m/b", "cmd": "y", "dependencies": ["/m/a"]}])");
   ASSERT_EQ(r.status, 200) << r.raw;
   json deps = Deployments();
   ASSERT_EQ(deps.size(), 1u);
@@ -624,10 +625,8 @@ TEST_F(EmulatorTest, AuthRequiresBasicOrToken) {
   Resp r = Call("GET", "/v2/apps");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(r.body, json::parse(R"({"message": "Invalid username or password."})"));
-  EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "Basic YWxpY2U6d3Jvbmc="}}).status,
-            401);
-  EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}}).status,
-            200);
+  EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "Basic YWxpY2U6d3Jvbmc="}}).status, 401);
+  EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}}).status, 200);
   EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "token=tok123"}}).status, 200);
   EXPECT_EQ(Call("GET", "/v2/apps", "", {{"Authorization", "token=nope"}}).status, 401);
   EXPECT_EQ(Call("POST", "/v2/apps", R"({"id": "/x", "cmd": "x"})").status, 401);
@@ -641,8 +640,8 @@ TEST_F(EmulatorTest, InfoAndPing) {
   EXPECT_EQ(ping.raw, "pong");
   Resp info = Call("GET", "/v2/info");
   ASSERT_EQ(info.status, 200);
-  for (const char* k : {"name", "version", "elected", "leader", "frameworkId",
-                        "marathon_config", "zookeeper_config", "http_config"}) {
+  for (const char* k : {"name", "version", "elected", "leader", "frameworkId", "marathon_config",
+                        "zookeeper_config", "http_config"}) {
     EXPECT_TRUE(info.body.contains(k)) << k;
   }
   EXPECT_EQ(info.body["name"], "marathon");

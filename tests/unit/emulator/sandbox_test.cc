@@ -2,6 +2,7 @@
 // state persistence.
 #include "controller/sandbox/sandbox.h"
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,11 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace converge::sandbox {
 namespace {
@@ -122,15 +121,16 @@ TEST_F(SandboxTest, FaultRateAndCustomBody) {
   auto bad = client_->Post("/_admin/faults", R"({"status": 503, "rate": 2})", "application/json");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
-  bad = client_->Post("/_admin/faults", R"({"status": 503, "path_regex": "("})",
-                      "application/json");
+  bad =
+      client_->Post("/_admin/faults", R"({"status": 503, "path_regex": "("})", "application/json");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
 }
 
 TEST_F(SandboxTest, ResetConnectionGivesTheClientNoAnswer) {
   Start();
-  Admin("POST", "/_admin/faults", {{"path_regex", "^/v2/info"}, {"reset_connection", true}, {"count", 1}});
+  Admin("POST", "/_admin/faults",
+        {{"path_regex", "^/v2/info"}, {"reset_connection", true}, {"count", 1}});
   auto r = client_->Get("/marathon/v2/info");
   EXPECT_FALSE(r);
   auto again = client_->Get("/marathon/v2/info");
@@ -166,7 +166,8 @@ TEST_F(SandboxTest, RequestsAreCounted) {
   EXPECT_EQ(stats["by_method"]["POST"], 1);
   EXPECT_EQ(stats["by_method"]["PUT"], 1);
   ASSERT_EQ(stats["log"].size(), 4u);
-  EXPECT_EQ(stats["log"][1], (json{{"method", "POST"}, {"path", "/marathon/v2/apps"}, {"status", 201}}));
+  EXPECT_EQ(stats["log"][1],
+            (json{{"method", "POST"}, {"path", "/marathon/v2/apps"}, {"status", 201}}));
   Admin("DELETE", "/_admin/requests");
   stats = Admin("GET", "/_admin/requests");
   EXPECT_EQ(stats["total"], 0);
@@ -197,8 +198,9 @@ TEST_F(SandboxTest, StatePersistsAcrossRestarts) {
   Options o;
   o.state_file = state;
   Start(o);
-  ASSERT_EQ(client_->Post("/marathon/v2/apps", R"({"id": "/p", "cmd": "x", "instances": 3})",
-                          "application/json")
+  ASSERT_EQ(client_
+                ->Post("/marathon/v2/apps", R"({"id": "/p", "cmd": "x", "instances": 3})",
+                       "application/json")
                 ->status,
             201);
   json before = json::parse(client_->Get("/marathon/v2/apps/p")->body)["app"];

@@ -46,7 +46,9 @@ void ExpectOneError(const json& spec, const std::string& path, const std::string
   EXPECT_EQ(diags[0].severity, Severity::kError);
 }
 
-json MinimalApp() { return {{"cmd", "sleep 100"}, {"cpus", 0.1}, {"mem", 32}, {"instances", 1}}; }
+json MinimalApp() {
+  return {{"cmd", "sleep 100"}, {"cpus", 0.1}, {"mem", 32}, {"instances", 1}};
+}
 
 // ----- the embedded schema ---------------------------------------------------------------------
 
@@ -60,13 +62,34 @@ TEST(EmbeddedSchemaTest, MatchesUpstreamFile) {
 
 // Every keyword the upstream schema uses is one the validator implements (or an annotation).
 TEST(EmbeddedSchemaTest, UsesOnlySupportedKeywords) {
-  const std::set<std::string> kSupported = {
-      "$ref",         "additionalItems", "additionalProperties", "allOf",     "anyOf",
-      "definitions",  "dependencies",    "enum",                 "exclusiveMaximum",
-      "exclusiveMinimum", "items",       "maxItems",             "maxLength", "maxProperties",
-      "maximum",      "minItems",        "minLength",            "minProperties", "minimum",
-      "multipleOf",   "not",             "oneOf",                "pattern",   "patternProperties",
-      "properties",   "required",        "type",                 "uniqueItems"};
+  const std::set<std::string> kSupported = {"$ref",
+                                            "additionalItems",
+                                            "additionalProperties",
+                                            "allOf",
+                                            "anyOf",
+                                            "definitions",
+                                            "dependencies",
+                                            "enum",
+                                            "exclusiveMaximum",
+                                            "exclusiveMinimum",
+                                            "items",
+                                            "maxItems",
+                                            "maxLength",
+                                            "maxProperties",
+                                            "maximum",
+                                            "minItems",
+                                            "minLength",
+                                            "minProperties",
+                                            "minimum",
+                                            "multipleOf",
+                                            "not",
+                                            "oneOf",
+                                            "pattern",
+                                            "patternProperties",
+                                            "properties",
+                                            "required",
+                                            "type",
+                                            "uniqueItems"};
   const std::set<std::string> kAnnotations = {"$schema", "description", "default", "format",
                                               "title"};
   // Upstream slip: executorResources lists cpus/mem/disk beside "type" instead of under
@@ -260,8 +283,7 @@ TEST(ValidateAppTest, ArrayItemRules) {
   app["constraints"] = {{"hostname"}};
   ExpectOneError(app, "/spec/constraints/0", "must have at least 2 items, found 1");
   app["constraints"] = {{"hostname", "LIKE", "a", "b"}};
-  ExpectOneError(app, "/spec/constraints/0/3",
-                 "unexpected item: at most 3 items allowed, found 4");
+  ExpectOneError(app, "/spec/constraints/0/3", "unexpected item: at most 3 items allowed, found 4");
 }
 
 TEST(ValidateAppTest, Patterns) {
@@ -346,9 +368,10 @@ TEST(ValidateAppIdTest, BadIds) {
       {"/a//b", "app id \"/a//b\" has an empty path segment (\"//\")"},
       {"/a/../b", "app id \"/a/../b\" must not contain \".\" or \"..\" segments"},
       {"/a/./b", "app id \"/a/./b\" must not contain \".\" or \"..\" segments"},
-      {"/Payments", "app id \"/Payments\" is invalid: segment \"Payments\" may only contain "
-                    "lowercase letters, digits, \"-\" and \".\", and must start and end with a "
-                    "letter or digit"},
+      {"/Payments",
+       "app id \"/Payments\" is invalid: segment \"Payments\" may only contain "
+       "lowercase letters, digits, \"-\" and \".\", and must start and end with a "
+       "letter or digit"},
   };
   for (const auto& [id, message] : cases) {
     std::vector<PathDiagnostic> out;
@@ -417,8 +440,11 @@ TEST(CoerceAppNumbersTest, ConvertsOnlyWhereTheSchemaWantsNumbers) {
 }
 
 TEST(CoerceAppNumbersTest, LeavesNonNumbersForValidation) {
-  json app = {{"cmd", "x"}, {"instances", "3x"}, {"backoffSeconds", "007"},
-              {"maxLaunchDelaySeconds", "1e3"}, {"gpus", "99999999999999999999999"}};
+  json app = {{"cmd", "x"},
+              {"instances", "3x"},
+              {"backoffSeconds", "007"},
+              {"maxLaunchDelaySeconds", "1e3"},
+              {"gpus", "99999999999999999999999"}};
   std::vector<PathDiagnostic> out;
   CoerceAppNumbers(app, out);
   EXPECT_TRUE(out.empty()) << Describe(out);
@@ -551,7 +577,7 @@ TEST(SchemaPatternTest, Basics) {
   EXPECT_TRUE(Matches("^.$", "é"));  // code points, not bytes
   EXPECT_FALSE(Matches("^.$", "\n"));
   EXPECT_TRUE(Matches("^\\u00e9$", "é"));
-  EXPECT_TRUE(Matches("^a{$", "a{"));  // a lone brace is a literal
+  EXPECT_TRUE(Matches("^a{$", "a{"));      // a lone brace is a literal
   EXPECT_TRUE(Matches("^(a*)*$", "aaa"));  // empty loops terminate
   EXPECT_FALSE(Matches("[]", "a"));
   EXPECT_TRUE(Matches("^[^]$", "\n"));
@@ -614,9 +640,10 @@ TEST(JsonSchemaTest, ArraysAndObjects) {
   EXPECT_EQ(Messages(Check(R"({"uniqueItems": true})", json::parse(R"([{"a":1},{"a":2}])"))), "");
   EXPECT_EQ(Messages(Check(R"({"maxItems": 1})", json::array({1, 2}))),
             " must have at most 1 items, found 2");
-  EXPECT_EQ(Messages(Check(R"({"items": [{"type": "string"}], "additionalItems": {"type": "integer"}})",
-                           json::array({"a", 1, "b"}))),
-            "/2 expected integer, found string \"b\"");
+  EXPECT_EQ(
+      Messages(Check(R"({"items": [{"type": "string"}], "additionalItems": {"type": "integer"}})",
+                     json::array({"a", 1, "b"}))),
+      "/2 expected integer, found string \"b\"");
   EXPECT_EQ(Messages(Check(R"({"patternProperties": {"^x-": {"type": "integer"}},
                                "additionalProperties": {"type": "string"}})",
                            json{{"x-a", "s"}, {"b", 1}})),
@@ -640,17 +667,17 @@ TEST(JsonSchemaTest, Combinators) {
             " must be at least 5, found 3;  must be at most 1, found 3");
   EXPECT_EQ(Messages(Check(R"({"not": {"type": "string"}})", "x")),
             " matches a form that is not allowed");
-  EXPECT_EQ(Messages(Check(R"({"not": {"required": ["a", "b", "c"]}})", json{{"a", 1}, {"b", 1},
-                                                                             {"c", 1}})),
+  EXPECT_EQ(Messages(Check(R"({"not": {"required": ["a", "b", "c"]}})",
+                           json{{"a", 1}, {"b", 1}, {"c", 1}})),
             "/c \"a\", \"b\" and \"c\" cannot all be set");
   EXPECT_EQ(Messages(Check(R"({"enum": [1, "a", null]})", 1.0)), "");
 }
 
 TEST(JsonSchemaTest, BadSchemasAreRefused) {
-  for (const char* s : {R"({"$ref": "#/definitions/missing"})", R"({"$ref": "other.json#/a"})",
-                        R"({"type": "int"})", R"js({"pattern": "(?=x)"})js",
-                        R"({"properties": {"a": 3}})", R"({"minLength": -1})",
-                        R"({"oneOf": []})", R"({"required": [1]})", R"([])"}) {
+  for (const char* s :
+       {R"({"$ref": "#/definitions/missing"})", R"({"$ref": "other.json#/a"})",
+        R"({"type": "int"})", R"js({"pattern": "(?=x)"})js", R"({"properties": {"a": 3}})",
+        R"({"minLength": -1})", R"({"oneOf": []})", R"({"required": [1]})", R"([])"}) {
     EXPECT_FALSE(JsonSchema::Compile(json::parse(s)).ok()) << s;
   }
 }
