@@ -232,6 +232,33 @@ std::vector<ChangeResult> Executor::Apply(int64_t run, const Plan& plan) {
   return results;
 }
 
+std::vector<ChangeResult> Executor::Settle(int64_t run,
+                                          const std::vector<PlannedChange>& settle) {
+  std::vector<ChangeResult> out;
+  for (const auto& c : settle) {
+    ChangeResult r{c.key, Action::kNoop, Outcome::kFailed, "", 0, 0};
+    Reconciler* rec = ctx_.reconcilers.at(c.backend);
+    auto health = WaitHealthy(rec, c.key, c.desired, TimeoutFor(c.backend), "settling");
+    if (!health.ok()) {
+      r.message = "matches its spec but is not healthy: " + health.status().message();
+      ctx_.progress->Line(c.key.Display() + ": " + r.message);
+      out.push_back(r);
+      continue;
+    }
+    store::LastApplied la;
+    la.key = c.key.ToString();
+    la.backend = c.backend;
+    la.doc = c.desired;
+    la.spec_revision = c.revision;
+    la.run_id = run;
+    Status s = ctx_.store->SetLastApplied(la);
+    r.outcome = s.ok() ? Outcome::kApplied : Outcome::kFailed;
+    r.message = s.ok() ? "already matched its spec; recorded as applied" : s.ToString();
+    out.push_back(r);
+  }
+  return out;
+}
+
 ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::string& backend,
                                 const store::Snapshot& to, const std::string& hold_revision) {
   ChangeResult result{key, Action::kUpdate, Outcome::kFailed, "", to.id, 0};

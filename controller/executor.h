@@ -69,6 +69,10 @@ class Executor {
 
   std::vector<ChangeResult> Apply(int64_t run, const Plan& plan);
 
+  // Records last-applied for resources that already match their spec (Plan::settle) once they
+  // are healthy. No backend writes.
+  std::vector<ChangeResult> Settle(int64_t run, const std::vector<PlannedChange>& settle);
+
   // Restores `key` to a snapshot (snapshotting the current state first), waits for health and
   // holds the resource so the loop does not re-apply git over it.
   ChangeResult Rollback(int64_t run, const ResourceKey& key, const std::string& backend,

@@ -69,6 +69,10 @@ json PlanToJson(const Plan& plan) {
                        {"desired", c.desired},
                        {"live", c.live}});
   }
+  json settle = json::array();
+  for (const auto& c : plan.settle)
+    settle.push_back({{"kind", c.key.kind}, {"name", c.key.name}, {"backend", c.backend},
+                      {"revision", c.revision}, {"desired", c.desired}});
   json skipped = json::array();
   for (const auto& s : plan.skipped)
     skipped.push_back({{"kind", s.key.kind},
@@ -94,6 +98,7 @@ json PlanToJson(const Plan& plan) {
           {"resources", plan.resources},
           {"changes", std::move(changes)},
           {"skipped", std::move(skipped)},
+          {"settle", std::move(settle)},
           {"diagnostics", std::move(diags)},
           {"errors", plan.errors},
           {"backends", plan.backends},
@@ -134,6 +139,15 @@ Result<Plan> PlanFromJson(const json& j) {
       pc.live = c.value("live", json());
       p.changes.push_back(std::move(pc));
     }
+    if (j.contains("settle") && j["settle"].is_array())
+      for (const auto& c : j["settle"]) {
+        PlannedChange pc;
+        pc.key = ResourceKey{c.at("kind"), c.at("name")};
+        pc.backend = c.at("backend");
+        pc.revision = c.value("revision", "");
+        pc.desired = c.value("desired", json());
+        p.settle.push_back(std::move(pc));
+      }
     if (j.contains("backends") && j["backends"].is_object())
       for (const auto& [name, spec] : j["backends"].items()) p.backends[name] = spec;
     if (j.contains("errors"))

@@ -47,6 +47,10 @@ struct Plan {
   std::string git_commit;
   std::vector<PlannedChange> changes;  // ordered: waves, then dependencies, then kind, then name
   std::vector<SkippedResource> skipped;
+  // Resources already matching their spec whose last-applied record is missing or older (an
+  // apply killed after its backend call, or an import): apply records them after a health
+  // check, without any backend write, so later removals from the spec are reset.
+  std::vector<PlannedChange> settle;
   std::vector<Diagnostic> diagnostics;  // load errors and warnings
   std::vector<std::string> errors;      // plan-level errors (e.g. too many deletions)
   std::map<std::string, json> backends; // Backend specs used (secret references only)

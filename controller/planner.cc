@@ -121,7 +121,17 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     json desired = rec->Desired(doc);
     json live_def = live ? rec->Definition(live->doc) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
-    if (diff.action == Action::kNoop) continue;
+    if (diff.action == Action::kNoop) {
+      if (live && (!la || la->revision != doc.revision)) {
+        PlannedChange s;
+        s.key = ResourceKey{doc.kind, doc.name};
+        s.backend = doc.backend;
+        s.desired = std::move(desired);
+        s.revision = doc.revision;
+        plan.settle.push_back(std::move(s));
+      }
+      continue;
+    }
 
     if (auto h = in.holds.find(key); h != in.holds.end()) {
       if (h->second.revision == "*" || h->second.revision == doc.revision) {

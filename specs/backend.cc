@@ -22,7 +22,9 @@ bool ValidSecretRef(const json& v, const std::string& path, std::vector<PathDiag
     Err(out, path, "expected exactly one of {fromEnv: VAR} or {fromFile: PATH}");
     return false;
   }
-  const auto& [k, val] = *v.items().begin();
+  auto it = v.begin();
+  const std::string k = it.key();
+  const json& val = it.value();
   if (!val.is_string() || val.get<std::string>().empty()) {
     Err(out, path + "/" + k, k + " must be a non-empty string");
     return false;

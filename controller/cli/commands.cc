@@ -189,6 +189,25 @@ bool ParseTimeout(const std::string& s, std::chrono::seconds* out) {
   return true;
 }
 
+// Records resources that already match their spec (after an interrupted apply or an import):
+// a run of its own so the journal says what happened; no backend writes.
+int SettleOnly(store::Store& st, BackendSet& backends, const Plan& plan, ExecOptions eo) {
+  auto run = st.BeginRun("apply", plan.git_commit);
+  if (!run.ok()) {
+    Err(run.status().message());
+    return 1;
+  }
+  Progress progress(stderr);
+  ExecContext ctx{&st, backends.reconcilers, backends.configs, &SystemClock(), &progress};
+  Executor exec(ctx, eo);
+  auto results = exec.Settle(*run, plan.settle);
+  bool ok = std::all_of(results.begin(), results.end(),
+                        [](const ChangeResult& r) { return r.outcome == Outcome::kApplied; });
+  (void)st.FinishRun(*run, ok ? "succeeded" : "failed",
+                     std::to_string(results.size()) + " resource(s) recorded as applied");
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 std::string DefaultStateDir() {
@@ -361,8 +380,10 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
   }
 
   if (!plan.HasChanges()) {
+    int rc = 0;
+    if (!plan.settle.empty()) rc = SettleOnly(**st, backends, plan, eo);
     if (o.output == "json") std::cout << ResultsJson(0, {}).dump(2) << "\n";
-    return 0;
+    return rc;
   }
   if (!o.auto_approve && !Confirm()) return 1;
 
@@ -379,6 +400,8 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
   Executor exec(ctx, eo);
   std::cerr << "\nRun " << *run << ": applying " << plan.changes.size() << " change(s)\n";
   auto results = exec.Apply(*run, plan);
+  for (auto& r : exec.Settle(*run, plan.settle))
+    if (r.outcome != Outcome::kApplied) results.push_back(r);
   bool ok = std::all_of(results.begin(), results.end(),
                         [](const ChangeResult& r) { return r.outcome == Outcome::kApplied; });
   std::string summary = ResultsSummary(results);

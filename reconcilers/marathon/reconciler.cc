@@ -1,5 +1,7 @@
 #include "reconcilers/marathon/reconciler.h"
 
+#include <algorithm>
+
 #include "reconcilers/marathon/diff.h"
 #include "reconcilers/marathon/validate.h"
 #include "specs/loader.h"
@@ -62,14 +64,36 @@ json Reconciler::Desired(const Document& doc) const {
   d["id"] = doc.name;
   if (!d.contains("labels") || !d["labels"].is_object()) d["labels"] = json::object();
   d["labels"][kManagedByLabel] = instance_;
+  // Prune protection must survive the spec's deletion, so it travels on the live app.
+  if (auto p = doc.annotations.find("converge/prune"); p != doc.annotations.end())
+    d["labels"]["converge/prune"] = p->second;
   return d;
 }
 
 json Reconciler::Definition(const json& live) const { return AppDefinition(live); }
 
 DiffResult Reconciler::Diff(const json& desired, const json& live, const json& last_applied) const {
-  return DiffApp(WithoutOwnershipLabel(desired), WithoutOwnershipLabel(live),
-                 WithoutOwnershipLabel(last_applied));
+  DiffResult r = DiffApp(WithoutOwnershipLabel(desired), WithoutOwnershipLabel(live),
+                         WithoutOwnershipLabel(last_applied));
+  if (r.action != Action::kUpdate || !live.is_object()) return r;
+  // An update is a full replace (partialUpdate=false): top-level members set on the live app
+  // by someone else, and not in the spec, go back to Marathon's default too. Show them, so the
+  // plan says everything the apply will change.
+  for (const auto& [member, value] : live.items()) {
+    if (desired.contains(member)) continue;
+    json def = AppDefault(member);
+    if (def.is_null() || value == def) continue;
+    if (member == "labels" && WithoutOwnershipLabel(live).value("labels", json::object()) == def)
+      continue;
+    bool shown = std::any_of(r.fields.begin(), r.fields.end(), [&](const FieldChange& f) {
+      return f.path == member || f.path.rfind(member + ".", 0) == 0 ||
+             f.path.rfind(member + "[", 0) == 0;
+    });
+    if (!shown) r.fields.push_back(FieldChange{member, value, def});
+  }
+  std::sort(r.fields.begin(), r.fields.end(),
+            [](const FieldChange& a, const FieldChange& b) { return a.path < b.path; });
+  return r;
 }
 
 std::vector<ResourceKey> Reconciler::Dependencies(const json& doc) const {

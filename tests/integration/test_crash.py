@@ -113,10 +113,9 @@ class KillTest(harness.SandboxTestCase):
         self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
         self.assertNoChanges(ws)
 
-    # converge bug: a change interrupted by kill -9 never gets a last-applied record (the next
-    # apply sees live == spec and does nothing), so a member later removed from the spec is
-    # never reset: plan says "No changes." while the live app still has it.
-    @unittest.expectedFailure
+    # A change interrupted by kill -9 gets its last-applied record on the next apply (settle), so
+    # a member later removed from the spec is reset (it used to stay live for good: "No
+    # changes." forever).
     def test_member_removed_after_an_interrupted_create_is_reset(self):
         ws = self.workspace()
         ws.write("a.yaml", app_yaml("/kill/e", image="img/e:1", env={"KEEP": "1", "DROP": "2"}))

@@ -230,3 +230,32 @@ TEST(Duration, Parses) {
 
 }  // namespace
 }  // namespace converge
+
+namespace converge {
+namespace {
+
+TEST(Backend, SecretReferencesAreAccepted) {
+  for (const char* auth : {"{type: basic, username: u, password: {fromEnv: P}}",
+                           "{type: basic, username: u, password: {fromFile: /run/p}}",
+                           "{type: dcos-token, token: {fromEnv: T}}"}) {
+    LoadResult r;
+    LoadContent("b.yaml",
+                std::string("apiVersion: converge/v1\nkind: Backend\nmetadata: {name: m}\nspec:\n"
+                            "  type: marathon\n  url: https://m\n  auth: ") + auth + "\n",
+                TestRegistry(), {}, r);
+    EXPECT_FALSE(r.HasErrors()) << Errors(r);
+  }
+}
+
+TEST(Backend, ResolveSecretNeverEchoesTheValue) {
+  setenv("CONVERGE_TEST_SECRET", "s3cr3t", 1);
+  auto v = ResolveSecret(SecretRef{"CONVERGE_TEST_SECRET", ""});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, "s3cr3t");
+  auto missing = ResolveSecret(SecretRef{"CONVERGE_TEST_UNSET_X", ""});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("CONVERGE_TEST_UNSET_X"));
+}
+
+}  // namespace
+}  // namespace converge

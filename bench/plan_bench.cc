@@ -1,0 +1,230 @@
+// Plan cost against its floor, requests per steady-state plan, writes of a second apply, and
+// peak RSS of a 10,000-spec `converge plan`.
+//
+//   BM_ParseFloor/N   read + YAML-parse N app files, nothing else (the floor)
+//   BM_Validate/N     LoadSpecs: parse + envelope + Marathon schema validation + cross checks
+//   BM_Plan/N         what `converge plan` does: LoadSpecs + observe (one GET /v2/apps of N
+//                     live apps from the in-process sandbox) + diff + plan
+// Counters: requests/plan (floor: 1 list call), writes of an apply of the steady-state plan
+// (floor: 0). RSS is measured on the real binary in a child process (see main()).
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "controller/backends.h"
+#include "controller/executor.h"
+#include "controller/planner.h"
+#include "controller/sandbox/sandbox.h"
+#include "controller/store/store.h"
+
+namespace fs = std::filesystem;
+using namespace converge;
+
+namespace {
+
+std::string AppYaml(int i) {
+  std::ostringstream y;
+  y << "apiVersion: converge/v1\nkind: App\nmetadata:\n  name: /bench/team" << i % 50 << "/app"
+    << i << "\n  labels: {team: t" << i % 50 << "}\nspec:\n  instances: " << 1 + i % 3
+    << "\n  cpus: 0.25\n  mem: 256\n  container:\n    type: DOCKER\n    docker:\n"
+    << "      image: registry.example/bench/app" << i << ":1.0." << i % 7
+    << "\n    portMappings:\n      - {containerPort: 8080, hostPort: 0, name: http}\n"
+    << "  env:\n    LOG_LEVEL: info\n    SHARD: \"" << i << "\"\n"
+    << "  healthChecks:\n    - {protocol: MESOS_HTTP, path: /health, portIndex: 0, "
+       "gracePeriodSeconds: 30}\n"
+    << "  upgradeStrategy: {minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2}\n";
+  return y.str();
+}
+
+struct World {
+  int n = 0;
+  fs::path dir;
+  std::unique_ptr<sandbox::Server> server;
+  std::unique_ptr<store::Store> store;
+  std::vector<fs::path> files;
+};
+
+std::map<int, std::unique_ptr<World>>& Worlds() {
+  static std::map<int, std::unique_ptr<World>> w;
+  return w;
+}
+
+// Builds N spec files, a sandbox holding the same N apps (already converged), and a state dir.
+World& GetWorld(int n) {
+  auto& slot = Worlds()[n];
+  if (slot) return *slot;
+  slot = std::make_unique<World>();
+  World& w = *slot;
+  w.n = n;
+  w.dir = fs::temp_directory_path() / ("converge-bench-" + std::to_string(getpid()) + "-" +
+                                       std::to_string(n));
+  fs::remove_all(w.dir);
+  fs::create_directories(w.dir / "specs" / "apps");
+  sandbox::Options so;
+  so.marathon_deploy_ms = 0;
+  w.server = std::make_unique<sandbox::Server>(so);
+  if (!w.server->Start().ok()) std::abort();
+  std::ofstream(w.dir / "specs" / "backend.yaml")
+      << "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: sb}\nspec: {type: marathon, "
+         "url: \""
+      << w.server->url() << "/marathon\"}\n";
+  for (int i = 0; i < n; ++i) {
+    fs::path f = w.dir / "specs" / "apps" / ("app" + std::to_string(i) + ".yaml");
+    std::ofstream(f) << AppYaml(i);
+    w.files.push_back(f);
+  }
+  w.files.push_back(w.dir / "specs" / "backend.yaml");
+  auto st = store::Store::Open((w.dir / "state").string());
+  if (!st.ok()) std::abort();
+  w.store = std::move(*st);
+  // Converge the sandbox once with the real executor (parallel), so plans are steady-state.
+  LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
+  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
+  auto live = ObserveAll(*set);
+  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
+  Plan plan = ComputePlan(in, PlanOptions{});
+  Progress quiet(stderr, /*quiet=*/true);
+  ExecOptions eo;
+  eo.parallelism = 8;
+  eo.poll_interval = std::chrono::milliseconds(5);
+  Executor exec(ExecContext{w.store.get(), set->reconcilers, set->configs, &SystemClock(), &quiet},
+                eo);
+  auto run = w.store->BeginRun("bench-setup", "");
+  auto results = exec.Apply(*run, plan);
+  size_t failed = 0;
+  for (const auto& r : results)
+    if (r.outcome != Outcome::kApplied) {
+      if (!failed) std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
+      ++failed;
+    }
+  if (failed) std::fprintf(stderr, "setup: %zu of %zu changes failed\n", failed, results.size());
+  return w;
+}
+
+Plan PlanOnce(World& w, long* requests, BackendSet* keep = nullptr) {
+  LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
+  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
+  auto live = ObserveAll(*set);
+  auto last = w.store->AllLastApplied();
+  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
+  for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
+  Plan plan = ComputePlan(in, PlanOptions{});
+  long r = 0;
+  for (auto& [_, rec] : set->reconcilers) r += rec->RequestCount();
+  if (requests) *requests = r;
+  if (keep) *keep = std::move(*set);
+  return plan;
+}
+
+void BM_ParseFloor(benchmark::State& state) {
+  World& w = GetWorld(state.range(0));
+  for (auto _ : state) {
+    size_t docs = 0;
+    for (const auto& f : w.files) {
+      std::ifstream in(f, std::ios::binary);
+      std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      docs += YAML::LoadAll(content).size();
+    }
+    benchmark::DoNotOptimize(docs);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_Validate(benchmark::State& state) {
+  World& w = GetWorld(state.range(0));
+  for (auto _ : state) {
+    LoadResult r = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
+    if (r.HasErrors()) state.SkipWithError("spec errors");
+    benchmark::DoNotOptimize(r.documents.size());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_Plan(benchmark::State& state) {
+  World& w = GetWorld(state.range(0));
+  long requests = 0;
+  size_t changes = 0;
+  for (auto _ : state) {
+    Plan p = PlanOnce(w, &requests);
+    changes = p.changes.size();
+  }
+  state.counters["requests_per_plan"] = static_cast<double>(requests);
+  state.counters["changes"] = static_cast<double>(changes);
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+// A second apply of converged state: plan + executor; counts backend writes (floor: 0).
+void BM_SecondApplyWrites(benchmark::State& state) {
+  World& w = GetWorld(state.range(0));
+  long writes = 0, requests = 0;
+  for (auto _ : state) {
+    BackendSet set;
+    Plan p = PlanOnce(w, &requests, &set);
+    Progress quiet(stderr, true);
+    Executor exec(ExecContext{w.store.get(), set.reconcilers, set.configs, &SystemClock(), &quiet},
+                  ExecOptions{});
+    auto run = w.store->BeginRun("bench-apply", "");
+    exec.Apply(*run, p);
+    writes = 0;
+    for (auto& [_, rec] : set.reconcilers) writes += rec->WriteCount();
+  }
+  state.counters["writes"] = static_cast<double>(writes);
+  state.counters["requests"] = static_cast<double>(requests);
+}
+
+BENCHMARK(BM_ParseFloor)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Validate)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plan)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SecondApplyWrites)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Peak RSS of the real binary planning N specs: fork/exec `converge plan`, read ru_maxrss.
+void ReportPlanRss(int n) {
+  World& w = GetWorld(n);
+  // posix_spawn (vfork semantics): the child does not inherit this process's resident pages, so
+  // ru_maxrss is the binary's own peak.
+  std::string state = (w.dir / "rss-state").string();
+  std::string specs = (w.dir / "specs").string();
+  const char* args[] = {"converge", "plan", specs.c_str(), "--state-dir", state.c_str(), nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  if (posix_spawn(&pid, CONVERGE_BIN_PATH, &fa, nullptr, const_cast<char**>(args), environ) != 0) {
+    std::printf("cannot start %s\n", CONVERGE_BIN_PATH);
+    return;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("converge plan of %d specs (binary): exit %d, %.2f s wall, peak RSS %.1f MB\n", n,
+              WEXITSTATUS(status), secs, ru.ru_maxrss / 1024.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  ReportPlanRss(1000);
+  ReportPlanRss(10000);
+  for (auto& [_, w] : Worlds()) {
+    w->server->Stop();
+    fs::remove_all(w->dir);
+  }
+  benchmark::Shutdown();
+  return 0;
+}

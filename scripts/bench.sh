@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds and runs the benchmarks (bench/). Numbers, not pass/fail: see the closing notes.
+set -euo pipefail
+CONVERGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$CONVERGE_ROOT/scripts/deps.sh"
+converge_install_deps
+BUILD="${CONVERGE_BUILD_DIR:-$CONVERGE_ROOT/build}"
+converge_build "$BUILD"
+"$BUILD/bench/plan_bench" --benchmark_counters_tabular=true "$@"
