@@ -119,7 +119,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       continue;
     }
     json desired = rec->Desired(doc);
-    json live_def = live ? rec->Definition(live->doc) : json();
+    json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
     if (diff.action == Action::kNoop) {
       if (live && (!la || la->revision != doc.revision)) {
@@ -170,7 +170,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
       if (!o.owned && !la) continue;
       if (desired_keys.count(backend + "\n" + key)) continue;
-      json live_def = rec->Definition(o.doc);
+      json live_def = rec->Definition(o.Doc());
       auto skip = [&](std::string status, std::string reason) {
         plan.skipped.push_back(SkippedResource{o.key, backend, std::move(status), std::move(reason)});
       };

@@ -35,8 +35,13 @@ Result<ResourceKey> ParseResourceKey(const std::string& s);
 
 struct LiveObject {
   ResourceKey key;
-  json doc;          // as the backend returned it (status fields included)
+  json doc;            // as the backend returned it (status fields included), or null when
+  std::string raw;     // ... a backend keeps it compact: JSON text, parsed on demand by Doc()
   bool owned = false;  // carries this converge instance's ownership label
+
+  // The document, parsed from `raw` when that is how it is kept (10,000 parsed documents cost
+  // ten times the memory of their text).
+  json Doc() const { return doc.is_null() && !raw.empty() ? json::parse(raw, nullptr, false) : doc; }
 };
 
 enum class Action { kNoop, kCreate, kUpdate, kScale, kReplace, kDelete, kRun };

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace converge {
 namespace fs = std::filesystem;
@@ -708,9 +709,25 @@ LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
     return out;
   }
   std::sort(files.begin(), files.end());
-  for (const fs::path& p : files) {
-    std::string display = p.lexically_normal().string();
-    LoadOneFile(p, display, registry, limits, out);
+  // Files are independent: parse and validate them on every core, each thread into its own
+  // result, then merge in file order so output is deterministic.
+  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
+  if (files.size() < 64) threads = 1;
+  std::vector<LoadResult> parts(threads);
+  std::vector<std::thread> workers;
+  auto work = [&](size_t t) {
+    size_t begin = files.size() * t / threads, end = files.size() * (t + 1) / threads;
+    for (size_t i = begin; i < end; ++i)
+      LoadOneFile(files[i], files[i].lexically_normal().string(), registry, limits, parts[t]);
+  };
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work, t);
+  work(0);
+  for (auto& w : workers) w.join();
+  for (auto& part : parts) {
+    out.files += part.files;
+    for (auto& d : part.documents) out.documents.push_back(std::move(d));
+    for (auto& d : part.diagnostics) out.diagnostics.push_back(std::move(d));
+    out.failed_files.insert(part.failed_files.begin(), part.failed_files.end());
   }
   CheckDocumentSet(registry, out);
   return out;

@@ -340,7 +340,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
     for (const auto& c : plan.changes) {
       std::string now = "absent";
       for (const auto& obj : (*live)[c.backend])
-        if (obj.key == c.key) now = JsonHash(backends.reconcilers.at(c.backend)->Definition(obj.doc));
+        if (obj.key == c.key) now = JsonHash(backends.reconcilers.at(c.backend)->Definition(obj.Doc()));
       if (now != c.fingerprint) stale.push_back(c.key.ToString());
     }
     if (!stale.empty()) {

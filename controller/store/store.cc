@@ -494,7 +494,10 @@ Status Configure(Database* db) {
   if (!*row || wal->Text(0) != "wal") {
     return InternalError("state store: cannot enable WAL journal mode");
   }
-  CONVERGE_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = FULL"));
+  // NORMAL in WAL mode: every commit survives a crash of this process (kill -9); only the
+  // snapshot insert, which must be on disk before the backend call (DESIGN §5.5), is committed
+  // with FULL so it also survives power loss (and carries earlier commits with it).
+  CONVERGE_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = NORMAL"));
   return db->Exec("PRAGMA foreign_keys = ON");
 }
 
@@ -753,6 +756,11 @@ Result<int64_t> Store::SaveSnapshot(const Snapshot& snap) {
       "run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   if (!s.ok()) return s.status();
   // An autocommit INSERT: with synchronous=FULL the WAL is fsynced before sqlite3_step returns.
+  CONVERGE_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous = FULL"));
+  struct RestoreNormal {
+    Database* db;
+    ~RestoreNormal() { (void)db->Exec("PRAGMA synchronous = NORMAL"); }
+  } restore{db_.get()};
   CONVERGE_RETURN_IF_ERROR(s->Bind(1, snap.key)
                                .Bind(2, snap.backend)
                                .BindJson(3, snap.doc)

@@ -131,18 +131,27 @@ Result<http::Response> Client::SendWaitingOutLocks(http::Request req) {
   }
 }
 
-Result<std::vector<json>> Client::ListApps() {
+Status Client::ListApps(const std::function<void(json&& app)>& visit) {
   http::Request req{"GET", base_url_ + "/v2/apps?embed=apps.deployments&embed=apps.counts"};
   auto resp = http_->Send(req);
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) return ErrorFrom(req, *resp);
-  json body = ParseBody(resp->body);
-  if (!body.is_object() || !body.contains("apps") || !body["apps"].is_array())
+  bool saw_apps = false;
+  // Depth 1 = members of the top object; the array "apps" opens depth 2; each app object
+  // ends at depth 2. Returning false drops the element from the result we never keep.
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && parsed == "apps") saw_apps = true;
+    if (event == json::parse_event_t::object_end && depth == 2) {
+      visit(std::move(parsed));
+      return false;
+    }
+    return true;
+  };
+  json rest = json::parse(resp->body, cb, /*allow_exceptions=*/false);
+  std::string().swap(resp->body);
+  if (rest.is_discarded() || !rest.is_object() || !saw_apps)
     return InternalError("GET /v2/apps: unexpected answer (no \"apps\" array)");
-  std::vector<json> apps;
-  apps.reserve(body["apps"].size());
-  for (auto& a : body["apps"]) apps.push_back(std::move(a));
-  return apps;
+  return Status::Ok();
 }
 
 Result<std::optional<json>> Client::GetApp(const std::string& id) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,8 +36,10 @@ class Client {
   static Result<std::unique_ptr<Client>> FromBackend(const BackendConfig& backend,
                                                      const ClientOptions& options, Clock& clock);
 
-  // GET /v2/apps?embed=apps.deployments&embed=apps.counts — one call for every app.
-  Result<std::vector<json>> ListApps();
+  // GET /v2/apps?embed=apps.deployments&embed=apps.counts — one call for every app. The answer
+  // is parsed as a stream: `visit` gets each app in turn, and only one app is held parsed at a
+  // time (10,000 apps parsed at once would cost hundreds of MB).
+  Status ListApps(const std::function<void(json&& app)>& visit);
   // GET /v2/apps/{id}; nullopt when it does not exist.
   Result<std::optional<json>> GetApp(const std::string& id);
   // PUT /v2/apps/{id}?partialUpdate=…&force=…

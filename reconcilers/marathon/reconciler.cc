@@ -30,20 +30,19 @@ Reconciler::Reconciler(std::unique_ptr<Client> client, std::string instance)
     : client_(std::move(client)), instance_(std::move(instance)) {}
 
 Result<std::vector<LiveObject>> Reconciler::Observe() {
-  auto apps = client_->ListApps();
-  if (!apps.ok()) return apps.status();
   std::vector<LiveObject> out;
-  out.reserve(apps->size());
-  for (auto& app : *apps) {
-    if (!app.is_object() || !app.contains("id") || !app["id"].is_string()) continue;
+  Status st = client_->ListApps([&](json&& app) {
+    if (!app.is_object() || !app.contains("id") || !app["id"].is_string()) return;
     LiveObject o;
     o.key = ResourceKey{"App", app["id"].get<std::string>()};
     auto labels = app.find("labels");
     o.owned = labels != app.end() && labels->is_object() && labels->contains(kManagedByLabel) &&
               (*labels)[kManagedByLabel] == instance_;
-    o.doc = std::move(app);
+    // Kept as compact text of the definition (status stripped); parsed again when planned.
+    o.raw = AppDefinition(app).dump();
     out.push_back(std::move(o));
-  }
+  });
+  if (!st.ok()) return st;
   return out;
 }
 

@@ -52,7 +52,7 @@ Document App(const std::string& name, const std::string& image, int instances = 
 
 LiveObject Live(const std::string& name, const std::string& image, int instances = 1,
                 bool owned = true) {
-  return LiveObject{{"App", name}, {{"image", image}, {"instances", instances}}, owned};
+  return LiveObject{{"App", name}, {{"image", image}, {"instances", instances}}, "", owned};
 }
 
 struct Fixture {
