@@ -11,7 +11,6 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -187,36 +186,72 @@ BENCHMARK(BM_Validate)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plan)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SecondApplyWrites)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-// Peak RSS of the real binary planning N specs: fork/exec `converge plan`, read ru_maxrss.
+// Peak RSS of the real binary planning N specs. The kernel charges a child with the memory of
+// the process it was forked from until exec, so children are forked by a small "spawner"
+// process started before this one grew; it runs `converge plan` and reports ru_maxrss.
+int g_to_spawner = -1, g_from_spawner = -1;
+
+void StartSpawner() {
+  int to[2], from[2];
+  if (pipe(to) != 0 || pipe(from) != 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(to[1]);
+    close(from[0]);
+    FILE* in = fdopen(to[0], "r");
+    char line[4096];
+    while (fgets(line, sizeof line, in)) {
+      std::string specs(line), state;
+      specs.pop_back();
+      size_t tab = specs.find('\t');
+      state = specs.substr(tab + 1);
+      specs = specs.substr(0, tab);
+      auto t0 = std::chrono::steady_clock::now();
+      pid_t child = fork();
+      if (child == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execl(CONVERGE_BIN_PATH, "converge", "plan", specs.c_str(), "--state-dir", state.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      int status = 0;
+      struct rusage ru {};
+      wait4(child, &status, 0, &ru);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      char out[128];
+      int n = std::snprintf(out, sizeof out, "%d %.3f %ld\n", WEXITSTATUS(status), secs,
+                            ru.ru_maxrss);
+      if (write(from[1], out, n) != n) break;
+    }
+    _exit(0);
+  }
+  close(to[0]);
+  close(from[1]);
+  g_to_spawner = to[1];
+  g_from_spawner = from[0];
+}
+
 void ReportPlanRss(int n) {
   World& w = GetWorld(n);
-  // posix_spawn (vfork semantics): the child does not inherit this process's resident pages, so
-  // ru_maxrss is the binary's own peak.
-  std::string state = (w.dir / "rss-state").string();
-  std::string specs = (w.dir / "specs").string();
-  const char* args[] = {"converge", "plan", specs.c_str(), "--state-dir", state.c_str(), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  auto t0 = std::chrono::steady_clock::now();
-  if (posix_spawn(&pid, CONVERGE_BIN_PATH, &fa, nullptr, const_cast<char**>(args), environ) != 0) {
-    std::printf("cannot start %s\n", CONVERGE_BIN_PATH);
-    return;
-  }
-  posix_spawn_file_actions_destroy(&fa);
-  int status = 0;
-  struct rusage ru {};
-  wait4(pid, &status, 0, &ru);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string req = (w.dir / "specs").string() + "\t" + (w.dir / "rss-state").string() + "\n";
+  if (g_to_spawner < 0 || write(g_to_spawner, req.data(), req.size()) != (ssize_t)req.size()) return;
+  char buf[128] = {0};
+  ssize_t got = read(g_from_spawner, buf, sizeof buf - 1);
+  if (got <= 0) return;
+  int code = 0;
+  double secs = 0;
+  long kb = 0;
+  std::sscanf(buf, "%d %lf %ld", &code, &secs, &kb);
   std::printf("converge plan of %d specs (binary): exit %d, %.2f s wall, peak RSS %.1f MB\n", n,
-              WEXITSTATUS(status), secs, ru.ru_maxrss / 1024.0);
+              code, secs, kb / 1024.0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  StartSpawner();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   ReportPlanRss(1000);
