@@ -48,6 +48,18 @@ bool Plan::HasErrors() const {
                      [](const Diagnostic& d) { return d.severity == Severity::kError; });
 }
 
+json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics) {
+  json diags = json::array();
+  for (const auto& d : diagnostics)
+    diags.push_back({{"severity", d.severity == Severity::kError ? "error" : "warning"},
+                     {"file", d.pos.file},
+                     {"line", d.pos.line},
+                     {"column", d.pos.column},
+                     {"document", d.document},
+                     {"message", d.message}});
+  return diags;
+}
+
 json PlanToJson(const Plan& plan) {
   json changes = json::array();
   for (const auto& c : plan.changes) {
@@ -80,14 +92,7 @@ json PlanToJson(const Plan& plan) {
                        {"backend", s.backend},
                        {"status", s.status},
                        {"reason", s.reason}});
-  json diags = json::array();
-  for (const auto& d : plan.diagnostics)
-    diags.push_back({{"severity", d.severity == Severity::kError ? "error" : "warning"},
-                     {"file", d.pos.file},
-                     {"line", d.pos.line},
-                     {"column", d.pos.column},
-                     {"document", d.document},
-                     {"message", d.message}});
+  json diags = DiagnosticsToJson(plan.diagnostics);
   json summary = json::object();
   for (const char* a : {"create", "update", "scale", "replace", "delete", "run"}) summary[a] = 0;
   for (const auto& [a, n] : plan.Summary()) summary[a] = n;

@@ -62,6 +62,8 @@ struct Plan {
 };
 
 json PlanToJson(const Plan& plan);
+// [{severity, file, line, column, document, message}] — shared by plan and validate output.
+json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics);
 Result<Plan> PlanFromJson(const json& j);
 Action ActionFromName(const std::string& name);
 

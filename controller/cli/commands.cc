@@ -219,14 +219,7 @@ std::string DefaultStateDir() {
 int RunValidate(const GlobalOptions& g, const ValidateOptions& o) {
   LoadResult r = LoadSpecs(o.dir, DefaultKindRegistry());
   if (o.output == "json") {
-    json diags = json::array();
-    for (const auto& d : r.diagnostics)
-      diags.push_back({{"severity", d.severity == Severity::kError ? "error" : "warning"},
-                       {"file", d.pos.file},
-                       {"line", d.pos.line},
-                       {"column", d.pos.column},
-                       {"document", d.document},
-                       {"message", d.message}});
+    json diags = DiagnosticsToJson(r.diagnostics);
     std::cout << json{{"valid", !r.HasErrors()},
                       {"files", r.files},
                       {"documents", r.documents.size()},
