@@ -24,6 +24,9 @@ done
 [ -n "$URL" ] || { cat "$WORK/sandbox.log"; echo "sandbox did not start"; exit 1; }
 cp -r "$CONVERGE_ROOT/examples/marathon" "$WORK/specs"
 sed -i "s#url: http://127.0.0.1:8480/marathon#url: $URL/marathon#" "$WORK/specs/backend.yaml"
+# The spec directory is a git repository, as in real use: runs and snapshots record the commit.
+commit() { git -C "$WORK/specs" -c user.name=demo -c user.email=demo@example.invalid commit -qam "$1"; }
+git -C "$WORK/specs" init -q && git -C "$WORK/specs" add -A && commit "initial specs"
 
 step() { printf '\n\033[1m==> %s\033[0m\n$ %s\n' "$1" "$2"; }
 run() { step "$1" "converge ${*:2}"; "$CONVERGE" "${@:2}" || true; }
@@ -35,6 +38,7 @@ run "apply: create the apps, waiting for each deployment to be healthy" apply "$
 run "plan again: nothing to do" plan "$WORK/specs" --detailed-exitcode
 sed -i 's#shop/web:1.4.2#shop/web:1.5.0#; s#LOG_LEVEL: info#LOG_LEVEL: debug#' "$WORK/specs/shop/web.yaml"
 sed -i 's#instances: 2#instances: 4#' "$WORK/specs/shop/worker.yaml"
+commit "web 1.5.0 with debug logs; 4 workers"
 run "a commit changes the web image and scales the worker" plan "$WORK/specs"
 run "apply it (a snapshot of each app is taken first)" apply "$WORK/specs" --auto-approve
 run "the snapshots of /shop/web" snapshots App//shop/web
