@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "controller/backends.h"
@@ -25,10 +26,32 @@ void Err(const std::string& msg) { std::fprintf(stderr, "Error: %s\n", msg.c_str
 
 std::string BackendStateKey(const std::string& name) { return "Backend/" + name; }
 
-Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& g) {
+// The state a command works on: the store, and for writers the state-directory lock.
+struct StateSession {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::StateLock> lock;
+};
+void RecoverInterrupted(store::Store& st);
+
+// Opens the store; a writer (`writer` names its command) also takes the lock and, with
+// `recover`, reports runs a killed converge left behind. Errors are printed; nullopt = exit 1.
+std::optional<StateSession> OpenState(const GlobalOptions& g, const char* writer,
+                                      bool recover = false) {
   auto st = store::Store::Open(g.state_dir);
-  if (!st.ok()) return st.status().Annotate("opening state directory " + g.state_dir);
-  return st;
+  if (!st.ok()) {
+    Err(st.status().Annotate("opening state directory " + g.state_dir).message());
+    return std::nullopt;
+  }
+  StateSession session{std::move(*st), nullptr};
+  if (writer == nullptr) return session;
+  auto lock = store::StateLock::Acquire(g.state_dir, writer);
+  if (!lock.ok()) {
+    Err(lock.status().message());
+    return std::nullopt;
+  }
+  session.lock = std::move(*lock);
+  if (recover) RecoverInterrupted(*session.store);
+  return session;
 }
 
 // Reports runs a killed converge left behind; the new plan is computed from live state, so
@@ -243,12 +266,9 @@ int RunValidate(const GlobalOptions& g, const ValidateOptions& o) {
 }
 
 int RunPlan(const GlobalOptions& g, const PlanCmdOptions& o) {
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto p = MakePlan(g, o.dir, o.prune, o.max_deletes, **st);
+  auto st = OpenState(g, nullptr);
+  if (!st) return 1;
+  auto p = MakePlan(g, o.dir, o.prune, o.max_deletes, *st->store);
   if (!p.ok()) {
     Err(p.status().message());
     return 1;
@@ -286,17 +306,8 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
   eo.fail_fast = o.fail_fast;
   if (!ParseTimeout(o.health_timeout, &eo.health_timeout)) return 1;
 
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto lock = store::StateLock::Acquire(g.state_dir, "apply");
-  if (!lock.ok()) {
-    Err(lock.status().message());
-    return 1;
-  }
-  RecoverInterrupted(**st);
+  auto st = OpenState(g, "apply", /*recover=*/true);
+  if (!st) return 1;
 
   Plan plan;
   BackendSet backends;
@@ -343,7 +354,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
           "\nRun `converge plan` again.");
       return 1;
     }
-    auto holds = (*st)->AllHolds();
+    auto holds = st->store->AllHolds();
     if (holds.ok()) {
       for (const auto& c : plan.changes) {
         auto h = holds->find(c.key.ToString());
@@ -354,7 +365,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
       }
     }
   } else {
-    auto p = MakePlan(g, o.dir, o.prune, o.max_deletes, **st);
+    auto p = MakePlan(g, o.dir, o.prune, o.max_deletes, *st->store);
     if (!p.ok()) {
       Err(p.status().message());
       return 1;
@@ -374,21 +385,21 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
 
   if (!plan.HasChanges()) {
     int rc = 0;
-    if (!plan.settle.empty()) rc = SettleOnly(**st, backends, plan, eo);
+    if (!plan.settle.empty()) rc = SettleOnly(*st->store, backends, plan, eo);
     if (o.output == "json") std::cout << ResultsJson(0, {}).dump(2) << "\n";
     return rc;
   }
   if (!o.auto_approve && !Confirm()) return 1;
 
   std::string commit = plan.git_commit;
-  auto run = (*st)->BeginRun("apply", commit);
+  auto run = st->store->BeginRun("apply", commit);
   if (!run.ok()) {
     Err(run.status().message());
     return 1;
   }
-  RecordBackends(**st, backends.configs, *run);
+  RecordBackends(*st->store, backends.configs, *run);
   Progress progress(stderr);
-  ExecContext ctx{st->get(), backends.reconcilers, backends.configs, &SystemClock(), &progress};
+  ExecContext ctx{st->store.get(), backends.reconcilers, backends.configs, &SystemClock(), &progress};
   eo.git_commit = commit;
   Executor exec(ctx, eo);
   std::cerr << "\nRun " << *run << ": applying " << plan.changes.size() << " change(s)\n";
@@ -398,7 +409,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
   bool ok = std::all_of(results.begin(), results.end(),
                         [](const ChangeResult& r) { return r.outcome == Outcome::kApplied; });
   std::string summary = ResultsSummary(results);
-  (void)(*st)->FinishRun(*run, ok ? "succeeded" : "failed", summary);
+  (void)st->store->FinishRun(*run, ok ? "succeeded" : "failed", summary);
   if (o.output == "json") {
     std::cout << ResultsJson(*run, results).dump(2) << "\n";
   } else {
@@ -413,11 +424,8 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
 }
 
 int RunHistory(const GlobalOptions& g, const HistoryOptions& o) {
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
+  auto st = OpenState(g, nullptr);
+  if (!st) return 1;
   std::string key;
   if (!o.resource.empty()) {
     auto k = ParseResourceKey(o.resource);
@@ -427,14 +435,14 @@ int RunHistory(const GlobalOptions& g, const HistoryOptions& o) {
     }
     key = k->ToString();
   }
-  auto runs = (*st)->Runs(o.limit);
+  auto runs = st->store->Runs(o.limit);
   if (!runs.ok()) {
     Err(runs.status().message());
     return 1;
   }
   json out = json::array();
   for (const auto& r : *runs) {
-    auto entries = (*st)->Journal(r.id);
+    auto entries = st->store->Journal(r.id);
     json changes = json::array();
     if (entries.ok()) {
       for (const auto& e : *entries) {
@@ -489,18 +497,15 @@ int RunSnapshots(const GlobalOptions& g, const SnapshotsOptions& o) {
     Err(k.status().message());
     return 1;
   }
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto snaps = (*st)->Snapshots(k->ToString());
+  auto st = OpenState(g, nullptr);
+  if (!st) return 1;
+  auto snaps = st->store->Snapshots(k->ToString());
   if (!snaps.ok()) {
     Err(snaps.status().message());
     return 1;
   }
   if (!o.export_dir.empty()) {
-    Status s = (*st)->ExportSnapshots(k->ToString(), o.export_dir);
+    Status s = st->store->ExportSnapshots(k->ToString(), o.export_dir);
     if (!s.ok()) {
       Err(s.message());
       return 1;
@@ -544,17 +549,8 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
   }
   ExecOptions eo;
   if (!ParseTimeout(o.health_timeout, &eo.health_timeout)) return 1;
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto lock = store::StateLock::Acquire(g.state_dir, "rollback");
-  if (!lock.ok()) {
-    Err(lock.status().message());
-    return 1;
-  }
-  RecoverInterrupted(**st);
+  auto st = OpenState(g, "rollback", /*recover=*/true);
+  if (!st) return 1;
 
   // Which snapshots to restore, newest change first.
   std::vector<store::Snapshot> targets;
@@ -565,7 +561,7 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
       return 1;
     }
     if (o.to) {
-      auto s = (*st)->GetSnapshot(o.to);
+      auto s = st->store->GetSnapshot(o.to);
       if (!s.ok() || !s->has_value() || (**s).key != k->ToString()) {
         Err("no snapshot " + std::to_string(o.to) + " of " + k->ToString() +
             " (see `converge snapshots " + k->ToString() + "`)");
@@ -573,7 +569,7 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
       }
       targets.push_back(**s);
     } else {
-      auto snaps = (*st)->Snapshots(k->ToString());
+      auto snaps = st->store->Snapshots(k->ToString());
       if (!snaps.ok() || snaps->empty()) {
         Err("no snapshots of " + k->ToString() + " in " + g.state_dir);
         return 1;
@@ -581,7 +577,7 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
       targets.push_back(snaps->front());
     }
   } else {
-    auto snaps = (*st)->SnapshotsOfRun(o.run);
+    auto snaps = st->store->SnapshotsOfRun(o.run);
     if (!snaps.ok() || snaps->empty()) {
       Err("run " + std::to_string(o.run) + " has no snapshots (see `converge history`)");
       return 1;
@@ -600,7 +596,7 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
   // Backends as last applied (secret references only).
   std::map<std::string, json> specs;
   for (const auto& t : targets) {
-    auto la = (*st)->GetLastApplied(BackendStateKey(t.backend));
+    auto la = st->store->GetLastApplied(BackendStateKey(t.backend));
     if (!la.ok() || !la->has_value()) {
       Err("backend " + t.backend + " of " + t.key + " is unknown to this state directory");
       return 1;
@@ -612,25 +608,25 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
     Err(set.status().message());
     return 1;
   }
-  auto run = (*st)->BeginRun("rollback", "");
+  auto run = st->store->BeginRun("rollback", "");
   if (!run.ok()) {
     Err(run.status().message());
     return 1;
   }
   Progress progress(stderr);
-  ExecContext ctx{st->get(), set->reconcilers, set->configs, &SystemClock(), &progress};
+  ExecContext ctx{st->store.get(), set->reconcilers, set->configs, &SystemClock(), &progress};
   Executor exec(ctx, eo);
   std::vector<ChangeResult> results;
   for (const auto& t : targets) {
     auto k = ParseResourceKey(t.key);
     std::string revision;
-    if (auto la = (*st)->GetLastApplied(t.key); la.ok() && la->has_value())
+    if (auto la = st->store->GetLastApplied(t.key); la.ok() && la->has_value())
       revision = (**la).spec_revision;
     results.push_back(exec.Rollback(*run, *k, t.backend, t, revision));
   }
   bool ok = std::all_of(results.begin(), results.end(),
                         [](const ChangeResult& r) { return r.outcome == Outcome::kRolledBack; });
-  (void)(*st)->FinishRun(*run, ok ? "succeeded" : "failed",
+  (void)st->store->FinishRun(*run, ok ? "succeeded" : "failed",
                          std::to_string(results.size()) + " resource(s) rolled back");
   for (const auto& r : results)
     std::cout << r.key.ToString() << ": " << (r.outcome == Outcome::kRolledBack ? "" : "FAILED: ")
@@ -644,22 +640,14 @@ int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold) {
     Err(k.status().message());
     return 1;
   }
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto lock = store::StateLock::Acquire(g.state_dir, hold ? "hold" : "release");
-  if (!lock.ok()) {
-    Err(lock.status().message());
-    return 1;
-  }
+  auto st = OpenState(g, hold ? "hold" : "release");
+  if (!st) return 1;
   if (hold) {
     store::Hold h;
     h.key = k->ToString();
     h.spec_revision = "*";
     h.reason = o.reason;
-    Status s = (*st)->PutHold(h);
+    Status s = st->store->PutHold(h);
     if (!s.ok()) {
       Err(s.message());
       return 1;
@@ -668,12 +656,12 @@ int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold) {
               << k->ToString() << "`.\n";
     return 0;
   }
-  auto existing = (*st)->GetHold(k->ToString());
+  auto existing = st->store->GetHold(k->ToString());
   if (existing.ok() && !existing->has_value()) {
     std::cout << k->ToString() << " was not held.\n";
     return 0;
   }
-  Status s = (*st)->ReleaseHold(k->ToString());
+  Status s = st->store->ReleaseHold(k->ToString());
   if (!s.ok()) {
     Err(s.message());
     return 1;
@@ -704,16 +692,8 @@ int RunImport(const GlobalOptions& g, const ImportOptions& o) {
                            : "several " + info->backend_type + " backends: choose one with --backend");
     return 1;
   }
-  auto st = OpenStore(g);
-  if (!st.ok()) {
-    Err(st.status().message());
-    return 1;
-  }
-  auto lock = store::StateLock::Acquire(g.state_dir, "import");
-  if (!lock.ok()) {
-    Err(lock.status().message());
-    return 1;
-  }
+  auto st = OpenState(g, "import");
+  if (!st) return 1;
   auto set = ConnectBackends(candidates, g.instance, SystemClock());
   if (!set.ok()) {
     Err(set.status().message());
@@ -730,26 +710,26 @@ int RunImport(const GlobalOptions& g, const ImportOptions& o) {
     Err(k->ToString() + " does not exist in backend " + backend);
     return 1;
   }
-  auto run = (*st)->BeginRun("import", "");
+  auto run = st->store->BeginRun("import", "");
   if (!run.ok()) {
     Err(run.status().message());
     return 1;
   }
-  RecordBackends(**st, set->configs, *run);
+  RecordBackends(*st->store, set->configs, *run);
   store::Snapshot snap;
   snap.key = k->ToString();
   snap.backend = backend;
   snap.doc = rec->Definition((*live)->doc);
   snap.reason = "import";
   snap.run_id = *run;
-  auto id = (*st)->SaveSnapshot(snap);
+  auto id = st->store->SaveSnapshot(snap);
   store::LastApplied la;
   la.key = k->ToString();
   la.backend = backend;
   la.doc = json::object();  // adopted: managed from now on, nothing applied yet
   la.run_id = *run;
-  Status s = (*st)->SetLastApplied(la);
-  (void)(*st)->FinishRun(*run, s.ok() ? "succeeded" : "failed", "imported " + k->ToString());
+  Status s = st->store->SetLastApplied(la);
+  (void)st->store->FinishRun(*run, s.ok() ? "succeeded" : "failed", "imported " + k->ToString());
   if (!s.ok() || !id.ok()) {
     Err(!s.ok() ? s.message() : id.status().message());
     return 1;
