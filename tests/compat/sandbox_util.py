@@ -61,7 +61,8 @@ class Sandbox:
             cmd += ["--state", self.state_file]
         cmd += self.extra_args
         self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + self.start_timeout
         line = b""
         while not line.endswith(b"\n"):
@@ -79,7 +80,7 @@ class Sandbox:
         if not match:
             self.stop()
             raise RuntimeError("unexpected sandbox output: %r" % line)
-        self.url = match.group(1)
+        self.url = match.group(1).rstrip("/")
         return self
 
     def stop(self, timeout=10):

@@ -26,6 +26,7 @@ import re
 import select
 import shutil
 import signal
+import sys
 import subprocess
 import tempfile
 import time
@@ -34,7 +35,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+import sandbox_util  # noqa: E402  (tests/compat: the sandbox process, shared)
 
 # Commands that read or write the state directory (they get --state-dir).
 _STATE_COMMANDS = {"plan", "apply", "history", "snapshots", "rollback", "hold", "release",
@@ -61,85 +63,19 @@ def source_dir():
 # ----- the sandbox ------------------------------------------------------------------------------
 
 
-class Sandbox:
-    """A running `converge sandbox` process (emulated Marathon under /marathon)."""
+class Sandbox(sandbox_util.Sandbox):
+    """A running `converge sandbox` process (emulated Marathon under /marathon), with the admin
+    and Marathon helpers below. Starting and stopping the process is shared with the
+    compatibility tests (tests/compat/sandbox_util.py)."""
 
     def __init__(self, deploy_ms=300, extra_args=(), start_timeout=20, basic_auth=None):
-        self.deploy_ms = deploy_ms
-        self.extra_args = list(extra_args)
+        converge_bin()  # skip, rather than fail, when the binary is not given
+        extra = list(extra_args)
         # "user:pass": the sandbox requires it on /marathon (admin endpoints never need it)
         self.basic_auth = basic_auth
         if basic_auth:
-            self.extra_args += ["--marathon-basic-auth", basic_auth]
-        self.start_timeout = start_timeout
-        self.proc = None
-        self.url = None
-        self._stderr = None
-
-    @property
-    def marathon_url(self):
-        return self.url + "/marathon"
-
-    def start(self):
-        cmd = [converge_bin(), "sandbox", "--listen", "127.0.0.1:0"]
-        if self.deploy_ms is not None:
-            cmd += ["--marathon-deploy-ms", str(self.deploy_ms)]
-        cmd += self.extra_args
-        self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + self.start_timeout
-        line = b""
-        while not line.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.proc.poll() is not None:
-                err = self.stderr()
-                self.stop()
-                raise RuntimeError("sandbox did not start: %r, stderr: %s" % (line, err))
-            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 1)
-                if not chunk:
-                    continue
-                line += chunk
-        match = _LISTENING.search(line.decode(errors="replace"))
-        if not match:
-            self.stop()
-            raise RuntimeError("unexpected sandbox output: %r" % line)
-        self.url = match.group(1).rstrip("/")
-        return self
-
-    def stop(self, timeout=10):
-        """SIGTERM, then SIGKILL after `timeout` seconds. Returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        code = self.proc.returncode
-        self.proc = None
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-        return code
-
-    def stderr(self):
-        if self._stderr is None:
-            return ""
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+            extra += ["--marathon-basic-auth", basic_auth]
+        super().__init__(deploy_ms=deploy_ms, extra_args=extra, start_timeout=start_timeout)
 
     # ----- raw HTTP ---------------------------------------------------------------------------
 
