@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "reconcilers/marathon/json_schema.h"
+#include "reconcilers/common/json_schema.h"
 #include "specs/document.h"
 
 namespace converge::marathon {

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "reconcilers/marathon/json_schema.h"
+#include "reconcilers/common/json_schema.h"
 
 namespace converge::marathon {
 namespace {

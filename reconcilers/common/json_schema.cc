@@ -1,4 +1,4 @@
-#include "reconcilers/marathon/json_schema.h"
+#include "reconcilers/common/json_schema.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace converge::marathon {
+namespace converge {
 
 // ---------------------------------------------------------------------------------------------
 // SchemaPattern: parser (pattern -> syntax tree) and a Thompson automaton simulated in lock step
@@ -1447,4 +1447,4 @@ std::vector<SchemaViolation> JsonSchema::CoerceNumericStrings(json& instance) co
   return std::move(coercer.conversions());
 }
 
-}  // namespace converge::marathon
+}  // namespace converge

@@ -24,7 +24,7 @@
 #include "controller/status.h"
 #include "specs/document.h"
 
-namespace converge::marathon {
+namespace converge {
 
 // A regular expression in the ECMAScript subset JSON-Schema patterns use: literals, ".",
 // classes ("[a-z0-9\-.]", "[^/]", \d \w \s and their negations), groups "(...)" and "(?:...)",
@@ -83,4 +83,4 @@ class JsonSchema {
 // Escapes one JSON-pointer reference token ("a/b" -> "a~1b", "~" -> "~0").
 std::string EscapePointerToken(std::string_view token);
 
-}  // namespace converge::marathon
+}  // namespace converge
