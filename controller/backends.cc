@@ -4,12 +4,15 @@
 #include <future>
 
 #include "reconcilers/marathon/reconciler.h"
+#include "reconcilers/sagemaker/kinds.h"
+#include "reconcilers/sagemaker/reconciler.h"
 
 namespace converge {
 
 KindRegistry DefaultKindRegistry() {
   KindRegistry registry;
   marathon::RegisterKinds(registry);
+  sagemaker::RegisterKinds(registry);
   KindInfo backend;
   backend.validate = [types = registry.BackendTypes()](Document& doc,
                                                        std::vector<PathDiagnostic>& out) {
@@ -43,6 +46,15 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
     set.owned[name] = std::move(rec);
   }
   return set;
+}
+
+void BindSpecs(BackendSet& set, const LoadResult& specs) {
+  for (auto& [name, rec] : set.reconcilers) {
+    std::vector<const Document*> docs;
+    for (const Document& d : specs.documents)
+      if (d.backend == name && d.kind != "Backend") docs.push_back(&d);
+    rec->BindSpecs(docs);
+  }
 }
 
 Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set) {

@@ -13,7 +13,8 @@
 
 namespace converge {
 
-// Kinds converge understands today: Backend, App (marathon).
+// Kinds converge understands today: Backend, App (marathon), Model, EndpointConfig, Endpoint and
+// the job kinds (sagemaker).
 KindRegistry DefaultKindRegistry();
 
 struct BackendSet {
@@ -29,6 +30,10 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
 
 // Backend configs from loaded documents.
 std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs);
+
+// Hands each backend's documents to its reconciler (Reconciler::BindSpecs) before observing and
+// planning.
+void BindSpecs(BackendSet& set, const LoadResult& specs);
 
 // Observes all backends concurrently (one list call per kind per backend).
 Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set);

@@ -1,5 +1,6 @@
 #include "controller/executor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <tuple>
 #include <thread>
@@ -89,7 +90,7 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
                           last.message + ")");
       next_report = now + ctx_.progress->interval;
     }
-    ctx_.clock->SleepFor(options_.poll_interval);
+    ctx_.clock->SleepFor(std::max(options_.poll_interval, rec->HealthPollInterval()));
   }
 }
 
@@ -161,8 +162,9 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   }
   std::string why = health.status().message();
   ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
-  if (!change.auto_rollback || change.action == Action::kDelete) {
-    result.message = why + (change.action == Action::kDelete ? "" : " (autoRollback is off)");
+  const bool can_roll_back = change.action != Action::kDelete && rec->CanRollback(change.key);
+  if (!change.auto_rollback || !can_roll_back) {
+    result.message = why + (!can_roll_back ? "" : " (autoRollback is off)");
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
     result.seconds = elapsed();
     return result;

@@ -122,6 +122,9 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
     if (diff.action == Action::kNoop) {
+      if (!diff.notice.empty())
+        plan.skipped.push_back(
+            SkippedResource{ResourceKey{doc.kind, doc.name}, doc.backend, "notice", diff.notice});
       if (live && (!la || la->revision != doc.revision)) {
         PlannedChange s;
         s.key = ResourceKey{doc.kind, doc.name};

@@ -8,6 +8,7 @@
 //   apply    — one backend write for one change
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,9 @@ struct DiffResult {
   Action action = Action::kNoop;
   std::vector<FieldChange> fields;
   std::string reason;  // for display only
+  // Something the user should know about an object even when nothing is planned for it (a job
+  // whose run for this revision failed and is not restarted). Shown with the skipped resources.
+  std::string notice;
 };
 
 enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing };
@@ -81,6 +85,11 @@ class Reconciler {
   virtual std::string Type() const = 0;                 // "marathon"
   virtual std::vector<std::string> Kinds() const = 0;   // {"App"}
 
+  // Called with this backend's documents before Observe and Desired: backends whose objects
+  // reference each other (an endpoint naming its config) resolve references and content-derived
+  // names from it. Default: nothing to bind.
+  virtual void BindSpecs(const std::vector<const Document*>& docs) {}
+
   virtual Result<std::vector<LiveObject>> Observe() = 0;
   // One object by key whether or not converge owns it (import, fresh snapshots).
   virtual Result<std::optional<LiveObject>> Get(const ResourceKey& key) = 0;
@@ -101,6 +110,18 @@ class Reconciler {
   // Put the object back to a snapshot's definition (or delete it when the snapshot says it
   // did not exist).
   virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
+  // How often health may be polled (SageMaker endpoints take minutes and Describe calls are
+  // rate-limited); the executor uses the larger of this and its own interval.
+  virtual std::chrono::milliseconds HealthPollInterval() const {
+    return std::chrono::milliseconds(0);
+  }
+  // `converge rerun`: the desired document of a new run of a job spec (a fresh name), for an
+  // Action::kRun change. Backends without jobs refuse.
+  virtual Result<json> DesiredForRerun(const Document& doc) {
+    return InvalidError(doc.kind + " is not a job kind: only jobs can be rerun");
+  }
+  // Whether a failed change of this kind can be rolled back (a job that ran cannot).
+  virtual bool CanRollback(const ResourceKey& key) const { return true; }
   // Number of backend requests made so far (attempts), and of those that write.
   virtual long RequestCount() const = 0;
   virtual long WriteCount() const = 0;

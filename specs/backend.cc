@@ -65,12 +65,28 @@ bool ParseDuration(const std::string& s, std::chrono::seconds* out) {
   return true;
 }
 
+bool ParseDurationMs(const std::string& s, std::chrono::milliseconds* out) {
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, "ms") == 0) {
+    long n = 0;
+    for (size_t i = 0; i + 2 < s.size(); ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(s[i])) || n > 100000000) return false;
+      n = n * 10 + (s[i] - '0');
+    }
+    *out = std::chrono::milliseconds(n);
+    return true;
+  }
+  std::chrono::seconds sec;
+  if (!ParseDuration(s, &sec)) return false;
+  *out = sec;
+  return true;
+}
+
 void ValidateBackend(const Document& doc, const std::set<std::string>& known_types,
                      std::vector<PathDiagnostic>& out) {
   const json& spec = doc.spec;
   static const std::set<std::string> kMembers = {
       "type", "url", "urls", "auth", "tls", "prune", "autoRollback", "healthTimeout",
-      "region", "warehouse"};
+      "region", "warehouse", "retainVersions", "pollInterval"};
   for (const auto& [k, _] : spec.items()) {
     if (!kMembers.count(k)) Err(out, "/spec/" + k, "unknown field \"" + k + "\"");
   }
@@ -99,7 +115,8 @@ void ValidateBackend(const Document& doc, const std::set<std::string>& known_typ
       Err(out, "/spec/auth", "auth must be a mapping {type: none|basic|dcos-token, ...}");
     } else {
       std::string at = auth->value("type", "");
-      static const std::set<std::string> kAuthMembers = {"type", "username", "password", "token"};
+      static const std::set<std::string> kAuthMembers = {"type", "username", "password", "token",
+                                                         "profile"};
       for (const auto& [k, _] : auth->items())
         if (!kAuthMembers.count(k)) Err(out, "/spec/auth/" + k, "unknown field \"" + k + "\"");
       for (const char* secret : {"password", "token"}) {
@@ -114,8 +131,13 @@ void ValidateBackend(const Document& doc, const std::set<std::string>& known_typ
       } else if (at == "dcos-token") {
         if (!auth->contains("token"))
           Err(out, "/spec/auth", "dcos-token auth needs token: {fromEnv: VAR} or {fromFile: PATH}");
+      } else if (at == "aws") {
+        // Credentials come from the environment or the shared credentials file, never the spec;
+        // `profile` only names a profile there.
+        if (auth->contains("profile") && !(*auth)["profile"].is_string())
+          Err(out, "/spec/auth/profile", "expected a profile name of ~/.aws/credentials");
       } else if (at != "none") {
-        Err(out, "/spec/auth/type", "auth.type must be one of: none, basic, dcos-token");
+        Err(out, "/spec/auth/type", "auth.type must be one of: none, basic, dcos-token, aws");
       }
     }
   }
@@ -135,6 +157,24 @@ void ValidateBackend(const Document& doc, const std::set<std::string>& known_typ
   for (const char* b : {"prune", "autoRollback"}) {
     if (spec.contains(b) && !spec[b].is_boolean())
       Err(out, std::string("/spec/") + b, "expected true or false");
+  }
+  if (spec.contains("region")) {
+    const json& r = spec["region"];
+    bool ok = r.is_string() && !r.get<std::string>().empty();
+    for (char c : ok ? r.get<std::string>() : std::string())
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+    if (!ok) Err(out, "/spec/region", "expected an AWS region such as eu-west-1");
+  }
+  if (spec.contains("retainVersions")) {
+    const json& v = spec["retainVersions"];
+    if (!v.is_number_integer() || v.get<long>() < 1 || v.get<long>() > 100)
+      Err(out, "/spec/retainVersions", "expected an integer from 1 to 100 (versions kept per spec)");
+  }
+  if (spec.contains("pollInterval")) {
+    std::chrono::milliseconds d;
+    const json& v = spec["pollInterval"];
+    bool ok = v.is_string() && ParseDurationMs(v.get<std::string>(), &d);
+    if (!ok) Err(out, "/spec/pollInterval", "expected a duration such as 500ms, 10s or 1m");
   }
   if (spec.contains("healthTimeout")) {
     std::chrono::seconds d;

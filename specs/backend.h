@@ -52,5 +52,7 @@ Result<std::string> ResolveSecret(const SecretRef& ref);
 
 // Parses "90s", "5m", "1h30m", "600" (seconds). Returns false on garbage.
 bool ParseDuration(const std::string& s, std::chrono::seconds* out);
+// Like ParseDuration, also accepting milliseconds ("250ms").
+bool ParseDurationMs(const std::string& s, std::chrono::milliseconds* out);
 
 }  // namespace converge

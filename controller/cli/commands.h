@@ -71,6 +71,13 @@ struct ImportOptions {
   std::string backend;
 };
 
+struct RerunOptions {
+  std::string resource;
+  std::string dir;
+  std::string health_timeout;
+  std::string output = "text";
+};
+
 struct SandboxCmdOptions {
   std::string listen = "127.0.0.1:0";
   std::string state_file;
@@ -88,5 +95,6 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o);
 int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold);
 int RunImport(const GlobalOptions& g, const ImportOptions& o);
 int RunSandbox(const SandboxCmdOptions& o);
+int RunRerun(const GlobalOptions& g, const RerunOptions& o);
 
 }  // namespace converge::cli

@@ -1,0 +1,733 @@
+#include "reconcilers/sagemaker/reconciler.h"
+
+#include <algorithm>
+#include <set>
+
+namespace converge::sagemaker {
+namespace {
+
+// Converge's private members of a desired document (never sent): the variants' expected counts
+// and weights of an endpoint, and the spec name.
+constexpr char kPrivate[] = "converge";
+
+bool IsHex8(const std::string& s) {
+  if (s.size() != 8) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+double CreationTime(const json& o) {
+  auto it = o.find("CreationTime");
+  return it != o.end() && it->is_number() ? it->get<double>() : 0;
+}
+
+bool InProgress(const std::string& status) {
+  return status == "Creating" || status == "Updating" || status == "SystemUpdating" ||
+         status == "RollingBack" || status == "Deleting";
+}
+
+// Dotted-path differences between two JSON values (objects recurse; arrays of objects with a
+// VariantName / ChannelName / Key are matched by that name, other arrays compare whole).
+void DiffJson(const json& a, const json& b, const std::string& path,
+              std::vector<FieldChange>& out) {
+  if (a == b) return;
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (auto& [k, _] : a.items()) keys.insert(k);
+    for (auto& [k, _] : b.items()) keys.insert(k);
+    for (const auto& k : keys) {
+      json av = a.contains(k) ? a[k] : json(), bv = b.contains(k) ? b[k] : json();
+      DiffJson(av, bv, path.empty() ? k : path + "." + k, out);
+    }
+    return;
+  }
+  out.push_back({path, a, b});
+}
+
+json StripForCompare(json request, const std::string& name_member) {
+  if (!request.is_object()) return request;
+  request.erase(name_member);
+  request.erase("Tags");
+  request.erase(kPrivate);
+  return request;
+}
+
+// Endpoint variants as {name: {count, weight}} from a desired document (private member) or from
+// a DescribeEndpoint answer (a snapshot).
+std::map<std::string, std::pair<json, json>> ExpectedVariants(const json& doc) {
+  std::map<std::string, std::pair<json, json>> out;
+  if (!doc.is_object()) return out;
+  if (doc.contains(kPrivate) && doc[kPrivate].contains("Variants")) {
+    for (const auto& v : doc[kPrivate]["Variants"])
+      out[v.value("VariantName", "")] = {v.value("InitialInstanceCount", json()),
+                                         v.value("InitialVariantWeight", json())};
+  } else if (doc.contains("ProductionVariants") && doc["ProductionVariants"].is_array()) {
+    for (const auto& v : doc["ProductionVariants"])
+      out[v.value("VariantName", "")] = {v.value("DesiredInstanceCount", json()),
+                                         v.value("DesiredWeight", json())};
+  }
+  return out;
+}
+
+bool SameNumber(const json& a, const json& b) {
+  if (a.is_null() || b.is_null()) return true;  // unspecified: not compared
+  if (!a.is_number() || !b.is_number()) return a == b;
+  return std::abs(a.get<double>() - b.get<double>()) < 1e-9;
+}
+
+}  // namespace
+
+std::string Hash8(const json& request) { return ContentHash(request.dump()).substr(0, 8); }
+
+std::string SpecNameOfLive(const std::string& live_name) {
+  std::string n = live_name;
+  // Strip a rerun suffix "-r<digits>" first.
+  if (auto r = n.rfind("-r"); r != std::string::npos && r + 2 < n.size() &&
+                              std::all_of(n.begin() + r + 2, n.end(), ::isdigit))
+    n = n.substr(0, r);
+  auto dash = n.rfind('-');
+  if (dash == std::string::npos || dash == 0 || !IsHex8(n.substr(dash + 1))) return "";
+  return n.substr(0, dash);
+}
+
+json WireRequest(const json& desired) {
+  json out = desired;
+  if (out.is_object()) out.erase(kPrivate);
+  return out;
+}
+
+Reconciler::Reconciler(std::unique_ptr<Api> api, std::string instance, Options options)
+    : api_(std::move(api)), instance_(std::move(instance)), options_(options) {}
+
+std::vector<std::string> Reconciler::Kinds() const {
+  std::vector<std::string> out;
+  for (const auto& k : sagemaker::Kinds()) out.push_back(k.kind);
+  return out;
+}
+
+bool Reconciler::CanRollback(const ResourceKey& key) const {
+  const KindSpec* k = FindKind(key.kind);
+  return k && !k->job;
+}
+
+void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
+  specs_.clear();
+  for (const Document* d : docs) specs_[d->kind][d->name] = d->spec;
+}
+
+// The request for a spec with references to other specs resolved to their live names, without
+// the name member and tags. A reference to a name that is not a spec passes through unchanged
+// (an object converge does not manage).
+json Reconciler::Request(const std::string& kind, const std::string& name) const {
+  auto ks = specs_.find(kind);
+  if (ks == specs_.end()) return json::object();
+  auto it = ks->second.find(name);
+  if (it == ks->second.end()) return json::object();
+  json r = it->second;
+  r.erase("Tags");
+  auto resolve = [&](json& ref, const std::string& ref_kind) {
+    if (!ref.is_string()) return;
+    auto rk = specs_.find(ref_kind);
+    if (rk != specs_.end() && rk->second.count(ref.get<std::string>()))
+      ref = LiveName(ref_kind, ref.get<std::string>());
+  };
+  if (kind == "EndpointConfig" && r.contains("ProductionVariants")) {
+    for (auto& v : r["ProductionVariants"])
+      if (v.contains("ModelName")) resolve(v["ModelName"], "Model");
+  } else if (kind == "Endpoint" && r.contains("EndpointConfigName")) {
+    resolve(r["EndpointConfigName"], "EndpointConfig");
+  } else if (kind == "TransformJob" && r.contains("ModelName")) {
+    resolve(r["ModelName"], "Model");
+  }
+  return r;
+}
+
+std::string Reconciler::LiveName(const std::string& kind, const std::string& name) const {
+  const KindSpec* k = FindKind(kind);
+  if (!k || !k->hashed_name) return name;
+  json r = Request(kind, name);
+  if (kind == "EndpointConfig" && r.contains("ProductionVariants")) {
+    // Counts and weights are not part of a config's identity: changing them scales the endpoint.
+    for (auto& v : r["ProductionVariants"]) {
+      v.erase("InitialInstanceCount");
+      v.erase("InitialVariantWeight");
+    }
+  }
+  return name + "-" + Hash8(r);
+}
+
+json Reconciler::ConvergeTags(const std::string& name) const {
+  return json::array({{{"Key", kManagedByTag}, {"Value", instance_}},
+                      {{"Key", kNameTag}, {"Value", name}}});
+}
+
+json Reconciler::Desired(const Document& doc) const {
+  const KindSpec* k = FindKind(doc.kind);
+  if (!k) return json();
+  json r = Request(doc.kind, doc.name);
+  json tags = doc.spec.contains("Tags") ? doc.spec["Tags"] : json::array();
+  for (auto& t : ConvergeTags(doc.name)) tags.push_back(t);
+  r[k->name_member] = LiveName(doc.kind, doc.name);
+  r["Tags"] = std::move(tags);
+  json priv = {{"Kind", doc.kind}, {"Name", doc.name}};
+  if (doc.kind == "Endpoint" && r["EndpointConfigName"].is_string()) {
+    // The variants' counts and weights the endpoint should run with, from the config spec.
+    auto cs = specs_.find("EndpointConfig");
+    std::string cfg = doc.spec.value("EndpointConfigName", "");
+    if (cs != specs_.end() && cs->second.count(cfg)) {
+      json variants = json::array();
+      for (const auto& v : cs->second.at(cfg).value("ProductionVariants", json::array())) {
+        json e = {{"VariantName", v.value("VariantName", "")}};
+        if (v.contains("InitialInstanceCount")) e["InitialInstanceCount"] = v["InitialInstanceCount"];
+        e["InitialVariantWeight"] = v.value("InitialVariantWeight", json(1.0));
+        variants.push_back(std::move(e));
+      }
+      priv["Variants"] = std::move(variants);
+    }
+  }
+  r[kPrivate] = std::move(priv);
+  return r;
+}
+
+std::vector<ResourceKey> Reconciler::Dependencies(const json& doc) const {
+  std::vector<ResourceKey> out;
+  if (!doc.is_object()) return out;
+  auto add = [&](const std::string& kind, const json& live_name) {
+    if (!live_name.is_string()) return;
+    std::string spec = SpecNameOfLive(live_name.get<std::string>());
+    if (!spec.empty()) out.push_back({kind, spec});
+  };
+  if (doc.contains("ProductionVariants") && doc.contains("EndpointConfigName") &&
+      !doc.contains("EndpointName")) {
+    for (const auto& v : doc["ProductionVariants"]) add("Model", v.value("ModelName", json()));
+  }
+  if (doc.contains("EndpointName")) add("EndpointConfig", doc.value("EndpointConfigName", json()));
+  if (doc.contains("TransformJobName")) add("Model", doc.value("ModelName", json()));
+  // A versions document (immutable kinds, observed) depends on nothing; a desired config lists
+  // its variants above.
+  return out;
+}
+
+// ----- observe ------------------------------------------------------------------------------
+
+Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string& arn,
+                                                              bool cacheable) {
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    if (auto it = tag_cache_.find(arn); it != tag_cache_.end()) return it->second;
+  }
+  std::map<std::string, std::string> tags;
+  Status s = api_->ListAll("ListTags", {{"ResourceArn", arn}}, "Tags", [&](json& t) {
+    tags[t.value("Key", "")] = t.value("Value", "");
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    tag_cache_[arn] = tags;
+  }
+  return tags;
+}
+
+// Lists the owned versions of an immutable kind, grouped by spec name, newest first:
+// out[spec] = {"Versions": [{"Name", "Arn", "CreationTime"}, ...]}.
+Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_name,
+                                   std::map<std::string, json>& out) {
+  json input = json::object();
+  if (!only_name.empty()) input["NameContains"] = only_name + "-";
+  std::vector<json> candidates;
+  Status s = api_->ListAll(k.list_op, input, k.list_member, [&](json& o) {
+    std::string name = o.value(k.name_member, "");
+    std::string spec = SpecNameOfLive(name);
+    // Only names of converge's shape can be converge's: skip the tag lookup for the rest.
+    if (!spec.empty() && (only_name.empty() || spec == only_name)) candidates.push_back(o);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  for (const json& o : candidates) {
+    auto tags = TagsOf(o.value(k.arn_member, ""), /*cacheable=*/true);
+    if (!tags.ok()) {
+      if (tags.status().code() == Code::kNotFound) continue;  // deleted meanwhile
+      return tags.status();
+    }
+    auto m = tags->find(kManagedByTag);
+    auto n = tags->find(kNameTag);
+    if (m == tags->end() || m->second != instance_ || n == tags->end()) continue;
+    json& doc = out[n->second];
+    if (doc.is_null()) doc = {{"Versions", json::array()}};
+    doc["Versions"].push_back({{"Name", o.value(k.name_member, "")},
+                               {"Arn", o.value(k.arn_member, "")},
+                               {"CreationTime", o.value("CreationTime", json(0))}});
+  }
+  for (auto& [_, doc] : out) {
+    auto& v = doc["Versions"];
+    std::sort(v.begin(), v.end(), [](const json& a, const json& b) {
+      if (CreationTime(a) != CreationTime(b)) return CreationTime(a) > CreationTime(b);
+      return a["Name"].get<std::string>() > b["Name"].get<std::string>();
+    });
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<json>> Reconciler::DescribeEndpoint(const std::string& name) {
+  auto d = api_->Call("DescribeEndpoint", {{"EndpointName", name}});
+  if (!d.ok()) {
+    if (d.status().code() == Code::kNotFound) return std::optional<json>();
+    return d.status();
+  }
+  return std::optional<json>(std::move(*d));
+}
+
+// Runs of a job spec: jobs named <live name> or <live name>-r<N>, newest first, with the
+// failure reason of the newest when it failed.
+Status Reconciler::ObserveRuns(const KindSpec& k, const std::string& name, json& runs) {
+  const std::string base = LiveName(k.kind, name);
+  runs = json::array();
+  const std::string name_member = k.name_member;
+  Status s = api_->ListAll(k.list_op, {{"NameContains", base}}, k.list_member, [&](json& o) {
+    std::string n = o.value(name_member, "");
+    bool mine = n == base || (n.rfind(base + "-r", 0) == 0 &&
+                              std::all_of(n.begin() + base.size() + 2, n.end(), ::isdigit) &&
+                              n.size() > base.size() + 2);
+    if (mine)
+      runs.push_back({{"Name", n},
+                      {"Arn", o.value(k.arn_member, "")},
+                      {"Status", o.value(k.status_member, "")},
+                      {"CreationTime", o.value("CreationTime", json(0))}});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  std::sort(runs.begin(), runs.end(),
+            [](const json& a, const json& b) { return CreationTime(a) > CreationTime(b); });
+  if (!runs.empty() && (runs[0]["Status"] == "Failed" || runs[0]["Status"] == "Stopped")) {
+    auto d = api_->Call(k.describe_op, {{k.name_member, runs[0]["Name"]}});
+    if (d.ok()) runs[0]["FailureReason"] = d->value("FailureReason", "");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<LiveObject>> Reconciler::Observe() {
+  std::vector<LiveObject> out;
+  for (const KindSpec& k : sagemaker::Kinds()) {
+    if (k.job) {
+      // Jobs are looked up by the names their specs give; runs of removed specs are history,
+      // never pruned.
+      auto it = specs_.find(k.kind);
+      if (it == specs_.end()) continue;
+      for (const auto& [name, _] : it->second) {
+        json runs;
+        CONVERGE_RETURN_IF_ERROR(ObserveRuns(k, name, runs));
+        if (runs.empty()) continue;
+        LiveObject o;
+        o.key = {k.kind, name};
+        o.doc = {{"Runs", std::move(runs)}};
+        o.owned = true;
+        out.push_back(std::move(o));
+      }
+    } else if (k.hashed_name) {
+      std::map<std::string, json> versions;
+      CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, "", versions));
+      for (auto& [name, doc] : versions) {
+        LiveObject o;
+        o.key = {k.kind, name};
+        o.doc = std::move(doc);
+        o.owned = true;
+        out.push_back(std::move(o));
+      }
+    } else {  // Endpoint: the name is the spec name; foreign endpoints of that name conflict.
+      std::vector<json> listed;
+      CONVERGE_RETURN_IF_ERROR(api_->ListAll(k.list_op, json::object(), k.list_member, [&](json& o) {
+        listed.push_back(std::move(o));
+        return Status::Ok();
+      }));
+      const auto& specs = specs_["Endpoint"];
+      for (const json& e : listed) {
+        const std::string name = e.value("EndpointName", "");
+        auto tags = TagsOf(e.value("EndpointArn", ""), false);
+        if (!tags.ok()) {
+          if (tags.status().code() == Code::kNotFound) continue;
+          return tags.status();
+        }
+        auto m = tags->find(kManagedByTag);
+        bool owned = m != tags->end() && m->second == instance_;
+        if (!owned && !specs.count(name)) continue;  // not ours and not wanted: not our business
+        LiveObject o;
+        o.key = {"Endpoint", name};
+        o.owned = owned;
+        auto d = DescribeEndpoint(name);
+        if (!d.ok()) return d.status();
+        if (!d->has_value()) continue;  // deleted between list and describe
+        o.doc = std::move(**d);
+        out.push_back(std::move(o));
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
+  const KindSpec* k = FindKind(key.kind);
+  if (!k) return InvalidError("SageMaker has no kind " + key.kind);
+  LiveObject o;
+  o.key = key;
+  if (k->job) {
+    json runs;
+    CONVERGE_RETURN_IF_ERROR(ObserveRuns(*k, key.name, runs));
+    if (runs.empty()) return std::optional<LiveObject>();
+    o.doc = {{"Runs", std::move(runs)}};
+    o.owned = true;
+  } else if (k->hashed_name) {
+    std::map<std::string, json> versions;
+    CONVERGE_RETURN_IF_ERROR(ObserveVersions(*k, key.name, versions));
+    auto it = versions.find(key.name);
+    if (it == versions.end()) return std::optional<LiveObject>();
+    o.doc = std::move(it->second);
+    o.owned = true;
+  } else {
+    auto d = DescribeEndpoint(key.name);
+    if (!d.ok()) return d.status();
+    if (!d->has_value()) return std::optional<LiveObject>();
+    o.doc = std::move(**d);
+    auto tags = TagsOf(o.doc.value("EndpointArn", ""), false);
+    if (!tags.ok()) return tags.status();
+    auto m = tags->find(kManagedByTag);
+    o.owned = m != tags->end() && m->second == instance_;
+  }
+  return std::optional<LiveObject>(std::move(o));
+}
+
+// ----- diff ---------------------------------------------------------------------------------
+
+DiffResult Reconciler::Diff(const json& desired, const json& live,
+                            const json& last_applied) const {
+  DiffResult d;
+  if (desired.is_null()) {
+    if (!live.is_null()) {
+      d.action = Action::kDelete;
+      if (live.contains("Versions"))
+        d.reason = "deletes all " + std::to_string(live["Versions"].size()) + " version(s)";
+    }
+    return d;
+  }
+  const std::string kind = desired[kPrivate].value("Kind", "");
+  const KindSpec* k = FindKind(kind);
+  if (!k) return d;
+  const std::string want = desired.value(k->name_member, "");
+
+  if (k->job) {
+    if (live.is_null() || live.value("Runs", json::array()).empty()) {
+      d.action = Action::kRun;
+      d.reason = "no run for this spec revision yet: starts " + want;
+      return d;
+    }
+    const json& last = live["Runs"][0];
+    const std::string status = last.value("Status", "");
+    if (status == "Failed" || status == "Stopped")
+      d.notice = "run " + last.value("Name", "") + " " + status +
+                 (last.value("FailureReason", "").empty() ? ""
+                                                            : ": " + last.value("FailureReason", "")) +
+                 "; not restarted until the spec changes or `converge rerun " + kind + "/" +
+                 desired[kPrivate].value("Name", "") + "`";
+    return d;
+  }
+
+  if (k->hashed_name) {
+    const json versions = live.is_null() ? json::array() : live.value("Versions", json::array());
+    for (const auto& v : versions)
+      if (v.value("Name", "") == want) return d;  // this content already exists
+    if (versions.empty()) {
+      d.action = Action::kCreate;
+      return d;
+    }
+    d.action = Action::kReplace;
+    d.fields.push_back({k->name_member, versions[0]["Name"], want});
+    if (last_applied.is_object())
+      DiffJson(StripForCompare(last_applied, k->name_member),
+               StripForCompare(desired, k->name_member), "", d.fields);
+    d.reason = std::string(kind == "Model" ? "models" : "endpoint configs") +
+               " are immutable: creates " + want + ", keeps " +
+               versions[0]["Name"].get<std::string>() + " for rollback";
+    if (static_cast<int>(versions.size()) + 1 > options_.retain_versions)
+      d.reason += "; versions beyond the newest " + std::to_string(options_.retain_versions) +
+                  " are deleted when unused";
+    return d;
+  }
+
+  // Endpoint.
+  if (live.is_null()) {
+    d.action = Action::kCreate;
+    return d;
+  }
+  if (live.value("EndpointConfigName", "") != desired.value("EndpointConfigName", "")) {
+    d.action = Action::kUpdate;
+    d.fields.push_back(
+        {"EndpointConfigName", live.value("EndpointConfigName", json()), desired["EndpointConfigName"]});
+    d.reason = "UpdateEndpoint: SageMaker deploys the new config, then shifts traffic";
+    return d;
+  }
+  auto want_variants = ExpectedVariants(desired);
+  for (const auto& v : live.value("ProductionVariants", json::array())) {
+    auto it = want_variants.find(v.value("VariantName", ""));
+    if (it == want_variants.end()) continue;
+    const std::string p = "ProductionVariants." + it->first + ".";
+    if (!SameNumber(v.value("DesiredInstanceCount", json()), it->second.first))
+      d.fields.push_back({p + "DesiredInstanceCount", v.value("DesiredInstanceCount", json()),
+                          it->second.first});
+    if (!SameNumber(v.value("DesiredWeight", json()), it->second.second))
+      d.fields.push_back({p + "DesiredWeight", v.value("DesiredWeight", json()), it->second.second});
+  }
+  if (!d.fields.empty()) {
+    d.action = Action::kScale;
+    d.reason = "UpdateEndpointWeightsAndCapacities (same config)";
+  }
+  return d;
+}
+
+// ----- apply --------------------------------------------------------------------------------
+
+Status Reconciler::DeleteVersions(const KindSpec& k, const json& versions) {
+  for (const auto& v : versions) {
+    auto r = api_->Call(k.delete_op, {{k.name_member, v.value("Name", "")}});
+    if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
+  }
+  return Status::Ok();
+}
+
+// Deletes versions of `spec_name` beyond the retention that nothing uses: configs no endpoint
+// runs, models no retained config of ours references. Best effort, after the new version exists.
+Status Reconciler::GarbageCollect(const KindSpec& k, const std::string& spec_name,
+                                  const json& keep_name) {
+  std::map<std::string, json> versions;
+  CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, spec_name, versions));
+  auto it = versions.find(spec_name);
+  if (it == versions.end()) return Status::Ok();
+  json candidates = json::array();
+  int kept = 0;
+  for (const auto& v : it->second["Versions"]) {
+    if (v["Name"] == keep_name || kept < options_.retain_versions - 1) {
+      if (v["Name"] != keep_name) ++kept;
+      continue;
+    }
+    candidates.push_back(v);
+  }
+  if (candidates.empty()) return Status::Ok();
+  std::set<std::string> in_use;
+  if (k.kind == "EndpointConfig") {
+    std::vector<std::string> endpoints;
+    CONVERGE_RETURN_IF_ERROR(api_->ListAll("ListEndpoints", json::object(), "Endpoints", [&](json& e) {
+      endpoints.push_back(e.value("EndpointName", ""));
+      return Status::Ok();
+    }));
+    for (const auto& e : endpoints) {
+      auto d = DescribeEndpoint(e);
+      if (!d.ok()) return d.status();
+      if (d->has_value()) in_use.insert((**d).value("EndpointConfigName", ""));
+    }
+  } else {  // Model: referenced by any remaining config version of ours
+    std::map<std::string, json> configs;
+    CONVERGE_RETURN_IF_ERROR(ObserveVersions(*FindKind("EndpointConfig"), "", configs));
+    for (const auto& [_, doc] : configs)
+      for (const auto& v : doc["Versions"]) {
+        auto d = api_->Call("DescribeEndpointConfig", {{"EndpointConfigName", v["Name"]}});
+        if (!d.ok()) continue;
+        for (const auto& pv : d->value("ProductionVariants", json::array()))
+          in_use.insert(pv.value("ModelName", ""));
+      }
+  }
+  json doomed = json::array();
+  for (const auto& c : candidates)
+    if (!in_use.count(c.value("Name", ""))) doomed.push_back(c);
+  return DeleteVersions(k, doomed);
+}
+
+Status Reconciler::Apply(const ChangeRequest& change) {
+  const KindSpec* k = FindKind(change.key.kind);
+  if (!k) return InvalidError("SageMaker has no kind " + change.key.kind);
+  switch (change.action) {
+    case Action::kDelete:
+      if (k->hashed_name && !k->job) return DeleteVersions(*k, change.live.value("Versions", json::array()));
+      if (k->kind == "Endpoint") {
+        auto r = api_->Call("DeleteEndpoint", {{"EndpointName", change.key.name}});
+        return r.ok() || r.status().code() == Code::kNotFound ? Status::Ok() : r.status();
+      }
+      return InvalidError("jobs are never deleted");
+    case Action::kCreate:
+      [[fallthrough]];
+    case Action::kReplace:
+      [[fallthrough]];
+    case Action::kRun: {
+      auto r = api_->Call(k->create_op, WireRequest(change.desired));
+      // The name is content-addressed: "already exists" means an earlier attempt (whose answer
+      // was lost) created exactly this.
+      if (!r.ok() && r.status().code() != Code::kConflict) return r.status();
+      if (change.action == Action::kReplace)
+        (void)GarbageCollect(*k, change.key.name, change.desired[k->name_member]);
+      return Status::Ok();
+    }
+    case Action::kUpdate: {
+      json in = {{"EndpointName", change.key.name},
+                 {"EndpointConfigName", change.desired["EndpointConfigName"]}};
+      if (change.desired.contains("DeploymentConfig"))
+        in["DeploymentConfig"] = change.desired["DeploymentConfig"];
+      auto r = api_->Call("UpdateEndpoint", in);
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    case Action::kScale: {
+      auto want = ExpectedVariants(change.desired);
+      json updates = json::array();
+      for (const auto& v : change.live.value("ProductionVariants", json::array())) {
+        auto it = want.find(v.value("VariantName", ""));
+        if (it == want.end()) continue;
+        json u = {{"VariantName", it->first}};
+        if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
+        if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
+        updates.push_back(std::move(u));
+      }
+      auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
+                          {{"EndpointName", change.key.name}, {"DesiredWeightsAndCapacities", updates}});
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
+Result<json> Reconciler::DesiredForRerun(const Document& doc) {
+  const KindSpec* k = FindKind(doc.kind);
+  if (!k || !k->job) return InvalidError(doc.kind + " is not a job kind; only jobs can be rerun");
+  json runs;
+  CONVERGE_RETURN_IF_ERROR(ObserveRuns(*k, doc.name, runs));
+  const std::string base = LiveName(doc.kind, doc.name);
+  int next = 1;
+  for (const auto& r : runs) {
+    const std::string n = r.value("Name", "");
+    if (n.size() > base.size() + 2) next = std::max(next, std::stoi(n.substr(base.size() + 2)) + 1);
+  }
+  if (runs.empty()) next = 0;
+  json desired = Desired(doc);
+  if (next > 0) desired[k->name_member] = base + "-r" + std::to_string(next);
+  return desired;
+}
+
+// ----- health -------------------------------------------------------------------------------
+
+Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desired) {
+  const KindSpec* k = FindKind(key.kind);
+  if (!k) return InvalidError("SageMaker has no kind " + key.kind);
+  if (desired.is_null()) {  // after a delete: gone?
+    auto o = Get(key);
+    if (!o.ok()) return o.status();
+    if (!o->has_value()) return Health{HealthState::kHealthy, "deleted"};
+    return Health{HealthState::kProgressing, "still deleting"};
+  }
+  if (k->job) {
+    auto d = api_->Call(k->describe_op, {{k->name_member, desired.value(k->name_member, "")}});
+    if (!d.ok()) return d.status().code() == Code::kNotFound
+                            ? Result<Health>(Health{HealthState::kMissing, "not found"})
+                            : Result<Health>(d.status());
+    const std::string status = d->value(k->status_member, "");
+    std::string msg = status;
+    if (d->contains("SecondaryStatus")) msg += "/" + (*d)["SecondaryStatus"].get<std::string>();
+    if (status == "Completed") return Health{HealthState::kHealthy, msg};
+    if (status == "Failed" || status == "Stopped")
+      return Health{HealthState::kDegraded, msg + ": " + d->value("FailureReason", "no reason given")};
+    return Health{HealthState::kProgressing, msg};
+  }
+  if (k->hashed_name) {
+    const std::string want = desired.contains(k->name_member)
+                                 ? desired.value(k->name_member, "")
+                                 : "";
+    if (want.empty()) return Health{HealthState::kHealthy, "immutable versions retained"};
+    auto d = api_->Call(k->describe_op, {{k->name_member, want}});
+    if (!d.ok()) return d.status().code() == Code::kNotFound
+                            ? Result<Health>(Health{HealthState::kMissing, want + " not found"})
+                            : Result<Health>(d.status());
+    return Health{HealthState::kHealthy, want + " exists"};
+  }
+  // Endpoint.
+  auto d = DescribeEndpoint(key.name);
+  if (!d.ok()) return d.status();
+  if (!d->has_value()) return Health{HealthState::kMissing, "endpoint not found"};
+  const json& e = **d;
+  const std::string status = e.value("EndpointStatus", "");
+  const std::string want_cfg = desired.value("EndpointConfigName", "");
+  const std::string reason = e.value("FailureReason", "");
+  if (status == "Failed")
+    return Health{HealthState::kDegraded, "Failed: " + (reason.empty() ? "no reason given" : reason)};
+  if (InProgress(status)) return Health{HealthState::kProgressing, status};
+  if (status != "InService") return Health{HealthState::kDegraded, status};
+  if (e.value("EndpointConfigName", "") != want_cfg) {
+    // InService on another config after an update: SageMaker rolled the update back.
+    return Health{HealthState::kDegraded,
+                  "InService on " + e.value("EndpointConfigName", "") + ", not " + want_cfg +
+                      (reason.empty() ? "" : " (SageMaker rolled back: " + reason + ")")};
+  }
+  auto want = ExpectedVariants(desired);
+  for (const auto& v : e.value("ProductionVariants", json::array())) {
+    auto it = want.find(v.value("VariantName", ""));
+    if (it == want.end()) continue;
+    if (!SameNumber(v.value("CurrentInstanceCount", json()), it->second.first) ||
+        !SameNumber(v.value("CurrentWeight", json()), it->second.second))
+      return Health{HealthState::kProgressing,
+                    "InService, variant " + it->first + " at " +
+                        v.value("CurrentInstanceCount", json()).dump() + " instances"};
+  }
+  return Health{HealthState::kHealthy, "InService on " + want_cfg};
+}
+
+// ----- restore ------------------------------------------------------------------------------
+
+Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
+  const KindSpec* k = FindKind(key.kind);
+  if (!k) return InvalidError("SageMaker has no kind " + key.kind);
+  if (k->job) return Status::Ok();  // a run cannot be undone; nothing to put back
+  if (k->hashed_name) {
+    if (!definition.is_null()) return Status::Ok();  // old versions are retained, never changed
+    auto o = Get(key);  // it did not exist before: remove what the failed change created
+    if (!o.ok()) return o.status();
+    if (!o->has_value()) return Status::Ok();
+    return DeleteVersions(*k, (**o).doc.value("Versions", json::array()));
+  }
+  if (definition.is_null()) {
+    auto r = api_->Call("DeleteEndpoint", {{"EndpointName", key.name}});
+    return r.ok() || r.status().code() == Code::kNotFound ? Status::Ok() : r.status();
+  }
+  const std::string cfg = definition.value("EndpointConfigName", "");
+  auto d = DescribeEndpoint(key.name);
+  if (!d.ok()) return d.status();
+  if (!d->has_value()) {
+    json in = {{"EndpointName", key.name}, {"EndpointConfigName", cfg},
+               {"Tags", ConvergeTags(key.name)}};
+    auto r = api_->Call("CreateEndpoint", in);
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  const json& e = **d;
+  if (InProgress(e.value("EndpointStatus", "")))
+    return UnavailableError("endpoint is " + e.value("EndpointStatus", "") +
+                            "; roll back once it is InService or Failed");
+  if (e.value("EndpointConfigName", "") != cfg) {
+    auto r = api_->Call("UpdateEndpoint", {{"EndpointName", key.name}, {"EndpointConfigName", cfg}});
+    return r.ok() ? Status::Ok() : r.status();
+  }
+  // Same config: put the variants' counts and weights back.
+  auto want = ExpectedVariants(definition);
+  json updates = json::array();
+  for (const auto& v : e.value("ProductionVariants", json::array())) {
+    auto it = want.find(v.value("VariantName", ""));
+    if (it == want.end()) continue;
+    if (SameNumber(v.value("DesiredInstanceCount", json()), it->second.first) &&
+        SameNumber(v.value("DesiredWeight", json()), it->second.second))
+      continue;
+    json u = {{"VariantName", it->first}};
+    if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
+    if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
+    updates.push_back(std::move(u));
+  }
+  if (updates.empty()) return Status::Ok();
+  auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
+                      {{"EndpointName", key.name}, {"DesiredWeightsAndCapacities", updates}});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+}  // namespace converge::sagemaker

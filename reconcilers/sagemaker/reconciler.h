@@ -1,0 +1,107 @@
+// The SageMaker reconciler: models, endpoint configs, endpoints and jobs (kinds.h).
+//
+// Immutable kinds (Model, EndpointConfig) are content-addressed: the live name is the spec name
+// plus a hash of the request, so a changed spec creates a new object (action "replace"), the old
+// ones are retained for rollback (Options::retain_versions per spec) and garbage-collected beyond
+// that when nothing uses them. An endpoint config's hash covers its models' live names but not
+// the variants' InitialInstanceCount / InitialVariantWeight: a change of only those is a "scale"
+// of the endpoint (UpdateEndpointWeightsAndCapacities), not a new config.
+//
+// Jobs are declarative "a run for this spec revision exists": the job name carries the hash, so
+// re-applying never starts a duplicate and a changed spec starts a new run. A failed run is
+// reported (notice + FailureReason) and not restarted; `converge rerun` starts <name>-<hash>-r<N>.
+//
+// Ownership is the tag converge.io/managed-by=<instance>; converge.io/name=<spec name> maps a
+// content-addressed object back to its spec.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "reconcilers/reconciler.h"
+#include "reconcilers/sagemaker/kinds.h"
+
+namespace converge::sagemaker {
+
+constexpr char kManagedByTag[] = "converge.io/managed-by";
+constexpr char kNameTag[] = "converge.io/name";
+
+// The SageMaker API as the reconciler needs it (implemented over the JSON 1.1 client; faked in
+// unit tests).
+class Api {
+ public:
+  virtual ~Api() = default;
+  // One operation; NotFound (ValidationException "Could not find ..." / ResourceNotFound) is
+  // Code::kNotFound, "already exists" / ResourceInUse is Code::kConflict.
+  virtual Result<json> Call(const std::string& operation, const json& input) = 0;
+  // Pages a List* operation, calling `visit` per element of `member`.
+  virtual Status ListAll(const std::string& operation, json input, const std::string& member,
+                         const std::function<Status(json&)>& visit) = 0;
+  virtual long RequestCount() const = 0;
+  virtual long WriteCount() const = 0;
+};
+
+struct Options {
+  int retain_versions = 3;  // per Model / EndpointConfig spec, the live one included
+  std::chrono::milliseconds poll_interval{10000};
+};
+
+class Reconciler : public converge::Reconciler {
+ public:
+  Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
+
+  std::string Type() const override { return "sagemaker"; }
+  std::vector<std::string> Kinds() const override;
+
+  void BindSpecs(const std::vector<const Document*>& docs) override;
+  Result<std::vector<LiveObject>> Observe() override;
+  Result<std::optional<LiveObject>> Get(const ResourceKey& key) override;
+  json Desired(const Document& doc) const override;
+  json Definition(const json& live) const override { return live; }
+  DiffResult Diff(const json& desired, const json& live, const json& last_applied) const override;
+  std::vector<ResourceKey> Dependencies(const json& doc) const override;
+  Status Apply(const ChangeRequest& change) override;
+  Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
+  Status Restore(const ResourceKey& key, const json& definition) override;
+  std::chrono::milliseconds HealthPollInterval() const override { return options_.poll_interval; }
+  bool CanRollback(const ResourceKey& key) const override;
+  long RequestCount() const override { return api_->RequestCount(); }
+  long WriteCount() const override { return api_->WriteCount(); }
+
+  // `converge rerun`: <name>-<hash>-r<N>, N one more than the highest existing run.
+  Result<json> DesiredForRerun(const Document& doc) override;
+
+  // The live name converge gives a spec ("churn-model-1a2b3c4d"); public for tests and the CLI.
+  std::string LiveName(const std::string& kind, const std::string& name) const;
+
+ private:
+  json Request(const std::string& kind, const std::string& name) const;  // resolved, no tags
+  json ConvergeTags(const std::string& name) const;
+  Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
+  Status ObserveVersions(const KindSpec& k, const std::string& only_name,
+                         std::map<std::string, json>& out);
+  Result<std::optional<json>> DescribeEndpoint(const std::string& name);
+  Status ObserveRuns(const KindSpec& k, const std::string& name, json& runs);
+  Status GarbageCollect(const KindSpec& k, const std::string& spec_name, const json& keep_name);
+  Status DeleteVersions(const KindSpec& k, const json& versions);
+
+  std::unique_ptr<Api> api_;
+  std::string instance_;
+  Options options_;
+  std::map<std::string, std::map<std::string, json>> specs_;  // kind -> name -> spec
+  std::mutex tag_mu_;
+  std::map<std::string, std::map<std::string, std::string>> tag_cache_;  // immutable objects
+};
+
+// Pure helpers, exposed for tests.
+std::string Hash8(const json& request);
+// "a-1a2b3c4d" -> "a" when the suffix is 8 hex digits (optionally followed by -r<N>), else "".
+std::string SpecNameOfLive(const std::string& live_name);
+// The request to send: `desired` without converge's private members.
+json WireRequest(const json& desired);
+
+}  // namespace converge::sagemaker
