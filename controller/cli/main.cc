@@ -130,6 +130,20 @@ int main(int argc, char** argv) {
   import->add_option("--backend", io.backend, "Backend name (needed when several match)");
   add_state(import);
 
+  // rerun
+  RerunOptions rr;
+  auto* rerun = app.add_subcommand(
+      "rerun", "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
+               "HyperParameterTuningJob) although a run for its revision exists");
+  rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
+  rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
+  rerun->add_option("--health-timeout", rr.health_timeout,
+                    "How long to wait for the run to complete (default: the backend's "
+                    "healthTimeout), e.g. 2h");
+  rerun->add_option("-o,--output", rr.output, "text | json")
+      ->check(CLI::IsMember({"text", "json"}));
+  add_state(rerun);
+
   // sandbox
   SandboxCmdOptions sb;
   auto* sandbox = app.add_subcommand(
@@ -158,6 +172,7 @@ int main(int argc, char** argv) {
   if (*hold) return RunHold(g, hold_o, true);
   if (*release) return RunHold(g, release_o, false);
   if (*import) return RunImport(g, io);
+  if (*rerun) return RunRerun(g, rr);
   if (*sandbox) return RunSandbox(sb);
   return 1;
 }
