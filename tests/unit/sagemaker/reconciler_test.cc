@@ -1,0 +1,219 @@
+#include "reconcilers/sagemaker/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+
+namespace converge::sagemaker {
+namespace {
+
+// Canned answers per operation; records every call.
+class FakeApi : public Api {
+ public:
+  std::map<std::string, std::function<Result<json>(const json&)>> ops;
+  std::vector<std::pair<std::string, json>> calls;
+
+  Result<json> Call(const std::string& op, const json& input) override {
+    calls.push_back({op, input});
+    auto it = ops.find(op);
+    if (it == ops.end()) return NotFoundError(op + " not faked");
+    return it->second(input);
+  }
+  Status ListAll(const std::string& op, json input, const std::string& member,
+                 const std::function<Status(json&)>& visit) override {
+    auto r = Call(op, input);
+    if (!r.ok()) return r.status();
+    for (auto& e : (*r)[member]) CONVERGE_RETURN_IF_ERROR(visit(e));
+    return Status::Ok();
+  }
+  long RequestCount() const override { return static_cast<long>(calls.size()); }
+  long WriteCount() const override { return 0; }
+};
+
+Document Doc(const std::string& kind, const std::string& name, json spec) {
+  Document d;
+  d.kind = kind;
+  d.name = name;
+  d.backend = "sm";
+  d.spec = std::move(spec);
+  return d;
+}
+
+struct World {
+  std::vector<Document> docs;
+  FakeApi* api = nullptr;
+  std::unique_ptr<Reconciler> rec;
+
+  explicit World(const std::string& image = "repo/churn:1", int count = 2, double weight = 0.9) {
+    docs.push_back(Doc("Model", "churn", {{"ExecutionRoleArn", "arn:aws:iam::123456789012:role/r"},
+                                          {"PrimaryContainer", {{"Image", image}}}}));
+    docs.push_back(Doc("EndpointConfig", "churn",
+                       {{"ProductionVariants",
+                         {{{"VariantName", "blue"},
+                           {"ModelName", "churn"},
+                           {"InstanceType", "ml.m5.large"},
+                           {"InitialInstanceCount", count},
+                           {"InitialVariantWeight", weight}}}}}));
+    docs.push_back(Doc("Endpoint", "churn", {{"EndpointConfigName", "churn"}}));
+    docs.push_back(Doc("TrainingJob", "train", {{"RoleArn", "arn:aws:iam::123456789012:role/r"}}));
+    auto a = std::make_unique<FakeApi>();
+    api = a.get();
+    rec = std::make_unique<Reconciler>(std::move(a), "converge");
+    std::vector<const Document*> ptrs;
+    for (const auto& d : docs) ptrs.push_back(&d);
+    rec->BindSpecs(ptrs);
+  }
+  json Desired(size_t i) const { return rec->Desired(docs[i]); }
+};
+
+TEST(SageMakerNamesTest, ContentAddressedNames) {
+  World a, same, image("repo/churn:2"), scaled("repo/churn:1", 5, 0.5);
+  const std::string model = a.Desired(0)["ModelName"];
+  EXPECT_EQ(SpecNameOfLive(model), "churn");
+  EXPECT_EQ(model, same.Desired(0)["ModelName"]);
+  EXPECT_NE(model, image.Desired(0)["ModelName"]);
+  // The config references the model's live name, so a new model means a new config...
+  EXPECT_EQ(a.Desired(1)["ProductionVariants"][0]["ModelName"], model);
+  EXPECT_NE(a.Desired(1)["EndpointConfigName"], image.Desired(1)["EndpointConfigName"]);
+  // ...but counts and weights are not part of the config's identity.
+  EXPECT_EQ(a.Desired(1)["EndpointConfigName"], scaled.Desired(1)["EndpointConfigName"]);
+  EXPECT_EQ(a.Desired(2)["EndpointName"], "churn");
+  EXPECT_EQ(a.Desired(2)["EndpointConfigName"], a.Desired(1)["EndpointConfigName"]);
+  // Ownership tags, and nothing private on the wire.
+  json wire = WireRequest(a.Desired(2));
+  EXPECT_FALSE(wire.contains("converge"));
+  EXPECT_EQ(wire["Tags"][0]["Key"], kManagedByTag);
+}
+
+TEST(SageMakerNamesTest, SpecNameOfLive) {
+  EXPECT_EQ(SpecNameOfLive("churn-model-0a1b2c3d"), "churn-model");
+  EXPECT_EQ(SpecNameOfLive("train-0a1b2c3d-r12"), "train");
+  EXPECT_EQ(SpecNameOfLive("churn"), "");
+  EXPECT_EQ(SpecNameOfLive("churn-0A1B2C3D"), "");
+  EXPECT_EQ(SpecNameOfLive("-0a1b2c3d"), "");
+}
+
+TEST(SageMakerDiffTest, ImmutableKinds) {
+  World w;
+  json want = w.Desired(0);
+  auto none = w.rec->Diff(want, json(), json());
+  EXPECT_EQ(none.action, Action::kCreate);
+  json live = {{"Versions", {{{"Name", want["ModelName"]}, {"CreationTime", 1}}}}};
+  EXPECT_EQ(w.rec->Diff(want, live, json()).action, Action::kNoop);
+
+  World v2("repo/churn:2");
+  auto d = v2.rec->Diff(v2.Desired(0), live, want);
+  EXPECT_EQ(d.action, Action::kReplace);
+  ASSERT_GE(d.fields.size(), 2u);
+  EXPECT_EQ(d.fields[0].path, "ModelName");
+  EXPECT_EQ(d.fields[1].path, "PrimaryContainer.Image");
+  EXPECT_EQ(d.fields[1].before, "repo/churn:1");
+  EXPECT_EQ(d.fields[1].after, "repo/churn:2");
+  EXPECT_NE(d.reason.find("keeps " + want["ModelName"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(w.rec->Diff(json(), live, json()).action, Action::kDelete);
+}
+
+json LiveEndpoint(const std::string& config, int count, double weight) {
+  return {{"EndpointName", "churn"},
+          {"EndpointConfigName", config},
+          {"EndpointStatus", "InService"},
+          {"ProductionVariants",
+           {{{"VariantName", "blue"},
+             {"DesiredInstanceCount", count},
+             {"CurrentInstanceCount", count},
+             {"DesiredWeight", weight},
+             {"CurrentWeight", weight}}}}};
+}
+
+TEST(SageMakerDiffTest, EndpointUpdateScaleNoop) {
+  World w;
+  json want = w.Desired(2);
+  const std::string cfg = want["EndpointConfigName"];
+  EXPECT_EQ(w.rec->Diff(want, json(), json()).action, Action::kCreate);
+  EXPECT_EQ(w.rec->Diff(want, LiveEndpoint(cfg, 2, 0.9), json()).action, Action::kNoop);
+  auto up = w.rec->Diff(want, LiveEndpoint("churn-00000000", 2, 0.9), json());
+  EXPECT_EQ(up.action, Action::kUpdate);
+  EXPECT_EQ(up.fields[0].path, "EndpointConfigName");
+
+  World scaled("repo/churn:1", 5, 0.5);
+  auto sc = scaled.rec->Diff(scaled.Desired(2), LiveEndpoint(cfg, 2, 0.9), json());
+  EXPECT_EQ(sc.action, Action::kScale);
+  ASSERT_EQ(sc.fields.size(), 2u);
+  EXPECT_EQ(sc.fields[0].path, "ProductionVariants.blue.DesiredInstanceCount");
+  EXPECT_EQ(sc.fields[0].after, 5);
+}
+
+TEST(SageMakerDiffTest, JobsRunOncePerRevision) {
+  World w;
+  json want = w.Desired(3);
+  EXPECT_EQ(w.rec->Diff(want, json(), json()).action, Action::kRun);
+  json ran = {{"Runs", {{{"Name", want["TrainingJobName"]}, {"Status", "Completed"}}}}};
+  auto done = w.rec->Diff(want, ran, json());
+  EXPECT_EQ(done.action, Action::kNoop);
+  EXPECT_TRUE(done.notice.empty());
+  json failed = {{"Runs",
+                  {{{"Name", want["TrainingJobName"]},
+                    {"Status", "Failed"},
+                    {"FailureReason", "AlgorithmError: out of memory"}}}}};
+  auto f = w.rec->Diff(want, failed, json());
+  EXPECT_EQ(f.action, Action::kNoop);
+  EXPECT_NE(f.notice.find("AlgorithmError: out of memory"), std::string::npos);
+  EXPECT_NE(f.notice.find("converge rerun TrainingJob/train"), std::string::npos);
+  EXPECT_FALSE(w.rec->CanRollback({"TrainingJob", "train"}));
+  EXPECT_TRUE(w.rec->CanRollback({"Endpoint", "churn"}));
+}
+
+TEST(SageMakerDiffTest, DependenciesFollowReferences) {
+  World w;
+  auto cfg = w.rec->Dependencies(w.Desired(1));
+  ASSERT_EQ(cfg.size(), 1u);
+  EXPECT_EQ(cfg[0].ToString(), "Model/churn");
+  auto ep = w.rec->Dependencies(w.Desired(2));
+  ASSERT_EQ(ep.size(), 1u);
+  EXPECT_EQ(ep[0].ToString(), "EndpointConfig/churn");
+  // A live endpoint (for deletes) names its config's live name.
+  auto live = w.rec->Dependencies(LiveEndpoint("churn-0a1b2c3d", 1, 1));
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].ToString(), "EndpointConfig/churn");
+}
+
+TEST(SageMakerObserveTest, OwnershipByTagAndVersionsNewestFirst) {
+  World w;
+  w.api->ops["ListModels"] = [](const json&) -> Result<json> {
+    return json{{"Models",
+                 {{{"ModelName", "churn-00000001"}, {"ModelArn", "arn:m1"}, {"CreationTime", 10}},
+                  {{"ModelName", "churn-00000002"}, {"ModelArn", "arn:m2"}, {"CreationTime", 20}},
+                  {{"ModelName", "other-00000003"}, {"ModelArn", "arn:m3"}, {"CreationTime", 30}},
+                  {{"ModelName", "handmade"}, {"ModelArn", "arn:m4"}, {"CreationTime", 40}}}}};
+  };
+  w.api->ops["ListTags"] = [](const json& in) -> Result<json> {
+    if (in["ResourceArn"] == "arn:m3")
+      return json{{"Tags", {{{"Key", kManagedByTag}, {"Value", "someone-else"}}}}};
+    return json{{"Tags",
+                 {{{"Key", kManagedByTag}, {"Value", "converge"}}, {{"Key", kNameTag}, {"Value", "churn"}}}}};
+  };
+  for (const char* op : {"ListEndpointConfigs", "ListEndpoints", "ListTrainingJobs"})
+    w.api->ops[op] = [](const json&) -> Result<json> {
+      return json{{"EndpointConfigs", json::array()}, {"Endpoints", json::array()},
+                  {"TrainingJobSummaries", json::array()}};
+    };
+  auto live = w.rec->Observe();
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].key.ToString(), "Model/churn");
+  EXPECT_EQ((*live)[0].doc["Versions"][0]["Name"], "churn-00000002");
+  EXPECT_EQ((*live)[0].doc["Versions"].size(), 2u);
+  // "handmade" cannot be converge's (no hash suffix): its tags are never fetched.
+  for (const auto& [op, in] : w.api->calls)
+    if (op == "ListTags") EXPECT_NE(in["ResourceArn"], "arn:m4");
+  // Tags of immutable objects are cached: a second observe lists but does not re-tag.
+  size_t before = w.api->calls.size();
+  ASSERT_TRUE(w.rec->Observe().ok());
+  size_t tag_calls = 0;
+  for (size_t i = before; i < w.api->calls.size(); ++i) tag_calls += w.api->calls[i].first == "ListTags";
+  EXPECT_EQ(tag_calls, 0u);
+}
+
+}  // namespace
+}  // namespace converge::sagemaker
