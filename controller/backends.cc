@@ -4,10 +4,44 @@
 #include <future>
 
 #include "reconcilers/marathon/reconciler.h"
+#include "reconcilers/sagemaker/client.h"
 #include "reconcilers/sagemaker/kinds.h"
 #include "reconcilers/sagemaker/reconciler.h"
 
 namespace converge {
+
+namespace {
+
+// The reconciler's view of SageMaker (sagemaker::Api) over the JSON 1.1 client.
+class SageMakerApi : public sagemaker::Api {
+ public:
+  explicit SageMakerApi(std::unique_ptr<sagemaker::Client> client) : client_(std::move(client)) {}
+  Result<json> Call(const std::string& operation, const json& input) override {
+    return client_->Call(operation, input);
+  }
+  Status ListAll(const std::string& operation, json input, const std::string& member,
+                 const std::function<Status(json&)>& visit) override {
+    return client_->ListAll(operation, std::move(input), member, visit);
+  }
+  long RequestCount() const override { return client_->RequestCount(); }
+  long WriteCount() const override { return client_->WriteCount(); }
+
+ private:
+  std::unique_ptr<sagemaker::Client> client_;
+};
+
+sagemaker::Options SageMakerOptionsOf(const BackendConfig& cfg) {
+  sagemaker::Options options;
+  if (cfg.spec.contains("retainVersions") && cfg.spec["retainVersions"].is_number_integer())
+    options.retain_versions = cfg.spec["retainVersions"].get<int>();
+  if (cfg.spec.contains("pollInterval") && cfg.spec["pollInterval"].is_string()) {
+    std::chrono::milliseconds d{};
+    if (ParseDurationMs(cfg.spec["pollInterval"].get<std::string>(), &d)) options.poll_interval = d;
+  }
+  return options;
+}
+
+}  // namespace
 
 KindRegistry DefaultKindRegistry() {
   KindRegistry registry;
@@ -38,6 +72,11 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
       auto client = marathon::Client::FromBackend(cfg, marathon::ClientOptions{}, clock);
       if (!client.ok()) return client.status();
       rec = std::make_unique<marathon::Reconciler>(std::move(*client), instance);
+    } else if (cfg.type == "sagemaker") {
+      auto client = sagemaker::Client::FromBackend(cfg, clock);
+      if (!client.ok()) return client.status().Annotate("backend " + name);
+      rec = std::make_unique<sagemaker::Reconciler>(
+          std::make_unique<SageMakerApi>(std::move(*client)), instance, SageMakerOptionsOf(cfg));
     } else {
       return InvalidError("backend " + name + ": type " + cfg.type + " is not supported");
     }

@@ -4,19 +4,6 @@
 
 namespace converge {
 
-const char* ActionName(Action a) {
-  switch (a) {
-    case Action::kNoop: return "noop";
-    case Action::kCreate: return "create";
-    case Action::kUpdate: return "update";
-    case Action::kScale: return "scale";
-    case Action::kReplace: return "replace";
-    case Action::kDelete: return "delete";
-    case Action::kRun: return "run";
-  }
-  return "noop";
-}
-
 Action ActionFromName(const std::string& name) {
   for (Action a : {Action::kCreate, Action::kUpdate, Action::kScale, Action::kReplace,
                    Action::kDelete, Action::kRun}) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,8 +31,11 @@ struct SigningRequest {
 };
 
 // Adds X-Amz-Date (and X-Amz-Security-Token when the credentials carry one) and Authorization to
-// `request.headers`. The signed headers are host, content-type, x-amz-date, x-amz-target and
-// x-amz-security-token (those present), as botocore signs them.
+// `request.headers`, replacing any earlier ones (so a retry can be signed again). Signed, as
+// botocore signs them: host (from the URL, with the port only when it is not the scheme's
+// default, unless the request sets Host) and every header of the request except User-Agent,
+// Expect and X-Amzn-Trace-Id; for the SageMaker client that is
+// content-type;host;x-amz-date;x-amz-target (;x-amz-security-token with session credentials).
 void Sign(SigningRequest& request, const Credentials& credentials, const std::string& region,
           const std::string& service, std::chrono::system_clock::time_point now);
 
@@ -40,5 +44,19 @@ std::string Signature(const SigningRequest& request, const Credentials& credenti
                       const std::string& region, const std::string& service,
                       const std::string& amz_date /* 20240102T030405Z */,
                       const std::vector<std::string>& signed_headers /* lower-case, sorted */);
+
+// The parts of an "AWS4-HMAC-SHA256 Credential=AK/20240102/us-east-1/sagemaker/aws4_request,
+// SignedHeaders=a;b, Signature=hex" header, for a server verifying a request: re-sign with
+// Signature(request, credentials-for(access_key_id), region, service, X-Amz-Date,
+// signed_headers) and compare with `signature`. nullopt when the header is malformed.
+struct Authorization {
+  std::string access_key_id;
+  std::string date;  // yyyymmdd from the scope
+  std::string region;
+  std::string service;
+  std::vector<std::string> signed_headers;
+  std::string signature;
+};
+std::optional<Authorization> ParseAuthorization(const std::string& header);
 
 }  // namespace converge::aws

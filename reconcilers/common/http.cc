@@ -150,14 +150,23 @@ Result<Response> Client::Send(Request request) {
   for (int attempt = 1;; ++attempt) {
     stats_.requests++;
     if (IsWrite(request.method)) stats_.writes++;
-    Result<Response> result = transport_->RoundTrip(request);
+    Result<Response> result = [&] {
+      if (!signer_) return transport_->RoundTrip(request);
+      Request signed_request = request;  // each attempt is signed afresh from the caller's request
+      signer_(signed_request);
+      return transport_->RoundTrip(signed_request);
+    }();
 
     std::chrono::milliseconds retry_after{0};
     std::string reason;
     if (result.ok()) {
-      if (!RetryableStatus(result->status, request.idempotent)) return result;
+      if (RetryableStatus(result->status, request.idempotent)) {
+        reason = StatusReason(result->status);
+      } else if (classifier_) {
+        reason = classifier_(request, *result);
+      }
+      if (reason.empty()) return result;
       retry_after = ParseRetryAfter(result->Header("retry-after"), clock_.WallNow());
-      reason = StatusReason(result->status);
     } else {
       if (!RetryableError(result.status(), request.idempotent)) return result;
       reason = result.status().message();

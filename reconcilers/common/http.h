@@ -1,7 +1,8 @@
 // The HTTP client shared by every backend: one libcurl handle per client (connection reuse),
 // timeouts, TLS verification on by default, retries with exponential backoff and full jitter on
-// connection errors, 5xx and 429 (honouring Retry-After). Secrets (Authorization headers, bodies
-// marked sensitive) are never logged.
+// connection errors, 5xx and 429 (honouring Retry-After) and on answers a backend-specific
+// classifier calls retryable (AWS throttling); an optional signer signs every attempt afresh.
+// Secrets (Authorization headers, bodies marked sensitive) are never logged.
 #pragma once
 
 #include <atomic>
@@ -41,7 +42,7 @@ struct Response {
 };
 
 struct TlsOptions {
-  std::string ca_file;               // empty: system CA bundle
+  std::string ca_file;                // empty: system CA bundle
   bool insecure_skip_verify = false;  // never the default
 };
 
@@ -84,14 +85,26 @@ struct RetryPolicy {
 // Counters a benchmark or the CLI can read: requests sent (attempts) by method and status.
 struct HttpStats {
   std::atomic<long> requests{0};
-  std::atomic<long> writes{0};   // non-GET/HEAD attempts
+  std::atomic<long> writes{0};  // non-GET/HEAD attempts
   std::atomic<long> retries{0};
 };
 
 // Called before each retry sleep so long waits can be reported ("retrying in 1.6s: 503").
-using RetryObserver =
-    std::function<void(const Request&, int attempt, std::chrono::milliseconds delay,
-                       const std::string& reason)>;
+using RetryObserver = std::function<void(
+    const Request&, int attempt, std::chrono::milliseconds delay, const std::string& reason)>;
+
+// Called before every attempt (the first and each retry) on a copy of the request, default
+// headers already added; what it changes is sent on that attempt only. Request signing lives
+// here because a signature carries a timestamp (AWS SigV4: X-Amz-Date, valid 15 minutes) and a
+// retry after a long backoff must be signed afresh. Observers and errors see the unsigned request.
+using RequestSigner = std::function<void(Request&)>;
+
+// Consulted for an HTTP answer the built-in rules would not retry (anything but 429/503, and
+// 500/502/504 of an idempotent request). Returns a non-empty reason ("400 ThrottlingException")
+// when the answer means the server did not act and the request may repeat — e.g. AWS throttling,
+// which comes as HTTP 400 with an error code in the body. Such retries use the same backoff,
+// jitter, Retry-After and observer as the built-in ones.
+using RetryClassifier = std::function<std::string(const Request&, const Response&)>;
 
 class Client {
  public:
@@ -107,6 +120,9 @@ class Client {
   // between threads; Send itself is thread-safe.
   void SetDefaultHeader(const std::string& name, const std::string& value);
   void SetRetryObserver(RetryObserver observer) { observer_ = std::move(observer); }
+  // Like SetRetryObserver: call before the client is shared between threads.
+  void SetRequestSigner(RequestSigner signer) { signer_ = std::move(signer); }
+  void SetRetryClassifier(RetryClassifier classifier) { classifier_ = std::move(classifier); }
   HttpStats& stats() { return stats_; }
 
   // Delay before retry number `attempt` (1-based): full jitter over
@@ -121,6 +137,8 @@ class Client {
   std::mutex rng_mu_;
   std::vector<std::pair<std::string, std::string>> default_headers_;
   RetryObserver observer_;
+  RequestSigner signer_;
+  RetryClassifier classifier_;
   HttpStats stats_;
 };
 

@@ -339,6 +339,86 @@ TEST_F(ClientTest, RetryReasonNeverContainsSecrets) {
   EXPECT_EQ(observed_[0].reason.find("hunter2"), std::string::npos);
 }
 
+// The signer runs before every attempt on a fresh copy: each retry carries its own signature,
+// never an accumulation of earlier ones, and the caller's request stays unsigned.
+TEST_F(ClientTest, SignerSignsEveryAttemptAfresh) {
+  script_ = {Answer(503), ConnectError("refused"), Answer(200)};
+  auto client = MakeClient();
+  client->SetDefaultHeader("Accept", "application/json");
+  int signed_count = 0;
+  client->SetRequestSigner([&](Request& r) {
+    // Default headers are already there, so they can be signed.
+    EXPECT_EQ(r.headers.size(), 1u);
+    r.headers.emplace_back("X-Signature", std::to_string(++signed_count));
+  });
+  std::vector<std::string> observed_headers;
+  client->SetRetryObserver([&](const Request& r, int, milliseconds, const std::string&) {
+    observed_headers.push_back(std::to_string(r.headers.size()));
+  });
+  ASSERT_TRUE(client->Send(Get()).ok());
+  ASSERT_EQ(seen_.size(), 3u);
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(seen_[i].headers,
+              (Headers{{"Accept", "application/json"}, {"X-Signature", std::to_string(i + 1)}}));
+  }
+  EXPECT_EQ(observed_headers, (std::vector<std::string>{"1", "1"}));  // unsigned
+}
+
+// AWS throttling is HTTP 400 with a code in the body: the classifier makes it retryable, with
+// the same backoff, Retry-After, observer and counters as a 503 — also for a POST.
+TEST_F(ClientTest, ClassifierRetriesAnswersTheBuiltInRulesDoNot) {
+  script_ = {Answer(400, {}, R"({"__type":"ThrottlingException"})"),
+             Answer(400, {{"retry-after", "2"}}, R"({"__type":"ThrottlingException"})"),
+             Answer(400, {}, R"({"__type":"ValidationException"})"), Answer(200)};
+  auto client = MakeClient();
+  std::vector<int> classified;
+  client->SetRetryClassifier([&](const Request&, const Response& r) -> std::string {
+    classified.push_back(r.status);
+    if (r.body.find("Throttling") == std::string::npos) return "";
+    return std::to_string(r.status) + " ThrottlingException";
+  });
+  Result<Response> r = client->Send(Post());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("ValidationException"), std::string::npos);
+  EXPECT_EQ(seen_.size(), 3u);
+  EXPECT_EQ(classified, (std::vector<int>{400, 400, 400}));
+  ASSERT_EQ(observed_.size(), 2u);
+  EXPECT_EQ(observed_[0].reason, "400 ThrottlingException");
+  EXPECT_EQ(observed_[1].attempt, 2);
+  EXPECT_LE(clock_.sleeps[0], milliseconds(100));  // backoff with jitter, attempt 1
+  EXPECT_EQ(clock_.sleeps[1], seconds(2));         // Retry-After honoured
+  EXPECT_EQ(client->stats().retries.load(), 2);
+}
+
+TEST_F(ClientTest, ClassifierRetriesAreBoundedByMaxAttempts) {
+  for (int i = 0; i < 5; ++i) script_.push_back(Answer(400, {}, "throttled"));
+  auto client = MakeClient();
+  client->SetRetryClassifier([](const Request&, const Response&) { return std::string("t"); });
+  Result<Response> r = client->Send(Get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(seen_.size(), 4u);
+  EXPECT_EQ(clock_.sleeps.size(), 3u);
+}
+
+// The classifier may also retry a non-idempotent 500 the built-in rules leave alone (an AWS
+// InternalFailure body says the service did not act); 503/429 never reach it.
+TEST_F(ClientTest, ClassifierSeesOnlyAnswersNotAlreadyRetried) {
+  script_ = {Answer(503), Answer(500, {}, "aws-error"), Answer(201)};
+  auto client = MakeClient();
+  std::vector<int> classified;
+  client->SetRetryClassifier([&](const Request&, const Response& r) {
+    classified.push_back(r.status);
+    return r.body == "aws-error" ? std::string("500 InternalFailure") : std::string();
+  });
+  Result<Response> r = client->Send(Post());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(classified, (std::vector<int>{500, 201}));
+}
+
 TEST(ConnectErrorTest, KeepsCodeAndIsRecognised) {
   Status s = ConnectError("GET http://x/: refused");
   EXPECT_EQ(s.code(), Code::kUnavailable);
