@@ -34,6 +34,7 @@ using json = nlohmann::json;
 constexpr size_t kLogSize = 1000;
 constexpr uint64_t kFaultSeed = 0x5eed;
 constexpr char kMarathonMount[] = "/marathon";
+constexpr char kSageMakerMount[] = "/sagemaker";
 
 struct FaultRule {
   int id = 0;
@@ -41,6 +42,7 @@ struct FaultRule {
   std::string method = "*";
   std::string path_regex;
   std::regex regex;
+  std::string target;  // SageMaker: exact X-Amz-Target (all operations are POST /); "" = any
   int status = 0;
   int count = -1;  // remaining fires; -1 = unlimited
   double rate = 1.0;
@@ -55,6 +57,7 @@ struct FaultRule {
               {"backend", backend},
               {"method", method},
               {"path_regex", path_regex},
+              {"target", target},
               {"status", status},
               {"rate", rate},
               {"latency_ms", latency_ms},
@@ -76,6 +79,7 @@ std::optional<std::string> ParseFault(const json& j, FaultRule* rule) {
     for (char& c : rule->method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     rule->path_regex = j.value("path_regex", "");
     rule->regex = std::regex(rule->path_regex);
+    rule->target = j.value("target", "");
     rule->status = j.value("status", 0);
     if (j.contains("count")) rule->count = j["count"].get<int>();
     rule->rate = j.value("rate", 1.0);
@@ -89,7 +93,7 @@ std::optional<std::string> ParseFault(const json& j, FaultRule* rule) {
   } catch (const std::exception& e) {
     return std::string("invalid fault rule: ") + e.what();
   }
-  if (rule->backend != "*" && rule->backend != "marathon")
+  if (rule->backend != "*" && rule->backend != "marathon" && rule->backend != "sagemaker")
     return "unknown backend " + rule->backend;
   if (rule->rate < 0 || rule->rate > 1) return "rate must be within 0..1";
   if (rule->status != 0 && (rule->status < 100 || rule->status > 599)) return "invalid status";
@@ -102,6 +106,18 @@ std::optional<std::string> ParseFault(const json& j, FaultRule* rule) {
 void SetJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
+}
+
+// body[key] as a list of strings; nullopt when it is not one (absent = empty).
+std::optional<std::vector<std::string>> StringList(const json& body, const char* key) {
+  std::vector<std::string> out;
+  const json list = body.is_object() ? body.value(key, json::array()) : json();
+  if (!list.is_array()) return std::nullopt;
+  for (const json& i : list) {
+    if (!i.is_string()) return std::nullopt;
+    out.push_back(i.get<std::string>());
+  }
+  return out;
 }
 
 std::optional<json> ParseJsonBody(const httplib::Request& req, httplib::Response& res) {
@@ -207,6 +223,7 @@ std::optional<ListenAddress> ParseListen(const std::string& listen) {
 struct Server::Impl {
   Options options;
   marathon::Emulator emulator;
+  sagemaker::Emulator sagemaker_emulator;
   httplib::Server http;
   std::thread listener;
   int port = 0;
@@ -234,13 +251,26 @@ struct Server::Impl {
   bool saver_stop = false;
   std::thread saver;
 
-  explicit Impl(Options o) : options(std::move(o)), emulator(EmulatorOptionsFor(options)) {}
+  explicit Impl(Options o)
+      : options(std::move(o)),
+        emulator(EmulatorOptionsFor(options)),
+        sagemaker_emulator(SageMakerOptionsFor(options)) {}
 
   static marathon::EmulatorOptions EmulatorOptionsFor(const Options& o) {
     marathon::EmulatorOptions e;
     e.deploy_ms = o.marathon_deploy_ms;
     e.basic_auth = o.marathon_basic_auth;
     e.token = o.marathon_token;
+    return e;
+  }
+
+  static sagemaker::EmulatorOptions SageMakerOptionsFor(const Options& o) {
+    sagemaker::EmulatorOptions e;
+    e.delay_ms = o.sagemaker_delay_ms;
+    e.failing_images = o.sagemaker_failing_images;
+    e.access_key = o.sagemaker_access_key;
+    e.secret_key = o.sagemaker_secret_key;
+    e.region = o.sagemaker_region;
     return e;
   }
 
@@ -253,11 +283,14 @@ struct Server::Impl {
     if (IsAdmin(req.path)) return httplib::Server::HandlerResponse::Unhandled;
     std::string backend;
     std::string rel = req.path;
-    const std::string mount = kMarathonMount;
-    if (req.path == mount || req.path.rfind(mount + "/", 0) == 0) {
-      backend = "marathon";
-      rel = req.path.substr(mount.size());
+    for (const char* m : {kMarathonMount, kSageMakerMount}) {
+      const std::string mount = m;
+      if (req.path == mount || req.path.rfind(mount + "/", 0) == 0) {
+        backend = mount.substr(1);
+        rel = req.path.substr(mount.size());
+      }
     }
+    const std::string target = req.get_header_value("X-Amz-Target");
     std::optional<FaultRule> fire;
     {
       std::lock_guard<std::mutex> lock(fault_mu);
@@ -266,6 +299,7 @@ struct Server::Impl {
         if (r.backend != "*" && r.backend != backend) continue;
         if (r.method != "*" && r.method != req.method) continue;
         if (!r.path_regex.empty() && !std::regex_search(rel, r.regex)) continue;
+        if (!r.target.empty() && r.target != target) continue;
         if (r.rate < 1.0) {
           std::uniform_real_distribution<double> dist(0.0, 1.0);
           if (dist(fault_rng) >= r.rate) continue;
@@ -298,9 +332,23 @@ struct Server::Impl {
     res.status = fire->status;
     if (!fire->retry_after.empty()) res.set_header("Retry-After", fire->retry_after);
     std::string body = fire->body;
+    if (body.empty() && backend == "sagemaker") {
+      // An AWS error body: botocore reads the code from "__type".
+      body = json{{"__type", fire->status >= 500 ? "InternalFailure" : "ThrottlingException"},
+                  {"message", "converge sandbox: injected fault"}}
+                 .dump();
+    }
     if (body.empty()) body = json{{"message", "converge sandbox: injected fault"}}.dump();
     bool is_json = !json::parse(body, nullptr, false).is_discarded();
-    res.set_content(body, is_json ? "application/json" : "text/plain");
+    if (backend == "sagemaker") {
+      char request_id[40];
+      std::snprintf(request_id, sizeof request_id, "%08x-0000-4000-8000-%012x",
+                    static_cast<unsigned>(fire->id), static_cast<unsigned>(fire->fired));
+      res.set_header("x-amzn-RequestId", request_id);
+      res.set_content(body, is_json ? "application/x-amz-json-1.1" : "text/plain");
+    } else {
+      res.set_content(body, is_json ? "application/json" : "text/plain");
+    }
     return httplib::Server::HandlerResponse::Handled;
   }
 
@@ -336,13 +384,18 @@ struct Server::Impl {
     if (state.is_discarded() || !state.is_object() || !state.contains("marathon")) {
       return InvalidError("state file " + options.state_file + " is not a sandbox state");
     }
-    return emulator.ImportState(state["marathon"]).Annotate("state file " + options.state_file);
+    CONVERGE_RETURN_IF_ERROR(
+        emulator.ImportState(state["marathon"]).Annotate("state file " + options.state_file));
+    if (!state.contains("sagemaker")) return Status::Ok();  // written before SageMaker existed
+    return sagemaker_emulator.ImportState(state["sagemaker"])
+        .Annotate("state file " + options.state_file);
   }
 
   Status SaveNow() {
     if (options.state_file.empty()) return Status::Ok();
     std::string state =
-        "{\"format\":\"converge-sandbox/1\",\"marathon\":" + emulator.SerializeState() + "}";
+        "{\"format\":\"converge-sandbox/1\",\"marathon\":" + emulator.SerializeState() +
+        ",\"sagemaker\":" + sagemaker_emulator.ExportState().dump() + "}";
     return WriteFileAtomically(options.state_file, state);
   }
 
@@ -384,6 +437,7 @@ struct Server::Impl {
     http.set_post_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { Record(req, res); });
     emulator.Mount(http, kMarathonMount);
+    sagemaker_emulator.Mount(http, kSageMakerMount);
 
     http.Post("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
       auto body = ParseJsonBody(req, res);
@@ -464,8 +518,49 @@ struct Server::Impl {
       log.clear();
       SetJson(res, 200, {{"total", 0}});
     });
+    http.Post("/_admin/sagemaker/failing-images",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                auto body = ParseJsonBody(req, res);
+                if (!body) return;
+                auto images = StringList(*body, "images");
+                if (!images) {
+                  SetJson(res, 400, {{"message", "images must be an array of strings"}});
+                  return;
+                }
+                sagemaker_emulator.SetFailingImages(*images);
+                SetJson(res, 200, {{"images", sagemaker_emulator.FailingImages()}});
+              });
+    http.Get("/_admin/sagemaker/failing-images",
+             [this](const httplib::Request&, httplib::Response& res) {
+               SetJson(res, 200, {{"images", sagemaker_emulator.FailingImages()}});
+             });
+    http.Post("/_admin/sagemaker/delay-ms",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                auto body = ParseJsonBody(req, res);
+                if (!body) return;
+                auto ms = body->find("ms");
+                if (ms == body->end() || !ms->is_number_integer() || ms->get<long long>() < 0 ||
+                    ms->get<long long>() > 86400000) {
+                  SetJson(res, 400, {{"message", "ms must be an integer within 0..86400000"}});
+                  return;
+                }
+                sagemaker_emulator.SetDelayMs(ms->get<int>());
+                SetJson(res, 200, {{"ms", sagemaker_emulator.DelayMs()}});
+              });
+    http.Get("/_admin/sagemaker/delay-ms", [this](const httplib::Request&, httplib::Response& res) {
+      SetJson(res, 200, {{"ms", sagemaker_emulator.DelayMs()}});
+    });
+    http.Get("/_admin/sagemaker/requests", [this](const httplib::Request&, httplib::Response& res) {
+      SetJson(res, 200, {{"requests", sagemaker_emulator.Requests()}});
+    });
+    http.Delete("/_admin/sagemaker/requests",
+                [this](const httplib::Request&, httplib::Response& res) {
+                  sagemaker_emulator.ClearRequests();
+                  SetJson(res, 200, {{"requests", json::array()}});
+                });
     http.Post("/_admin/reset", [this](const httplib::Request&, httplib::Response& res) {
       emulator.Reset();
+      sagemaker_emulator.Reset();
       SetJson(res, 200, {{"reset", true}});
     });
   }
@@ -497,6 +592,7 @@ Status Server::Start() {
   s.host = (addr->host == "0.0.0.0" || addr->host == "::") ? "127.0.0.1" : addr->host;
   if (!s.options.state_file.empty()) {
     s.emulator.SetMutationObserver([impl = impl_.get()] { impl->MarkDirty(); });
+    s.sagemaker_emulator.SetMutationObserver([impl = impl_.get()] { impl->MarkDirty(); });
     s.saver = std::thread([impl = impl_.get()] { impl->SaverLoop(); });
   }
   s.listener = std::thread([impl = impl_.get()] { impl->http.listen_after_bind(); });
@@ -523,6 +619,7 @@ void Server::Stop() {
     s.saver.join();
   }
   s.emulator.SetMutationObserver(nullptr);
+  s.sagemaker_emulator.SetMutationObserver(nullptr);
   Status st = s.SaveNow();
   if (!st.ok()) std::cerr << "converge sandbox: " << st.ToString() << std::endl;
 }
@@ -539,6 +636,10 @@ std::string Server::url() const {
 
 marathon::Emulator& Server::marathon() {
   return impl_->emulator;
+}
+
+sagemaker::Emulator& Server::sagemaker() {
+  return impl_->sagemaker_emulator;
 }
 
 namespace {

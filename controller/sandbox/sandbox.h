@@ -1,8 +1,14 @@
-// `converge sandbox`: a local HTTP server that emulates the backends (Marathon at /marathon) so
-// converge, its tests and benchmarks run without a cluster.
+// `converge sandbox`: a local HTTP server that emulates the backends (Marathon at /marathon,
+// SageMaker at /sagemaker) so converge, its tests and benchmarks run without a cluster or an AWS
+// account.
 //
 // Backends
 //   /marathon/...   the Marathon REST API v2 emulator (reconcilers/marathon/emulator.h)
+//   /sagemaker/     the SageMaker JSON 1.1 API emulator (reconcilers/sagemaker/emulator.h):
+//                   boto3.client("sagemaker", endpoint_url=URL + "/sagemaker", ...). Requests must
+//                   be SigV4-signed with the test credentials (default access key AKIDSANDBOX,
+//                   secret sandbox-secret; flags --sagemaker-access-key/--sagemaker-secret-key;
+//                   an empty access key turns the check off), any region.
 //
 // Admin endpoints (for tests; never subject to faults, never counted in /_admin/requests)
 //   POST   /_admin/faults    add a fault rule, body:
@@ -10,6 +16,8 @@
 //             "method": "PUT" | "*",              default "*"
 //             "path_regex": "^/v2/apps",          searched in the path below the backend mount
 //                                                 (e.g. "/v2/apps/x"); default: every path
+//             "target": "SageMaker.CreateEndpoint",  SageMaker only: exact X-Amz-Target (every
+//                                                 operation is POST /); default: any
 //             "status": 503,                      answer with this status (0/absent: no answer,
 //                                                 only latency is added)
 //             "count": N,                         fire N times (absent: unlimited)
@@ -25,18 +33,34 @@
 //   POST   /_admin/marathon/unhealthy-images  {"images": ["repo/app:bad"]} (replaces the set)
 //   GET    /_admin/marathon/unhealthy-images
 //   POST   /_admin/marathon/deploy-ms  {"ms": N}   duration of new Marathon deployments
+//   POST   /_admin/sagemaker/failing-images  {"images": ["repo/img:bad"]} (replaces the set):
+//            endpoints deploying them go Failed (updates roll back), jobs running them fail
+//   GET    /_admin/sagemaker/failing-images
+//   POST   /_admin/sagemaker/delay-ms  {"ms": N}  duration of SageMaker transitions (Creating,
+//            Updating, RollingBack, Deleting, job runs, Stopping); GET answers the current value
+//   GET    /_admin/sagemaker/requests  -> {"requests": [{"operation", "body", "status"}, ...]}:
+//            the last 10000 SageMaker operations with their JSON bodies (for checking them
+//            against botocore's model); DELETE clears them
+//   A SageMaker throttling storm: POST /_admin/faults {"backend": "sagemaker", "status": 400,
+//            "body": "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
+//            "rate": 0.3}; SageMaker fault answers are application/x-amz-json-1.1 with an
+//            x-amzn-RequestId; without "body" they are ThrottlingException (status < 500) or
+//            InternalFailure.
 //   GET    /_admin/requests  -> {"total": N, "by_method": {"GET": N, ...}, "writes": N,
 //                                "log": [{"method", "path", "status"}, ... last 1000]}
 //                               (status 0 = connection reset by a fault)
 //   DELETE /_admin/requests  resets the counters and the log
-//   POST   /_admin/reset     wipes all emulator state (apps, deployments); faults stay
+//   POST   /_admin/reset     wipes all emulator state (apps, deployments, SageMaker resources
+//                            and request log); faults and settings stay
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controller/status.h"
 #include "reconcilers/marathon/emulator.h"
+#include "reconcilers/sagemaker/emulator.h"
 
 namespace converge::sandbox {
 
@@ -47,6 +71,11 @@ struct Options {
   int marathon_deploy_ms = 1000;
   std::string marathon_basic_auth;  // "user:pass" or empty
   std::string marathon_token;       // or empty
+  int sagemaker_delay_ms = 2000;
+  std::vector<std::string> sagemaker_failing_images;
+  std::string sagemaker_access_key = "AKIDSANDBOX";  // empty = signatures not checked
+  std::string sagemaker_secret_key = "sandbox-secret";
+  std::string sagemaker_region;  // empty = whatever region the client signs for
 };
 
 // The server behind Run(), usable in-process (tests).
@@ -65,6 +94,7 @@ class Server {
   int port() const;
   std::string url() const;  // e.g. http://127.0.0.1:41234
   marathon::Emulator& marathon();
+  sagemaker::Emulator& sagemaker();
 
  private:
   struct Impl;

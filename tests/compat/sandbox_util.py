@@ -50,6 +50,12 @@ class Sandbox:
     def marathon_url(self):
         return self.url + "/marathon"
 
+    @property
+    def sagemaker_url(self):
+        """boto3's endpoint_url for the SageMaker emulator (SigV4 test credentials: the
+        --sagemaker-access-key/--sagemaker-secret-key flags, default AKIDSANDBOX/sandbox-secret)."""
+        return self.url + "/sagemaker"
+
     def start(self):
         binary = os.environ.get("CONVERGE_BIN")
         if not binary:

@@ -234,6 +234,116 @@ TEST_F(SandboxTest, StateIsSavedAfterMutationsWhileRunning) {
   EXPECT_TRUE(saved);
 }
 
+// An unsigned SageMaker call (the sandbox's signature check is turned off in these tests).
+httplib::Result SageMakerCall(httplib::Client& client, const std::string& op,
+                              const std::string& body = "{}") {
+  return client.Post("/sagemaker/", httplib::Headers{{"X-Amz-Target", "SageMaker." + op}}, body,
+                     "application/x-amz-json-1.1");
+}
+
+TEST_F(SandboxTest, ServesSageMakerUnderPrefixWithAdminControls) {
+  Options o;
+  o.sagemaker_access_key = "";  // no signature check
+  o.sagemaker_delay_ms = 60000;
+  Start(o);
+  auto r = SageMakerCall(*client_, "ListModels");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"Models":[]})");
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/delay-ms")["ms"], 60000);
+  EXPECT_EQ(Admin("POST", "/_admin/sagemaker/delay-ms", {{"ms", 0}})["ms"], 0);
+  EXPECT_EQ(
+      client_->Post("/_admin/sagemaker/delay-ms", R"({"ms": -1})", "application/json")->status,
+      400);
+  EXPECT_EQ(Admin("POST", "/_admin/sagemaker/failing-images", {{"images", {"img:bad"}}})["images"],
+            json::array({"img:bad"}));
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/failing-images")["images"], json::array({"img:bad"}));
+  ASSERT_EQ(
+      SageMakerCall(*client_, "CreateModel",
+                    R"({"ModelName": "m", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+                              "PrimaryContainer": {"Image": "img:bad"}})")
+          ->status,
+      200);
+  json log = Admin("GET", "/_admin/sagemaker/requests")["requests"];
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1]["operation"], "CreateModel");
+  EXPECT_EQ(log[1]["body"]["ModelName"], "m");
+  Admin("DELETE", "/_admin/sagemaker/requests");
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/requests")["requests"].size(), 0u);
+  Admin("POST", "/_admin/reset");
+  EXPECT_EQ(SageMakerCall(*client_, "ListModels")->body, R"({"Models":[]})");
+  // Counted with the other backends' requests.
+  EXPECT_GE(Admin("GET", "/_admin/requests")["total"], 3);
+}
+
+TEST_F(SandboxTest, SageMakerFaultsSelectAnOperationByTarget) {
+  Options o;
+  o.sagemaker_access_key = "";
+  Start(o);
+  json rule = Admin("POST", "/_admin/faults",
+                    {{"backend", "sagemaker"},
+                     {"target", "SageMaker.CreateEndpoint"},
+                     {"status", 400},
+                     {"count", 1},
+                     {"body", R"({"__type":"ThrottlingException","message":"Rate exceeded"})"}});
+  EXPECT_EQ(rule["target"], "SageMaker.CreateEndpoint");
+  EXPECT_EQ(SageMakerCall(*client_, "ListEndpoints")->status, 200);  // another operation
+  auto r = SageMakerCall(*client_, "CreateEndpoint",
+                         R"({"EndpointName": "e", "EndpointConfigName": "c"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/x-amz-json-1.1");
+  EXPECT_TRUE(r->has_header("x-amzn-RequestId"));
+  EXPECT_EQ(json::parse(r->body)["__type"], "ThrottlingException");
+  // Spent: the emulator answers (the config does not exist).
+  r = SageMakerCall(*client_, "CreateEndpoint",
+                    R"({"EndpointName": "e", "EndpointConfigName": "c"})");
+  EXPECT_EQ(json::parse(r->body)["__type"], "ValidationException");
+  EXPECT_EQ(
+      client_->Post("/_admin/faults", R"({"backend": "nope", "status": 500})", "application/json")
+          ->status,
+      400);
+}
+
+TEST_F(SandboxTest, SageMakerRequiresSignaturesByDefault) {
+  Start();
+  auto r = SageMakerCall(*client_, "ListModels");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(json::parse(r->body)["__type"], "MissingAuthenticationTokenException");
+}
+
+TEST_F(SandboxTest, SageMakerStatePersistsAcrossRestarts) {
+  std::string state = TempDir() + "/state.json";
+  Options o;
+  o.state_file = state;
+  o.sagemaker_access_key = "";
+  Start(o);
+  ASSERT_EQ(
+      SageMakerCall(*client_, "CreateModel",
+                    R"({"ModelName": "kept", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+                              "PrimaryContainer": {"Image": "img:1"}})")
+          ->status,
+      200);
+  server_->Stop();
+  Start(o);
+  auto r = SageMakerCall(*client_, "DescribeModel", R"({"ModelName": "kept"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  // A state file from before SageMaker existed still loads.
+  server_->Stop();
+  {
+    std::ifstream in(state);
+    json saved = json::parse(in);
+    ASSERT_TRUE(saved.contains("sagemaker"));
+    saved.erase("sagemaker");
+    std::ofstream out(state);
+    out << saved.dump();
+  }
+  server_ = std::make_unique<Server>(o);
+  EXPECT_TRUE(server_->Start().ok());
+}
+
 TEST_F(SandboxTest, StartupErrors) {
   Options bad;
   bad.listen = "nonsense";
