@@ -96,11 +96,15 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   for (const auto& [backend, objects] : in.live)
     for (const auto& o : objects) live_index[backend][o.key.ToString()] = &o;
 
+  auto wanted = [&](const std::string& key) {
+    return options.only_keys == nullptr || options.only_keys->count(key) > 0;
+  };
   std::set<std::string> desired_keys;
   for (const Document& doc : in.specs->documents) {
     if (doc.kind == "Backend") continue;
-    ++plan.resources;
     desired_keys.insert(doc.backend + "\n" + doc.Key());
+    if (!wanted(doc.Key())) continue;
+    ++plan.resources;
     auto rit = in.reconcilers.find(doc.backend);
     if (rit == in.reconcilers.end()) continue;
     Reconciler* rec = rit->second;
@@ -169,6 +173,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     const BackendConfig& cfg = in.backends.at(backend);
     for (const auto& o : objects) {
       const std::string key = o.key.ToString();
+      if (!wanted(key)) continue;
       const LastAppliedDoc* la = nullptr;
       if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
       if (!o.owned && !la) continue;

@@ -40,6 +40,10 @@ struct PlanOptions {
   int max_deletes = 5;       // --max-deletes
   std::string spec_dir;
   std::string git_commit;
+  // When set, only these resource keys ("Kind/name") are planned: changes, settles and skips of
+  // other resources are left out (`converge watch` re-plans only what an event affected). Every
+  // safety rule applies unchanged to the keys planned; --max-deletes counts their deletions.
+  const std::set<std::string>* only_keys = nullptr;
 };
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options);

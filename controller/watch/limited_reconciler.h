@@ -1,0 +1,83 @@
+// A Reconciler decorator used by `converge watch`: every call that reaches the backend first
+// takes a token from the backend's TokenBucket (per-backend request rate limit, so a burst of
+// commits or a resync of thousands of resources cannot flood an API), and is counted in the
+// metrics as converge_backend_requests_total{backend, status} (status: ok or the error code).
+// Pure calls (Desired, Definition, Diff, Dependencies) pass through untouched.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "controller/watch/metrics.h"
+#include "controller/watch/workqueue.h"
+#include "reconcilers/reconciler.h"
+
+namespace converge::watch {
+
+class LimitedReconciler : public Reconciler {
+ public:
+  LimitedReconciler(std::unique_ptr<Reconciler> inner, std::string backend,
+                    std::shared_ptr<TokenBucket> bucket, Metrics* metrics)
+      : inner_(std::move(inner)),
+        backend_(std::move(backend)),
+        bucket_(std::move(bucket)),
+        metrics_(metrics) {}
+
+  std::string Type() const override { return inner_->Type(); }
+  std::vector<std::string> Kinds() const override { return inner_->Kinds(); }
+  Result<std::vector<LiveObject>> Observe() override {
+    return Count(Wait(), inner_->Observe(), "observe");
+  }
+  Result<std::optional<LiveObject>> Get(const ResourceKey& key) override {
+    return Count(Wait(), inner_->Get(key), "get");
+  }
+  json Desired(const Document& doc) const override { return inner_->Desired(doc); }
+  json Definition(const json& live) const override { return inner_->Definition(live); }
+  DiffResult Diff(const json& desired, const json& live, const json& la) const override {
+    return inner_->Diff(desired, live, la);
+  }
+  std::vector<ResourceKey> Dependencies(const json& doc) const override {
+    return inner_->Dependencies(doc);
+  }
+  Status Apply(const ChangeRequest& change) override {
+    Wait();
+    Status s = inner_->Apply(change);
+    Record(s, "apply");
+    return s;
+  }
+  Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override {
+    return Count(Wait(), inner_->CheckHealth(key, desired), "health");
+  }
+  Status Restore(const ResourceKey& key, const json& definition) override {
+    Wait();
+    Status s = inner_->Restore(key, definition);
+    Record(s, "restore");
+    return s;
+  }
+  long RequestCount() const override { return inner_->RequestCount(); }
+  long WriteCount() const override { return inner_->WriteCount(); }
+
+ private:
+  int Wait() {
+    if (bucket_) bucket_->Acquire();
+    return 0;
+  }
+  void Record(const Status& s, const char* op) {
+    if (metrics_)
+      metrics_->Inc(
+          "converge_backend_requests_total",
+          {{"backend", backend_}, {"op", op}, {"status", s.ok() ? "ok" : CodeName(s.code())}});
+  }
+  template <typename T>
+  Result<T> Count(int, Result<T> r, const char* op) {
+    Record(r.status(), op);
+    return r;
+  }
+
+  std::unique_ptr<Reconciler> inner_;
+  std::string backend_;
+  std::shared_ptr<TokenBucket> bucket_;
+  Metrics* metrics_;
+};
+
+}  // namespace converge::watch

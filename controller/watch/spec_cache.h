@@ -1,0 +1,82 @@
+// The incremental spec loader of `converge watch`: one parsed result per spec file, so a change
+// re-parses only the files that changed, then the cross-document checks (duplicates, backend
+// resolution) run over the whole set. Its output is the same LoadResult LoadSpecs would produce
+// for the same files (documents in path order), so the planner's safety rules apply unchanged:
+// a file that fails to load is in `failed_files` and blocks prunes.
+//
+// Files come from the work tree (UpdatePaths/Rescan) or from a git commit (UpdateFromTree with
+// blob ids, for --committed-only). Each update returns the resource keys whose desired state
+// changed: added, removed or with a new revision or backend.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/status.h"
+#include "specs/loader.h"
+
+namespace converge::watch {
+
+struct CacheUpdate {
+  std::set<std::string> affected;          // resource keys (Kind/name) whose desired state changed
+  bool backends_changed = false;           // a Backend document was added, removed or changed
+  size_t parsed = 0;                       // files parsed by this update
+  std::vector<std::string> changed_files;  // display paths re-parsed or removed
+};
+
+class SpecCache {
+ public:
+  SpecCache(std::string root, KindRegistry registry, LoadLimits limits = {});
+
+  // Work tree: re-reads the given paths (files or directories; missing paths are removals).
+  CacheUpdate UpdatePaths(const std::set<std::string>& paths);
+  // Work tree: walks the whole root (start, SIGHUP, inotify overflow).
+  CacheUpdate Rescan();
+  // A git tree: `files` are paths relative to the root with blob ids; `read` returns the
+  // contents of the blobs asked for (an error marks those files failed).
+  using BlobReader = std::function<converge::Result<std::map<std::string, std::string>>(
+      const std::vector<std::string>&)>;
+  CacheUpdate UpdateFromTree(const std::vector<std::pair<std::string, std::string>>& files,
+                             const BlobReader& read);
+
+  // The current whole-set result; immutable, so readers on other threads keep a consistent
+  // view while the next update builds a new one.
+  std::shared_ptr<const LoadResult> Current() const { return current_; }
+  size_t FileCount() const { return files_.size(); }
+
+ private:
+  struct Entry {
+    std::string identity;  // content hash (work tree) or blob id (git)
+    LoadResult part;       // that file's documents and diagnostics, before the set checks
+  };
+  struct PathLess {
+    bool operator()(const std::string& a, const std::string& b) const {
+      return std::filesystem::path(a) < std::filesystem::path(b);
+    }
+  };
+
+  std::string Display(const std::filesystem::path& p) const;
+  bool IgnoredPath(const std::filesystem::path& p) const;
+  // Re-reads one file from disk; returns true when its entry changed.
+  bool LoadFile(const std::string& display, CacheUpdate& u);
+  bool Remove(const std::string& display, CacheUpdate& u);
+  // Rebuilds current_ and fills u.affected by comparing desired states.
+  void Rebuild(CacheUpdate& u);
+
+  std::string root_;
+  KindRegistry registry_;
+  LoadLimits limits_;
+  bool root_missing_ = false;
+  std::map<std::string, Entry, PathLess> files_;
+  std::shared_ptr<const LoadResult> current_;
+};
+
+// Kind/name -> backend + revision of every valid document: what "desired state changed" means.
+std::map<std::string, std::string> DesiredSignature(const LoadResult& r);
+
+}  // namespace converge::watch

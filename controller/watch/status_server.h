@@ -1,0 +1,49 @@
+// The HTTP endpoints of `converge watch` (cpp-httplib, its own threads):
+//   GET /healthz   200 "ok" while the process runs its loop
+//   GET /readyz    200 once the first full sync finished and the backends answered; 503 before
+//                  and while the backends cannot be observed
+//   GET /metrics   Prometheus text exposition
+//   GET /status    JSON: every resource (synced / drifted / held / failed / progressing), the
+//                  commit, failed spec files, queue depth
+// Unauthenticated and read-only: it listens on loopback unless told otherwise (see
+// docs/operations.md).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "controller/status.h"
+
+namespace converge::watch {
+
+struct ServerHandlers {
+  std::function<bool()> ready;
+  std::function<std::string()> metrics;
+  std::function<std::string()> status_json;
+};
+
+class StatusServer {
+ public:
+  explicit StatusServer(ServerHandlers handlers);
+  ~StatusServer();
+
+  // Binds host:port (port 0 = any free port) and serves in the background.
+  Status Start(const std::string& host, int port);
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// Splits "host:port" ("[::1]:9464" for IPv6). False on garbage.
+bool ParseListen(const std::string& listen, std::string* host, int* port);
+// 127.0.0.0/8, ::1 and localhost.
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace converge::watch
