@@ -749,6 +749,11 @@ int RunSandbox(const SandboxCmdOptions& o) {
   opts.state_file = o.state_file;
   opts.marathon_deploy_ms = o.marathon_deploy_ms;
   opts.marathon_basic_auth = o.marathon_basic_auth;
+  opts.sagemaker_delay_ms = o.sagemaker_delay_ms;
+  opts.sagemaker_failing_images = o.sagemaker_failing_images;
+  opts.sagemaker_access_key = o.sagemaker_access_key;
+  opts.sagemaker_secret_key = o.sagemaker_secret_key;
+  opts.sagemaker_region = o.sagemaker_region;
   return sandbox::Run(opts);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace converge::cli {
 
@@ -83,6 +84,11 @@ struct SandboxCmdOptions {
   std::string state_file;
   int marathon_deploy_ms = 1000;
   std::string marathon_basic_auth;
+  int sagemaker_delay_ms = 2000;
+  std::vector<std::string> sagemaker_failing_images;
+  std::string sagemaker_access_key = "AKIDSANDBOX";
+  std::string sagemaker_secret_key = "sandbox-secret";
+  std::string sagemaker_region;
 };
 
 std::string DefaultStateDir();
