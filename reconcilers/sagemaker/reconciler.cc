@@ -204,8 +204,14 @@ std::vector<ResourceKey> Reconciler::Dependencies(const json& doc) const {
   }
   if (doc.contains("EndpointName")) add("EndpointConfig", doc.value("EndpointConfigName", json()));
   if (doc.contains("TransformJobName")) add("Model", doc.value("ModelName", json()));
-  // A versions document (immutable kinds, observed) depends on nothing; a desired config lists
-  // its variants above.
+  // An observed config (a versions document) depends on the models of every retained version,
+  // so that a prune deletes it before them.
+  if (doc.contains("Versions") && doc["Versions"].is_array()) {
+    for (const json& v : doc["Versions"])
+      for (const json& m : v.value("Models", json::array())) add("Model", m);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
   return out;
 }
 
@@ -228,6 +234,23 @@ Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string&
     tag_cache_[arn] = tags;
   }
   return tags;
+}
+
+Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    if (auto it = config_models_cache_.find(name); it != config_models_cache_.end())
+      return it->second;
+  }
+  auto d = api_->Call("DescribeEndpointConfig", {{"EndpointConfigName", name}});
+  if (!d.ok()) return d.status();
+  std::vector<std::string> models;
+  for (const json& v : d->value("ProductionVariants", json::array()))
+    if (v.contains("ModelName") && v["ModelName"].is_string())
+      models.push_back(v["ModelName"].get<std::string>());
+  std::lock_guard<std::mutex> lock(tag_mu_);
+  config_models_cache_[name] = models;
+  return models;
 }
 
 // Lists the owned versions of an immutable kind, grouped by spec name, newest first:
@@ -254,11 +277,20 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
     auto m = tags->find(kManagedByTag);
     auto n = tags->find(kNameTag);
     if (m == tags->end() || m->second != instance_ || n == tags->end()) continue;
+    json version = {{"Name", o.value(k.name_member, "")},
+                    {"Arn", o.value(k.arn_member, "")},
+                    {"CreationTime", o.value("CreationTime", json(0))}};
+    if (k.kind == "EndpointConfig") {
+      auto models = ModelsOfConfig(version["Name"].get<std::string>());
+      if (!models.ok()) {
+        if (models.status().code() == Code::kNotFound) continue;  // deleted meanwhile
+        return models.status();
+      }
+      version["Models"] = *models;
+    }
     json& doc = out[n->second];
     if (doc.is_null()) doc = {{"Versions", json::array()}};
-    doc["Versions"].push_back({{"Name", o.value(k.name_member, "")},
-                               {"Arn", o.value(k.arn_member, "")},
-                               {"CreationTime", o.value("CreationTime", json(0))}});
+    doc["Versions"].push_back(std::move(version));
   }
   for (auto& [_, doc] : out) {
     auto& v = doc["Versions"];

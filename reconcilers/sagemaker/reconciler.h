@@ -82,6 +82,9 @@ class Reconciler : public converge::Reconciler {
   json Request(const std::string& kind, const std::string& name) const;  // resolved, no tags
   json ConvergeTags(const std::string& name) const;
   Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
+  // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
+  // configs are immutable). Deletes are ordered by it: a config goes before its models.
+  Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);
@@ -95,6 +98,7 @@ class Reconciler : public converge::Reconciler {
   std::map<std::string, std::map<std::string, json>> specs_;  // kind -> name -> spec
   std::mutex tag_mu_;
   std::map<std::string, std::map<std::string, std::string>> tag_cache_;  // immutable objects
+  std::map<std::string, std::vector<std::string>> config_models_cache_;    // by config name
 };
 
 // Pure helpers, exposed for tests.

@@ -40,7 +40,7 @@ import sandbox_util  # noqa: E402  (tests/compat: the sandbox process, shared)
 
 # Commands that read or write the state directory (they get --state-dir).
 _STATE_COMMANDS = {"plan", "apply", "history", "snapshots", "rollback", "hold", "release",
-                   "import"}
+                   "import", "rerun", "watch"}
 
 DEFAULT_TIMEOUT = 60
 

@@ -215,5 +215,40 @@ TEST(SageMakerObserveTest, OwnershipByTagAndVersionsNewestFirst) {
   EXPECT_EQ(tag_calls, 0u);
 }
 
+TEST(SageMakerObserveTest, ObservedConfigsDependOnTheModelsOfEveryVersion) {
+  // A removed config spec is deleted before its models: the observed versions document carries
+  // the models each retained version uses (described once; configs are immutable).
+  World w;
+  w.api->ops["ListEndpointConfigs"] = [](const json&) -> Result<json> {
+    return json{{"EndpointConfigs",
+                 {{{"EndpointConfigName", "churn-00000001"}, {"EndpointConfigArn", "arn:c1"}, {"CreationTime", 10}},
+                  {{"EndpointConfigName", "churn-00000002"}, {"EndpointConfigArn", "arn:c2"}, {"CreationTime", 20}}}}};
+  };
+  w.api->ops["DescribeEndpointConfig"] = [](const json& in) -> Result<json> {
+    std::string model = in["EndpointConfigName"] == "churn-00000001" ? "old-0000000a" : "new-0000000b";
+    return json{{"ProductionVariants", {{{"VariantName", "v"}, {"ModelName", model}}}}};
+  };
+  w.api->ops["ListTags"] = [](const json&) -> Result<json> {
+    return json{{"Tags",
+                 {{{"Key", kManagedByTag}, {"Value", "converge"}}, {{"Key", kNameTag}, {"Value", "churn"}}}}};
+  };
+  for (const char* op : {"ListModels", "ListEndpoints", "ListTrainingJobs"})
+    w.api->ops[op] = [](const json&) -> Result<json> {
+      return json{{"Models", json::array()}, {"Endpoints", json::array()},
+                  {"TrainingJobSummaries", json::array()}};
+    };
+  auto live = w.rec->Observe();
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ASSERT_EQ(live->size(), 1u);
+  auto deps = w.rec->Dependencies((*live)[0].doc);
+  ASSERT_EQ(deps.size(), 2u);
+  EXPECT_EQ(deps[0].ToString(), "Model/new");
+  EXPECT_EQ(deps[1].ToString(), "Model/old");
+  size_t describes = 0;
+  ASSERT_TRUE(w.rec->Observe().ok());
+  for (const auto& [op, in] : w.api->calls) describes += op == "DescribeEndpointConfig";
+  EXPECT_EQ(describes, 2u);  // once per config version, not per observe
+}
+
 }  // namespace
 }  // namespace converge::sagemaker
