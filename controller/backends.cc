@@ -74,7 +74,7 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
       rec = std::make_unique<marathon::Reconciler>(std::move(*client), instance);
     } else if (cfg.type == "sagemaker") {
       auto client = sagemaker::Client::FromBackend(cfg, clock);
-      if (!client.ok()) return client.status().Annotate("backend " + name);
+      if (!client.ok()) return client.status();
       rec = std::make_unique<sagemaker::Reconciler>(
           std::make_unique<SageMakerApi>(std::move(*client)), instance, SageMakerOptionsOf(cfg));
     } else {

@@ -104,6 +104,10 @@ class Reconciler {
 
   // Other resources of this backend a document depends on (created first, deleted last).
   virtual std::vector<ResourceKey> Dependencies(const json& doc) const { return {}; }
+  // The specs whose content this spec's desired state is computed from (a SageMaker config
+  // embeds its models' content-addressed names). When one of them changes, this one must be
+  // planned again too; `converge watch` uses it to widen an incremental re-plan.
+  virtual std::vector<ResourceKey> References(const Document& doc) const { return {}; }
 
   virtual Status Apply(const ChangeRequest& change) = 0;
   virtual Result<Health> CheckHealth(const ResourceKey& key, const json& desired) = 0;

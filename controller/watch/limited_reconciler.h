@@ -25,6 +25,17 @@ class LimitedReconciler : public Reconciler {
 
   std::string Type() const override { return inner_->Type(); }
   std::vector<std::string> Kinds() const override { return inner_->Kinds(); }
+  void BindSpecs(const std::vector<const Document*>& docs) override { inner_->BindSpecs(docs); }
+  std::vector<ResourceKey> References(const Document& doc) const override {
+    return inner_->References(doc);
+  }
+  std::chrono::milliseconds HealthPollInterval() const override {
+    return inner_->HealthPollInterval();
+  }
+  bool CanRollback(const ResourceKey& key) const override { return inner_->CanRollback(key); }
+  Result<json> DesiredForRerun(const Document& doc) override {
+    return inner_->DesiredForRerun(doc);
+  }
   Result<std::vector<LiveObject>> Observe() override {
     return Count(Wait(), inner_->Observe(), "observe");
   }

@@ -103,6 +103,11 @@ class Loop {
     return specs_;
   }
   std::string CommitForRun();
+  // Binds the specs to the backends' reconcilers when either changed since the last binding.
+  void EnsureBound(const std::shared_ptr<BackendSet>& set,
+                   const std::shared_ptr<const LoadResult>& specs);
+  // `keys` plus every spec that references one of them, transitively (Reconciler::References).
+  std::set<std::string> WithDependents(const std::set<std::string>& keys, const LoadResult& specs);
 
   void Worker();
   void ProcessBatch(const std::vector<std::string>& keys);
@@ -131,6 +136,9 @@ class Loop {
   std::mutex mu_;  // guards the members below
   std::shared_ptr<const LoadResult> specs_;
   std::shared_ptr<BackendSet> backends_;
+  std::mutex bind_mu_;  // guards the two below
+  std::shared_ptr<BackendSet> bound_set_;
+  std::shared_ptr<const LoadResult> bound_specs_;
   std::string connect_error_;
   std::map<std::string, std::shared_ptr<TokenBucket>> buckets_;
   std::map<std::string, ResourceState> board_;
@@ -264,11 +272,15 @@ void Loop::AfterUpdate(const CacheUpdate& u, const char* why) {
     resync_requested_ = true;
     resync_cv_.notify_all();
   }
-  for (const auto& k : u.affected) {
+  // A spec whose desired state embeds another's (a SageMaker config names its models by
+  // content hash) is planned again with it, in the same batch.
+  std::vector<std::string> queued;
+  for (const auto& k : WithDependents(u.affected, *specs)) {
     if (k.rfind("Backend/", 0) == 0) continue;
     queue_.Forget(k);
-    queue_.Add(k);
+    queued.push_back(k);
   }
+  queue_.AddAll(queued);
 }
 
 std::string Loop::CommitForRun() {
@@ -277,6 +289,39 @@ std::string Loop::CommitForRun() {
 }
 
 // ----- backends --------------------------------------------------------------------------------
+
+void Loop::EnsureBound(const std::shared_ptr<BackendSet>& set,
+                       const std::shared_ptr<const LoadResult>& specs) {
+  std::lock_guard<std::mutex> lock(bind_mu_);
+  if (bound_set_ == set && bound_specs_ == specs) return;
+  BindSpecs(*set, *specs);
+  bound_set_ = set;
+  bound_specs_ = specs;
+}
+
+std::set<std::string> Loop::WithDependents(const std::set<std::string>& keys,
+                                           const LoadResult& specs) {
+  auto backends = Backends();
+  if (!backends || keys.empty()) return keys;
+  std::map<std::string, std::vector<std::string>> referenced_by;
+  for (const Document& d : specs.documents) {
+    auto rec = backends->reconcilers.find(d.backend);
+    if (d.kind == "Backend" || rec == backends->reconcilers.end()) continue;
+    for (const ResourceKey& r : rec->second->References(d))
+      referenced_by[r.ToString()].push_back(d.Key());
+  }
+  std::set<std::string> out = keys;
+  std::vector<std::string> todo(keys.begin(), keys.end());
+  while (!todo.empty()) {
+    std::string k = std::move(todo.back());
+    todo.pop_back();
+    auto it = referenced_by.find(k);
+    if (it == referenced_by.end()) continue;
+    for (const auto& dep : it->second)
+      if (out.insert(dep).second) todo.push_back(dep);
+  }
+  return out;
+}
 
 void Loop::Connect() {
   auto specs = Specs();
@@ -459,6 +504,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     if (it != board_.end()) it->second.state = "progressing";
   }
 
+  EnsureBound(backends, specs);
   auto live = ObserveAll(*backends);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -517,8 +563,8 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
       handled.insert(k);
     }
   }
-  // The drift gate: a change to a resource whose spec has not changed since it was applied is
-  // drift; it is corrected only when selfHeal is on for the resource, else reported.
+  // The drift gate: a change to a resource whose desired state has not changed since it was
+  // applied is drift; it is corrected only when selfHeal is on for the resource, else reported.
   std::vector<PlannedChange> to_apply;
   for (auto& c : plan.changes) {
     const std::string k = c.key.ToString();
@@ -529,8 +575,11 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
       continue;
     }
     auto la = in.last_applied.find(k);
+    // Drift: the desired state is the one last applied (same spec revision and same resolved
+    // references), yet the live object differs. A spec whose referenced specs changed (a
+    // SageMaker config naming a new model) has a new desired state: that is not drift.
     bool drift = c.action != Action::kDelete && la != in.last_applied.end() &&
-                 la->second.revision == c.revision;
+                 la->second.revision == c.revision && la->second.doc == c.desired;
     if (drift && !SelfHeal(doc_of(k))) {
       std::string fields;
       for (const auto& f : c.fields) fields += (fields.empty() ? "" : ", ") + f.path;
@@ -695,6 +744,7 @@ bool Loop::Resync(const char* why) {
   auto backends = Backends();
   auto specs = Specs();
   if (!backends) return false;
+  EnsureBound(backends, specs);
   auto live = ObserveAll(*backends);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -770,7 +820,7 @@ bool Loop::Resync(const char* why) {
     if (!first_resync_ok_) initial_pending_ = queued;
     first_resync_ok_ = true;
   }
-  for (const auto& k : queued) queue_.Add(k);
+  queue_.AddAll(std::vector<std::string>(queued.begin(), queued.end()));
   if (queued.empty()) {
     metrics_.Set("converge_last_successful_sync_timestamp_seconds", UnixNow());
     std::lock_guard<std::mutex> lock(mu_);

@@ -44,6 +44,14 @@ void WorkQueue::Add(const std::string& key) {
   cv_.notify_one();
 }
 
+void WorkQueue::AddAll(const std::vector<std::string>& keys) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& k : keys) AddLocked(k);
+  }
+  cv_.notify_all();
+}
+
 void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay) {
   if (delay.count() <= 0) return Add(key);
   {

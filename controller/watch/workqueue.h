@@ -49,6 +49,9 @@ class WorkQueue {
       : backoff_(base, cap) {}
 
   void Add(const std::string& key);
+  // Adds several keys at once, so a worker that takes a batch sees all of them together
+  // (specs that depend on each other are then planned in one dependency-ordered batch).
+  void AddAll(const std::vector<std::string>& keys);
   void AddAfter(const std::string& key, std::chrono::milliseconds delay);
   // Re-queues after the key's backoff delay (one more failure counted); returns the delay.
   std::chrono::milliseconds AddRateLimited(const std::string& key);

@@ -112,24 +112,48 @@ bool Reconciler::CanRollback(const ResourceKey& key) const {
 }
 
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
-  specs_.clear();
-  for (const Document* d : docs) specs_[d->kind][d->name] = d->spec;
+  auto specs = std::make_shared<SpecMap>();
+  for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec;
+  std::lock_guard<std::mutex> lock(specs_mu_);
+  specs_ = std::move(specs);
+}
+
+std::shared_ptr<const Reconciler::SpecMap> Reconciler::Specs() const {
+  std::lock_guard<std::mutex> lock(specs_mu_);
+  return specs_;
+}
+
+std::vector<ResourceKey> Reconciler::References(const Document& doc) const {
+  std::vector<ResourceKey> out;
+  auto ref = [&](const std::string& kind, const json& v) {
+    if (v.is_string()) out.push_back({kind, v.get<std::string>()});
+  };
+  if (doc.kind == "EndpointConfig") {
+    for (const json& v : doc.spec.value("ProductionVariants", json::array()))
+      if (v.is_object()) ref("Model", v.value("ModelName", json()));
+  } else if (doc.kind == "Endpoint") {
+    ref("EndpointConfig", doc.spec.value("EndpointConfigName", json()));
+  } else if (doc.kind == "TransformJob") {
+    ref("Model", doc.spec.value("ModelName", json()));
+  }
+  return out;
 }
 
 // The request for a spec with references to other specs resolved to their live names, without
 // the name member and tags. A reference to a name that is not a spec passes through unchanged
 // (an object converge does not manage).
 json Reconciler::Request(const std::string& kind, const std::string& name) const {
-  auto ks = specs_.find(kind);
-  if (ks == specs_.end()) return json::object();
+  auto specs = Specs();
+  auto ks = specs->find(kind);
+  if (ks == specs->end()) return json::object();
   auto it = ks->second.find(name);
   if (it == ks->second.end()) return json::object();
   json r = it->second;
   r.erase("Tags");
   auto resolve = [&](json& ref, const std::string& ref_kind) {
     if (!ref.is_string()) return;
-    auto rk = specs_.find(ref_kind);
-    if (rk != specs_.end() && rk->second.count(ref.get<std::string>()))
+    auto rk = specs->find(ref_kind);
+    if (rk != specs->end() && rk->second.count(ref.get<std::string>()))
       ref = LiveName(ref_kind, ref.get<std::string>());
   };
   if (kind == "EndpointConfig" && r.contains("ProductionVariants")) {
@@ -173,9 +197,10 @@ json Reconciler::Desired(const Document& doc) const {
   json priv = {{"Kind", doc.kind}, {"Name", doc.name}};
   if (doc.kind == "Endpoint" && r["EndpointConfigName"].is_string()) {
     // The variants' counts and weights the endpoint should run with, from the config spec.
-    auto cs = specs_.find("EndpointConfig");
+    auto specs = Specs();
+    auto cs = specs->find("EndpointConfig");
     std::string cfg = doc.spec.value("EndpointConfigName", "");
-    if (cs != specs_.end() && cs->second.count(cfg)) {
+    if (cs != specs->end() && cs->second.count(cfg)) {
       json variants = json::array();
       for (const auto& v : cs->second.at(cfg).value("ProductionVariants", json::array())) {
         json e = {{"VariantName", v.value("VariantName", "")}};
@@ -341,12 +366,14 @@ Status Reconciler::ObserveRuns(const KindSpec& k, const std::string& name, json&
 
 Result<std::vector<LiveObject>> Reconciler::Observe() {
   std::vector<LiveObject> out;
+  const auto bound = Specs();
+  static const std::map<std::string, json> kNone;
   for (const KindSpec& k : sagemaker::Kinds()) {
     if (k.job) {
       // Jobs are looked up by the names their specs give; runs of removed specs are history,
       // never pruned.
-      auto it = specs_.find(k.kind);
-      if (it == specs_.end()) continue;
+      auto it = bound->find(k.kind);
+      if (it == bound->end()) continue;
       for (const auto& [name, _] : it->second) {
         json runs;
         CONVERGE_RETURN_IF_ERROR(ObserveRuns(k, name, runs));
@@ -373,7 +400,8 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
         listed.push_back(std::move(o));
         return Status::Ok();
       }));
-      const auto& specs = specs_["Endpoint"];
+      auto eps = bound->find("Endpoint");
+      const auto& specs = eps == bound->end() ? kNone : eps->second;
       for (const json& e : listed) {
         const std::string name = e.value("EndpointName", "");
         auto tags = TagsOf(e.value("EndpointArn", ""), false);

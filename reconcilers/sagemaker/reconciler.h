@@ -64,6 +64,7 @@ class Reconciler : public converge::Reconciler {
   json Definition(const json& live) const override { return live; }
   DiffResult Diff(const json& desired, const json& live, const json& last_applied) const override;
   std::vector<ResourceKey> Dependencies(const json& doc) const override;
+  std::vector<ResourceKey> References(const Document& doc) const override;
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;
@@ -95,7 +96,12 @@ class Reconciler : public converge::Reconciler {
   std::unique_ptr<Api> api_;
   std::string instance_;
   Options options_;
-  std::map<std::string, std::map<std::string, json>> specs_;  // kind -> name -> spec
+  using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
+  // The bound specs, replaced as a whole by BindSpecs (the watch loop rebinds while other
+  // threads plan): readers take the current snapshot.
+  std::shared_ptr<const SpecMap> Specs() const;
+  mutable std::mutex specs_mu_;
+  std::shared_ptr<const SpecMap> specs_ = std::make_shared<SpecMap>();
   std::mutex tag_mu_;
   std::map<std::string, std::map<std::string, std::string>> tag_cache_;  // immutable objects
   std::map<std::string, std::vector<std::string>> config_models_cache_;    // by config name

@@ -187,6 +187,29 @@ class SageMakerTest(harness.SandboxTestCase):
         self.assertEqual(before_update[0]["doc"]["EndpointConfigName"], old_config)
         self.assertEqual(before_update[0]["doc"]["EndpointStatus"], "InService")
 
+    def test_watch_follows_a_model_change_through_config_and_endpoint(self):
+        # Only models.yaml changes, but the config names its models by content hash and the
+        # endpoint names the config: the watch re-plans all three, in dependency order.
+        import signal
+        import test_watch
+        ws = self.ws()
+        self.write_serving(ws)
+        self.apply_ok(ws)
+        old_config = self.endpoint()["EndpointConfigName"]
+        w = test_watch.Watch(ws)
+        self.addCleanup(lambda: w.proc.poll() is None and w.stop(signal.SIGKILL))
+        w.wait_ready()
+        self.write_serving(ws, image="repo/churn:2")
+        test_watch.wait_until(
+            lambda: (self.endpoint()["EndpointConfigName"] != old_config and
+                     self.endpoint()["EndpointStatus"] == "InService"),
+            what="the endpoint to move to a new config: " + w.log()[-3000:])
+        test_watch.wait_until(lambda: w.state_of("Endpoint/churn") == "synced",
+                              what="Endpoint/churn synced")
+        self.assertEqual(len(self.models()), 3)
+        self.assertEqual(w.stop(), 0)
+        self.assert_no_changes(ws)
+
     def test_instance_count_change_is_a_scale(self):
         ws = self.ws()
         self.write_serving(ws)

@@ -86,6 +86,18 @@ TEST(WorkQueueTest, AddMakesADelayedKeyReadyAtOnce) {
   EXPECT_EQ(q.Delayed(), 0u);
 }
 
+TEST(WorkQueueTest, AddAllLandsInOneBatch) {
+  WorkQueue q;
+  q.Add("b");
+  (void)q.GetBatch(0);  // "b" in flight: adding it again marks it dirty, not ready
+  q.AddAll({"Model/m", "EndpointConfig/c", "Endpoint/e", "Model/m", "b"});
+  auto batch = q.GetBatch(0);
+  EXPECT_EQ(batch, (std::vector<std::string>{"Model/m", "EndpointConfig/c", "Endpoint/e"}));
+  q.Done(batch);
+  q.Done({"b"});
+  EXPECT_EQ(q.GetBatch(0), std::vector<std::string>{"b"});
+}
+
 TEST(WorkQueueTest, ShutDownWakesWorkersAndStopsTakingWork) {
   WorkQueue q;
   std::atomic<bool> returned{false};
