@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The first command of the README: installs what is missing, builds converge, starts the
-# sandbox (emulated Marathon) and walks through plan -> apply -> a change -> rollback on a copy
-# of examples/marathon. Nothing outside a temporary directory is touched.
+# sandbox (emulated Marathon and SageMaker) and walks through plan -> apply -> a change ->
+# rollback on a copy of examples/marathon, then models / endpoint / training job on a copy of
+# examples/sagemaker, then one commit picked up by `converge watch`. Nothing outside a temporary
+# directory is touched.
 set -euo pipefail
 CONVERGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$CONVERGE_ROOT/scripts/deps.sh"
@@ -13,7 +15,10 @@ CONVERGE="$BUILD/converge"
 
 WORK="$(mktemp -d /tmp/converge-demo.XXXXXX)"
 export CONVERGE_STATE_DIR="$WORK/state"
-"$CONVERGE" sandbox --listen 127.0.0.1:0 --marathon-deploy-ms 800 >"$WORK/sandbox.log" 2>&1 &
+# The sandbox checks SageMaker requests' SigV4 signatures against these test credentials.
+export AWS_ACCESS_KEY_ID=AKIDSANDBOX AWS_SECRET_ACCESS_KEY=sandbox-secret AWS_REGION=eu-west-1
+"$CONVERGE" sandbox --listen 127.0.0.1:0 --marathon-deploy-ms 800 --sagemaker-delay-ms 1500 \
+  >"$WORK/sandbox.log" 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true; wait $SANDBOX 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -46,6 +51,31 @@ run "roll /shop/web back to the snapshot before the change" rollback App//shop/w
 run "the rolled-back app is held: plan does not undo the rollback" plan "$WORK/specs"
 run "history of runs" history
 run "release it when ready; the next apply converges it again" release App//shop/web
+
+# SageMaker: two models behind a blue/green endpoint, and a training job.
+cp -r "$CONVERGE_ROOT/examples/sagemaker" "$WORK/ml"
+sed -i "s#url: http://127.0.0.1:8480/sagemaker#url: $URL/sagemaker#; s#pollInterval: .*#pollInterval: 250ms#" \
+  "$WORK/ml/backend.yaml"
+git -C "$WORK/ml" init -q && git -C "$WORK/ml" add -A
+git -C "$WORK/ml" -c user.name=demo -c user.email=demo@example.invalid commit -qm "ml specs"
+run "SageMaker: plan models -> endpoint config -> endpoint, and a training job" plan "$WORK/ml"
+run "apply (waits for the endpoint to be InService and the job to finish)" apply "$WORK/ml" --auto-approve
+sed -i 's#churn-xgboost:1.4.0#churn-xgboost:1.4.1#' "$WORK/ml/churn/models.yaml"
+sed -i 's#InitialVariantWeight: 0.9#InitialVariantWeight: 0.5#; s#InitialVariantWeight: 0.1#InitialVariantWeight: 0.5#' \
+  "$WORK/ml/churn/endpoint.yaml"
+run "a new blue image: new model + new config + UpdateEndpoint (the old ones are kept)" plan "$WORK/ml"
+run "apply it" apply "$WORK/ml" --auto-approve
+run "roll the endpoint back to its previous config (and hold it)" rollback Endpoint/churn
+run "the training job ran once for this revision: nothing to run again" plan "$WORK/ml"
+
+# converge watch: a commit lands, the backend follows.
+# (/shop/web, released after the rollback above, differs from what was applied: with selfHeal
+# off the watch reports that drift instead of correcting it, and --once then exits 1.)
+step "converge watch: the commit is applied; drift is reported (selfHeal off)" \
+  "converge watch $WORK/specs --committed-only --once"
+sed -i 's#instances: 4#instances: 3#' "$WORK/specs/shop/worker.yaml"
+commit "3 workers"
+"$CONVERGE" watch "$WORK/specs" --committed-only --once --listen 127.0.0.1:0 || true
 echo
 echo "Done. Try it yourself: CONVERGE_STATE_DIR=$CONVERGE_STATE_DIR $CONVERGE plan $WORK/specs"
 echo "(the sandbox stops when this script exits)"

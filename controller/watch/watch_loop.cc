@@ -92,7 +92,7 @@ class Loop {
   Status LoadInitial();
   void HandleChanges(const std::set<std::string>& items);
   void AfterUpdate(const CacheUpdate& u, const char* why);
-  Status RefreshCommitted();
+  Status RefreshCommitted(const char* why = "commit");
   void Connect();
   std::shared_ptr<BackendSet> Backends() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -191,7 +191,7 @@ void Loop::DeclareMetrics() {
 
 // ----- specs -----------------------------------------------------------------------------------
 
-Status Loop::RefreshCommitted() {
+Status Loop::RefreshCommitted(const char* why) {
   auto head = GitHead(*repo_);
   if (!head.ok()) return head.status();
   if (*head == head_ && cache_.Current()->files > 0) return Status::Ok();
@@ -204,13 +204,15 @@ Status Loop::RefreshCommitted() {
       files, [&repo](const std::vector<std::string>& blobs) { return GitReadBlobs(repo, blobs); });
   bool moved = *head != head_;
   head_ = *head;
-  if (moved) log_.Info("HEAD moved", {{"commit", head_.empty() ? "(none)" : head_}});
-  AfterUpdate(u, "commit");
+  if (moved)
+    log_.Info(std::string(why) == "start" ? "applying the commit" : "HEAD moved",
+              {{"commit", head_.empty() ? "(none)" : head_}});
+  AfterUpdate(u, why);
   return Status::Ok();
 }
 
 Status Loop::LoadInitial() {
-  if (o_.committed_only) return RefreshCommitted();
+  if (o_.committed_only) return RefreshCommitted("start");
   AfterUpdate(cache_.Rescan(), "start");
   return Status::Ok();
 }

@@ -42,6 +42,34 @@ void DiffJson(const json& a, const json& b, const std::string& path,
     }
     return;
   }
+  if (a.is_array() && b.is_array()) {
+    // Elements named by an identity member are matched by it (ProductionVariants[blue]);
+    // otherwise arrays of equal length are compared element by element ([0], [1], ...).
+    auto named_by = [](const json& arr, const char* id) {
+      for (const auto& e : arr)
+        if (!e.is_object() || !e.contains(id) || !e[id].is_string()) return false;
+      return true;
+    };
+    for (const char* id : {"VariantName", "ChannelName", "Key", "Name"}) {
+      if (a.empty() || b.empty() || !named_by(a, id) || !named_by(b, id)) continue;
+      std::map<std::string, json> am, bm;
+      for (const auto& e : a) am[e[id].get<std::string>()] = e;
+      for (const auto& e : b) bm[e[id].get<std::string>()] = e;
+      if (am.size() != a.size() || bm.size() != b.size()) break;  // duplicate names
+      std::set<std::string> names;
+      for (const auto& [n, _] : am) names.insert(n);
+      for (const auto& [n, _] : bm) names.insert(n);
+      for (const auto& n : names)
+        DiffJson(am.count(n) ? am[n] : json(), bm.count(n) ? bm[n] : json(),
+                 path + "[" + n + "]", out);
+      return;
+    }
+    if (a.size() == b.size()) {
+      for (size_t i = 0; i < a.size(); ++i)
+        DiffJson(a[i], b[i], path + "[" + std::to_string(i) + "]", out);
+      return;
+    }
+  }
   out.push_back({path, a, b});
 }
 

@@ -170,6 +170,7 @@ class SageMakerTest(harness.SandboxTestCase):
                                    ("Endpoint", "churn"): "update"})
         fields = {f["path"] for c in plan["changes"] for f in c["fields"]}
         self.assertIn("PrimaryContainer.Image", fields)
+        self.assertIn("ProductionVariants[blue].ModelName", fields)
         self.apply_ok(ws)
         ep = self.endpoint()
         self.assertNotEqual(ep["EndpointConfigName"], old_config)
