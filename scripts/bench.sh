@@ -7,3 +7,6 @@ converge_install_deps
 BUILD="${CONVERGE_BUILD_DIR:-$CONVERGE_ROOT/build}"
 converge_build "$BUILD"
 "$BUILD/bench/plan_bench" --benchmark_counters_tabular=true "$@"
+# converge watch: one changed file re-planned among 10,000 vs a full plan; file write -> first
+# backend request latency of the real binary (p50/p99 over 200 changes).
+"$BUILD/bench/watch_bench" --benchmark_counters_tabular=true "$@"
