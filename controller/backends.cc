@@ -64,17 +64,20 @@ std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs) {
 }
 
 Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& configs,
-                                   const std::string& instance, Clock& clock) {
+                                   const std::string& instance, Clock& clock,
+                                   const ConnectOptions& options) {
   BackendSet set;
   for (const auto& [name, cfg] : configs) {
     std::unique_ptr<Reconciler> rec;
     if (cfg.type == "marathon") {
       auto client = marathon::Client::FromBackend(cfg, marathon::ClientOptions{}, clock);
       if (!client.ok()) return client.status();
+      if (options.attempt_hooks) (*client)->http().SetAttemptHooks(options.attempt_hooks(name));
       rec = std::make_unique<marathon::Reconciler>(std::move(*client), instance);
     } else if (cfg.type == "sagemaker") {
       auto client = sagemaker::Client::FromBackend(cfg, clock);
       if (!client.ok()) return client.status();
+      if (options.attempt_hooks) (*client)->SetAttemptHooks(options.attempt_hooks(name));
       rec = std::make_unique<sagemaker::Reconciler>(
           std::make_unique<SageMakerApi>(std::move(*client)), instance, SageMakerOptionsOf(cfg));
     } else {

@@ -1,12 +1,14 @@
 // Wiring: which kinds exist, and a live Reconciler for each Backend document.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "controller/clock.h"
+#include "reconcilers/common/http.h"
 #include "reconcilers/reconciler.h"
 #include "specs/backend.h"
 #include "specs/loader.h"
@@ -23,10 +25,17 @@ struct BackendSet {
   std::map<std::string, Reconciler*> reconcilers;  // views of `owned`
 };
 
+struct ConnectOptions {
+  // When set: hooks installed on each backend's HTTP client, around every attempt (retries
+  // included) — `converge watch` rate-limits and counts requests per backend with them.
+  std::function<http::AttemptHooks(const std::string& backend)> attempt_hooks;
+};
+
 // Connects every backend (resolving secrets). `instance` names this converge for ownership
 // labels.
 Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& configs,
-                                   const std::string& instance, Clock& clock);
+                                   const std::string& instance, Clock& clock,
+                                   const ConnectOptions& options = {});
 
 // Backend configs from loaded documents.
 std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs);

@@ -69,7 +69,7 @@ CLI::App* AddWatchCommand(CLI::App& app, WatchCmdOptions& o) {
                 "Changes applied at once within a batch's wave (default 4)")
       ->check(CLI::Range(1, 64));
   w->add_option("--backend-qps", o.backend_qps,
-                "Requests per second per backend (token bucket; default 20; 0 = unlimited)")
+                "HTTP requests per second per backend, retries included (token bucket; default 20; 0 = unlimited)")
       ->check(CLI::Range(0.0, 100000.0));
   w->add_option("--backend-burst", o.backend_burst,
                 "Requests a backend may receive at once before --backend-qps applies "

@@ -24,7 +24,7 @@
 #include "controller/watch/debouncer.h"
 #include "controller/watch/git_source.h"
 #include "controller/watch/inotify_watcher.h"
-#include "controller/watch/limited_reconciler.h"
+#include "controller/watch/counting_reconciler.h"
 #include "controller/watch/log.h"
 #include "controller/watch/metrics.h"
 #include "controller/watch/spec_cache.h"
@@ -177,7 +177,10 @@ void Loop::DeclareMetrics() {
                         "Resources whose live state differs from an unchanged spec");
   metrics_.DeclareGauge("converge_resources", "Resources by state");
   metrics_.DeclareCounter("converge_backend_requests_total",
-                          "Backend calls by backend, operation and status (ok or error code)");
+                          "HTTP requests to backends (retries included) by backend and status "
+                          "code (\"error\": no answer)");
+  metrics_.DeclareCounter("converge_backend_operations_total",
+                          "Reconciler calls by backend, operation and result (ok or error code)");
   metrics_.DeclareGauge("converge_last_successful_sync_timestamp_seconds",
                         "Unix time of the last pass or resync that ended without error");
   metrics_.DeclareGauge("converge_spec_files", "Spec files loaded");
@@ -328,7 +331,28 @@ std::set<std::string> Loop::WithDependents(const std::set<std::string>& keys,
 void Loop::Connect() {
   auto specs = Specs();
   auto configs = BackendsOf(*specs);
-  auto set = ConnectBackends(configs, o_.instance, SystemClock());
+  // Every HTTP attempt to a backend (retries included) takes a token from that backend's bucket
+  // and is counted by status code.
+  std::map<std::string, std::shared_ptr<TokenBucket>> buckets;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [name, _] : configs) {
+      auto& bucket = buckets_[name];
+      if (!bucket) bucket = std::make_shared<TokenBucket>(o_.backend_qps, o_.backend_burst);
+      buckets[name] = bucket;
+    }
+  }
+  ConnectOptions options;
+  options.attempt_hooks = [this, &buckets](const std::string& backend) {
+    http::AttemptHooks hooks;
+    hooks.before = [bucket = buckets.at(backend)](const http::Request&) { bucket->Acquire(); };
+    hooks.after = [this, backend](const http::Request&, int status) {
+      metrics_.Inc("converge_backend_requests_total",
+                   {{"backend", backend}, {"code", status ? std::to_string(status) : "error"}});
+    };
+    return hooks;
+  };
+  auto set = ConnectBackends(configs, o_.instance, SystemClock(), options);
   std::lock_guard<std::mutex> lock(mu_);
   if (!set.ok()) {
     connect_error_ = set.status().message();
@@ -338,11 +362,9 @@ void Loop::Connect() {
   }
   auto wrapped = std::make_shared<BackendSet>();
   for (auto& [name, rec] : set->owned) {
-    auto& bucket = buckets_[name];
-    if (!bucket) bucket = std::make_shared<TokenBucket>(o_.backend_qps, o_.backend_burst);
-    auto limited = std::make_unique<LimitedReconciler>(std::move(rec), name, bucket, &metrics_);
-    wrapped->reconcilers[name] = limited.get();
-    wrapped->owned[name] = std::move(limited);
+    auto counted = std::make_unique<CountingReconciler>(std::move(rec), name, &metrics_);
+    wrapped->reconcilers[name] = counted.get();
+    wrapped->owned[name] = std::move(counted);
   }
   wrapped->configs = set->configs;
   backends_ = wrapped;

@@ -150,12 +150,14 @@ Result<Response> Client::Send(Request request) {
   for (int attempt = 1;; ++attempt) {
     stats_.requests++;
     if (IsWrite(request.method)) stats_.writes++;
+    if (hooks_.before) hooks_.before(request);
     Result<Response> result = [&] {
       if (!signer_) return transport_->RoundTrip(request);
       Request signed_request = request;  // each attempt is signed afresh from the caller's request
       signer_(signed_request);
       return transport_->RoundTrip(signed_request);
     }();
+    if (hooks_.after) hooks_.after(request, result.ok() ? result->status : 0);
 
     std::chrono::milliseconds retry_after{0};
     std::string reason;

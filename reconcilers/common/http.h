@@ -106,6 +106,14 @@ using RequestSigner = std::function<void(Request&)>;
 // jitter, Retry-After and observer as the built-in ones.
 using RetryClassifier = std::function<std::string(const Request&, const Response&)>;
 
+// Called around every attempt (retries included): `before` may block (a rate limiter), `after`
+// sees the HTTP status (0 when no answer came: connection error, timeout). `converge watch` uses
+// them for its per-backend request rate limit and request metrics.
+struct AttemptHooks {
+  std::function<void(const Request&)> before;
+  std::function<void(const Request&, int status)> after;
+};
+
 class Client {
  public:
   Client(std::unique_ptr<Transport> transport, RetryPolicy policy, Clock& clock,
@@ -123,6 +131,7 @@ class Client {
   // Like SetRetryObserver: call before the client is shared between threads.
   void SetRequestSigner(RequestSigner signer) { signer_ = std::move(signer); }
   void SetRetryClassifier(RetryClassifier classifier) { classifier_ = std::move(classifier); }
+  void SetAttemptHooks(AttemptHooks hooks) { hooks_ = std::move(hooks); }
   HttpStats& stats() { return stats_; }
 
   // Delay before retry number `attempt` (1-based): full jitter over
@@ -139,6 +148,7 @@ class Client {
   RetryObserver observer_;
   RequestSigner signer_;
   RetryClassifier classifier_;
+  AttemptHooks hooks_;
   HttpStats stats_;
 };
 

@@ -119,6 +119,8 @@ class Client {
   // Reports each retry ("400 ThrottlingException", "503 Service Unavailable", connection
   // errors) before its sleep. Call before sharing the client between threads.
   void SetRetryObserver(http::RetryObserver observer);
+  // Around every HTTP attempt (rate limiting, metrics); call before sharing the client.
+  void SetAttemptHooks(http::AttemptHooks hooks) { http_->SetAttemptHooks(std::move(hooks)); }
 
   const std::string& url() const { return url_; }  // where requests go, e.g. https://…/
   const std::string& region() const { return options_.region; }

@@ -143,7 +143,8 @@ class FileWatchTest(WatchTestCase):
                      "converge_reconcile_duration_seconds_bucket",
                      "converge_workqueue_depth{state=\"ready\"}",
                      "converge_drifted_resources",
-                     "converge_backend_requests_total{backend=\"sb\",op=\"apply\",status=\"ok\"}",
+                     "converge_backend_operations_total{backend=\"sb\",op=\"apply\",status=\"ok\"}",
+                     "converge_backend_requests_total{backend=\"sb\",code=\"200\"}",
                      "converge_last_successful_sync_timestamp_seconds"):
             self.assertIn(name, metrics)
         self.assertEqual(w.stop(), 0, w.log())

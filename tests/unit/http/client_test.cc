@@ -177,6 +177,19 @@ TEST_F(ClientTest, RetriesConnectionErrorsForIdempotentRequests) {
   EXPECT_EQ(observed_[0].reason, "connection reset by peer");
 }
 
+TEST_F(ClientTest, AttemptHooksSeeEveryAttemptAndItsStatus) {
+  script_ = {UnavailableError("connection reset by peer"), Answer(503), Answer(200)};
+  auto client = MakeClient();
+  std::vector<std::string> events;
+  AttemptHooks hooks;
+  hooks.before = [&](const Request&) { events.push_back("before@" + std::to_string(seen_.size())); };
+  hooks.after = [&](const Request&, int status) { events.push_back(std::to_string(status)); };
+  client->SetAttemptHooks(hooks);
+  ASSERT_TRUE(client->Send(Get()).ok());
+  // `before` runs ahead of each round trip (a rate limiter may block there); 0 = no answer.
+  EXPECT_EQ(events, (std::vector<std::string>{"before@0", "0", "before@1", "503", "before@2", "200"}));
+}
+
 TEST_F(ClientTest, ExhaustedConnectionErrorsReturnLastError) {
   script_ = {UnavailableError("refused 1"), UnavailableError("refused 2"),
              UnavailableError("refused 3"), UnavailableError("refused 4")};

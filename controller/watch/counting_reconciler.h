@@ -1,27 +1,23 @@
-// A Reconciler decorator used by `converge watch`: every call that reaches the backend first
-// takes a token from the backend's TokenBucket (per-backend request rate limit, so a burst of
-// commits or a resync of thousands of resources cannot flood an API), and is counted in the
-// metrics as converge_backend_requests_total{backend, status} (status: ok or the error code).
-// Pure calls (Desired, Definition, Diff, Dependencies) pass through untouched.
+// A Reconciler decorator used by `converge watch`: every call that reaches the backend is
+// counted as converge_backend_operations_total{backend, op, status} (status: ok or the error
+// code). The per-backend request rate limit and the per-request counter
+// (converge_backend_requests_total) sit one level lower, on the HTTP client's attempt hooks
+// (ConnectOptions), because one operation may be many requests (a SageMaker observe lists,
+// pages and tags). Pure calls (Desired, Definition, Diff, Dependencies) pass through untouched.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "controller/watch/metrics.h"
-#include "controller/watch/workqueue.h"
 #include "reconcilers/reconciler.h"
 
 namespace converge::watch {
 
-class LimitedReconciler : public Reconciler {
+class CountingReconciler : public Reconciler {
  public:
-  LimitedReconciler(std::unique_ptr<Reconciler> inner, std::string backend,
-                    std::shared_ptr<TokenBucket> bucket, Metrics* metrics)
-      : inner_(std::move(inner)),
-        backend_(std::move(backend)),
-        bucket_(std::move(bucket)),
-        metrics_(metrics) {}
+  CountingReconciler(std::unique_ptr<Reconciler> inner, std::string backend, Metrics* metrics)
+      : inner_(std::move(inner)), backend_(std::move(backend)), metrics_(metrics) {}
 
   std::string Type() const override { return inner_->Type(); }
   std::vector<std::string> Kinds() const override { return inner_->Kinds(); }
@@ -36,11 +32,9 @@ class LimitedReconciler : public Reconciler {
   Result<json> DesiredForRerun(const Document& doc) override {
     return inner_->DesiredForRerun(doc);
   }
-  Result<std::vector<LiveObject>> Observe() override {
-    return Count(Wait(), inner_->Observe(), "observe");
-  }
+  Result<std::vector<LiveObject>> Observe() override { return Count(inner_->Observe(), "observe"); }
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override {
-    return Count(Wait(), inner_->Get(key), "get");
+    return Count(inner_->Get(key), "get");
   }
   json Desired(const Document& doc) const override { return inner_->Desired(doc); }
   json Definition(const json& live) const override { return inner_->Definition(live); }
@@ -51,16 +45,14 @@ class LimitedReconciler : public Reconciler {
     return inner_->Dependencies(doc);
   }
   Status Apply(const ChangeRequest& change) override {
-    Wait();
     Status s = inner_->Apply(change);
     Record(s, "apply");
     return s;
   }
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override {
-    return Count(Wait(), inner_->CheckHealth(key, desired), "health");
+    return Count(inner_->CheckHealth(key, desired), "health");
   }
   Status Restore(const ResourceKey& key, const json& definition) override {
-    Wait();
     Status s = inner_->Restore(key, definition);
     Record(s, "restore");
     return s;
@@ -69,25 +61,20 @@ class LimitedReconciler : public Reconciler {
   long WriteCount() const override { return inner_->WriteCount(); }
 
  private:
-  int Wait() {
-    if (bucket_) bucket_->Acquire();
-    return 0;
-  }
   void Record(const Status& s, const char* op) {
     if (metrics_)
       metrics_->Inc(
-          "converge_backend_requests_total",
+          "converge_backend_operations_total",
           {{"backend", backend_}, {"op", op}, {"status", s.ok() ? "ok" : CodeName(s.code())}});
   }
   template <typename T>
-  Result<T> Count(int, Result<T> r, const char* op) {
+  Result<T> Count(Result<T> r, const char* op) {
     Record(r.status(), op);
     return r;
   }
 
   std::unique_ptr<Reconciler> inner_;
   std::string backend_;
-  std::shared_ptr<TokenBucket> bucket_;
   Metrics* metrics_;
 };
 
