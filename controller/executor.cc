@@ -75,6 +75,10 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
     if (h.ok()) {
       last = *h;
       if (last.state == HealthState::kHealthy) return last;
+      if (last.state == HealthState::kFailed)
+        return InvalidError("failed after " +
+                            Seconds(std::chrono::duration<double>(ctx_.clock->Now() - start).count()) +
+                            ": " + last.message);
     } else if (h.status().terminal()) {
       return h.status();
     } else {

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "controller/clock.h"
+#include "specs/loader.h"
 
 namespace converge {
 namespace {
@@ -83,8 +84,49 @@ void AssignStages(std::vector<PlannedChange>& changes,
   for (size_t i = 0; i < changes.size(); ++i) changes[i].stage = depth(i, 0);
 }
 
+namespace {
+
+// The revision a resource is planned, applied and held at: its spec's revision, combined with
+// the revisions of the specs it references (Reconciler::References) when it has any. A SageMaker
+// endpoint's desired state embeds its config's and models' content-addressed names, so a fixed
+// model image is a new revision of the endpoint too: an endpoint held after a failed rollout
+// is released by the fix, as the hold promises ("until the spec changes").
+class Revisions {
+ public:
+  Revisions(const PlanInputs& in) : in_(in) {}
+
+  std::string Of(const Document& doc, int depth = 0) {
+    auto rit = in_.reconcilers.find(doc.backend);
+    if (rit == in_.reconcilers.end()) return doc.revision;
+    std::vector<ResourceKey> refs = rit->second->References(doc);
+    if (refs.empty() || depth > 16) return doc.revision;  // depth: reference cycles
+    const std::string key = doc.backend + "\n" + doc.Key();
+    if (auto it = memo_.find(key); it != memo_.end()) return it->second;
+    if (index_.empty())
+      for (const Document& d : in_.specs->documents) index_[d.backend + "\n" + d.Key()] = &d;
+    std::sort(refs.begin(), refs.end());
+    std::string material = doc.revision;
+    for (const ResourceKey& r : refs) {
+      auto it = index_.find(doc.backend + "\n" + r.ToString());
+      if (it == index_.end()) continue;  // not a spec: an object converge does not manage
+      material += "\n" + r.ToString() + "=" + Of(*it->second, depth + 1);
+    }
+    std::string rev = ContentHash(material);
+    memo_[key] = rev;
+    return rev;
+  }
+
+ private:
+  const PlanInputs& in_;
+  std::map<std::string, const Document*> index_;
+  std::map<std::string, std::string> memo_;
+};
+
+}  // namespace
+
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   Plan plan;
+  Revisions revisions(in);
   plan.created_at = FormatIsoTime(SystemClock().WallNow());
   plan.spec_dir = options.spec_dir;
   plan.git_commit = options.git_commit;
@@ -123,25 +165,26 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       continue;
     }
     json desired = rec->Desired(doc);
+    const std::string revision = revisions.Of(doc);
     json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
     if (diff.action == Action::kNoop) {
       if (!diff.notice.empty())
         plan.skipped.push_back(
             SkippedResource{ResourceKey{doc.kind, doc.name}, doc.backend, "notice", diff.notice});
-      if (live && (!la || la->revision != doc.revision)) {
+      if (live && (!la || la->revision != revision)) {
         PlannedChange s;
         s.key = ResourceKey{doc.kind, doc.name};
         s.backend = doc.backend;
         s.desired = std::move(desired);
-        s.revision = doc.revision;
+        s.revision = revision;
         plan.settle.push_back(std::move(s));
       }
       continue;
     }
 
     if (auto h = in.holds.find(key); h != in.holds.end()) {
-      if (h->second.revision == "*" || h->second.revision == doc.revision) {
+      if (h->second.revision == "*" || h->second.revision == revision) {
         plan.skipped.push_back(SkippedResource{
             ResourceKey{doc.kind, doc.name}, doc.backend, "held",
             h->second.reason + " — held until the spec changes or `converge release " + key +
@@ -158,7 +201,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     c.desired = std::move(desired);
     c.live = live_def;
     c.fingerprint = live ? JsonHash(live_def) : "absent";
-    c.revision = doc.revision;
+    c.revision = revision;
     c.source = doc.pos.ToString();
     c.wave = WaveOf(doc);
     c.auto_rollback = AutoRollbackOf(doc, in.backends.at(doc.backend));

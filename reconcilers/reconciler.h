@@ -63,7 +63,10 @@ struct DiffResult {
   std::string notice;
 };
 
-enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing };
+// kFailed: the backend says the change failed for good (a SageMaker endpoint `Failed`, or rolled
+// back by SageMaker; a job `Failed`): the executor stops waiting at once instead of running out
+// the health timeout. kDegraded may still recover, so it is waited on.
+enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing, kFailed };
 
 struct Health {
   HealthState state = HealthState::kProgressing;

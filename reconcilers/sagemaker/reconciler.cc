@@ -719,7 +719,7 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
     if (d->contains("SecondaryStatus")) msg += "/" + (*d)["SecondaryStatus"].get<std::string>();
     if (status == "Completed") return Health{HealthState::kHealthy, msg};
     if (status == "Failed" || status == "Stopped")
-      return Health{HealthState::kDegraded, msg + ": " + d->value("FailureReason", "no reason given")};
+      return Health{HealthState::kFailed, msg + ": " + d->value("FailureReason", "no reason given")};
     return Health{HealthState::kProgressing, msg};
   }
   if (k->hashed_name) {
@@ -742,12 +742,12 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
   const std::string want_cfg = desired.value("EndpointConfigName", "");
   const std::string reason = e.value("FailureReason", "");
   if (status == "Failed")
-    return Health{HealthState::kDegraded, "Failed: " + (reason.empty() ? "no reason given" : reason)};
+    return Health{HealthState::kFailed, "Failed: " + (reason.empty() ? "no reason given" : reason)};
   if (InProgress(status)) return Health{HealthState::kProgressing, status};
   if (status != "InService") return Health{HealthState::kDegraded, status};
   if (e.value("EndpointConfigName", "") != want_cfg) {
     // InService on another config after an update: SageMaker rolled the update back.
-    return Health{HealthState::kDegraded,
+    return Health{HealthState::kFailed,
                   "InService on " + e.value("EndpointConfigName", "") + ", not " + want_cfg +
                       (reason.empty() ? "" : " (SageMaker rolled back: " + reason + ")")};
   }

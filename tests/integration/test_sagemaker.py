@@ -246,6 +246,16 @@ class SageMakerTest(harness.SandboxTestCase):
         self.assertNotIn("Endpoint", [c["kind"] for c in plan["changes"]])
         held = [s for s in plan["skipped"] if s["kind"] == "Endpoint"]
         self.assertEqual(held[0]["status"], "held")
+        # Fixing the image in the Model spec (the endpoint's own spec is untouched) is a new
+        # revision of the endpoint too: the hold is over and the fix rolls out.
+        self.write_serving(ws, image="repo/churn:3")
+        plan = ws.plan_json()
+        self.assertIn(("Endpoint", "update"), [(c["kind"], c["action"]) for c in plan["changes"]])
+        self.apply_ok(ws)
+        ep = self.endpoint()
+        self.assertNotEqual(ep["EndpointConfigName"], good_config)
+        self.assertEqual(ep["EndpointStatus"], "InService")
+        self.assert_no_changes(ws)
 
     def test_failed_create_is_removed_by_rollback(self):
         ws = self.ws()

@@ -253,5 +253,41 @@ TEST(Planner, DependenciesRunFirstAndAreDeletedLast) {
   EXPECT_EQ(p.changes[2].stage, 2);
 }
 
+// Desired states computed from other specs (as SageMaker's content-addressed names are).
+class RefReconciler : public DepReconciler {
+ public:
+  std::vector<ResourceKey> References(const Document& doc) const override {
+    return Dependencies(doc.spec);
+  }
+};
+
+TEST(Planner, ARevisionCoversTheSpecsItReferences) {
+  Fixture f;
+  RefReconciler ref;
+  f.in.reconcilers["m"] = &ref;
+  Document model = App("/model", "m:1");
+  Document endpoint = App("/endpoint", "e:2");
+  endpoint.spec["deps"] = {"/model", "/not-a-spec"};
+  f.specs.documents = {model, endpoint};
+  f.in.live["m"] = {Live("/model", "m:1"), Live("/endpoint", "e:1")};
+  Plan p = f.Run();
+  ASSERT_EQ(p.changes.size(), 1u);
+  const std::string held_at = p.changes[0].revision;
+  EXPECT_NE(held_at, endpoint.revision);  // combined with the model's
+  // Held after a failed rollout: still held while nothing it depends on changes...
+  f.in.holds["App//endpoint"] = HoldInfo{held_at, "rolled back"};
+  EXPECT_TRUE(f.Run().changes.empty());
+  // ...and released when a referenced spec changes (a fixed model image).
+  f.specs.documents[0].revision = "rev-model-fixed";
+  Plan fixed = f.Run();
+  ASSERT_EQ(fixed.changes.size(), 1u);
+  EXPECT_NE(fixed.changes[0].revision, held_at);
+  // Specs without references keep their own revision.
+  Fixture plain;
+  plain.specs.documents = {model};
+  plain.in.live["m"] = {Live("/model", "m:0")};
+  EXPECT_EQ(plain.Run().changes.at(0).revision, model.revision);
+}
+
 }  // namespace
 }  // namespace converge
