@@ -143,7 +143,8 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   json want = change.action == Action::kDelete ? json() : change.desired;
-  auto health = WaitHealthy(rec, change.key, want, TimeoutFor(change.backend), Gerund(change.action));
+  auto health = WaitHealthy(rec, change.key, want, rec->HealthTimeout(want, TimeoutFor(change.backend)),
+                            Gerund(change.action));
   if (health.ok()) {
     if (change.action == Action::kDelete) {
       (void)st.DeleteLastApplied(key);

@@ -111,6 +111,12 @@ class Reconciler {
   // embeds its models' content-addressed names). When one of them changes, this one must be
   // planned again too; `converge watch` uses it to widen an incremental re-plan.
   virtual std::vector<ResourceKey> References(const Document& doc) const { return {}; }
+  // How long a change to `desired` may take to become healthy; the backend's healthTimeout
+  // unless the object says it takes longer (a SageMaker job's StoppingCondition).
+  virtual std::chrono::seconds HealthTimeout(const json& desired,
+                                             std::chrono::seconds backend_default) const {
+    return backend_default;
+  }
 
   virtual Status Apply(const ChangeRequest& change) = 0;
   virtual Result<Health> CheckHealth(const ResourceKey& key, const json& desired) = 0;

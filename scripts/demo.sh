@@ -54,7 +54,7 @@ run "release it when ready; the next apply converges it again" release App//shop
 
 # SageMaker: two models behind a blue/green endpoint, and a training job.
 cp -r "$CONVERGE_ROOT/examples/sagemaker" "$WORK/ml"
-sed -i "s#url: http://127.0.0.1:8480/sagemaker#url: $URL/sagemaker#; s#pollInterval: .*#pollInterval: 250ms#" \
+sed -i "s#\# url: http://127.0.0.1:8480/sagemaker.*#url: $URL/sagemaker#; s#pollInterval: .*#pollInterval: 250ms#" \
   "$WORK/ml/backend.yaml"
 git -C "$WORK/ml" init -q && git -C "$WORK/ml" add -A
 git -C "$WORK/ml" -c user.name=demo -c user.email=demo@example.invalid commit -qm "ml specs"

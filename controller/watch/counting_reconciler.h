@@ -29,6 +29,10 @@ class CountingReconciler : public Reconciler {
     return inner_->HealthPollInterval();
   }
   bool CanRollback(const ResourceKey& key) const override { return inner_->CanRollback(key); }
+  std::chrono::seconds HealthTimeout(const json& desired,
+                                     std::chrono::seconds backend_default) const override {
+    return inner_->HealthTimeout(desired, backend_default);
+  }
   Result<json> DesiredForRerun(const Document& doc) override {
     return inner_->DesiredForRerun(doc);
   }

@@ -158,8 +158,14 @@ Result<GitRepo> LocateGit(const std::string& dir) {
 
 Result<std::string> GitHead(const GitRepo& repo) {
   auto head = RunCommand(Git(repo, {"rev-parse", "--verify", "-q", "HEAD"}));
-  if (!head.ok()) return std::string();  // unborn branch: no commit yet
-  return Trim(*head);
+  if (head.ok()) return Trim(*head);
+  // Only an unborn branch (HEAD names a branch that has no commit yet) means "no specs". Any
+  // other failure — git refusing the repository ("dubious ownership"), no git, no processes —
+  // is an error: read as an empty tree it would turn every spec into a deletion.
+  auto branch = RunCommand(Git(repo, {"symbolic-ref", "-q", "HEAD"}));
+  auto any_ref = RunCommand(Git(repo, {"for-each-ref", "--count=1", "refs/heads"}));
+  if (branch.ok() && any_ref.ok() && Trim(*any_ref).empty()) return std::string();
+  return head.status().Annotate("reading HEAD");
 }
 
 Result<std::vector<TreeFile>> GitListTree(const GitRepo& repo, const std::string& commit) {

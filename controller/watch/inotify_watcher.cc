@@ -58,7 +58,10 @@ Status TreeWatcher::AddOne(const std::string& dir, bool recursive) {
 }
 
 void TreeWatcher::AddRecursive(const std::string& dir, WatchEvents* out) {
-  if (!AddOne(dir, true).ok()) return;
+  if (Status s = AddOne(dir, true); !s.ok()) {
+    if (s.code() != Code::kNotFound && errors_.size() < 100) errors_.push_back(s.message());
+    return;
+  }
   std::error_code ec;
   for (fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
@@ -79,8 +82,19 @@ Status TreeWatcher::AddTree(const std::string& root) {
   if (!fs::is_directory(root, ec)) return NotFoundError(root + " is not a directory");
   CONVERGE_RETURN_IF_ERROR(AddOne(root, true));
   roots_.insert(root);
+  tree_roots_.insert(root);
   AddRecursive(root, nullptr);
   return Status::Ok();
+}
+
+void TreeWatcher::Rewatch() {
+  for (const auto& root : tree_roots_) AddRecursive(root, nullptr);
+}
+
+std::vector<std::string> TreeWatcher::TakeErrors() {
+  std::vector<std::string> out;
+  out.swap(errors_);
+  return out;
 }
 
 Status TreeWatcher::AddDir(const std::string& dir) {

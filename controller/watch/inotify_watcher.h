@@ -45,9 +45,19 @@ class TreeWatcher {
 
   size_t WatchCount() const { return paths_.size(); }
 
+  // Walks every tree root again and adds the directories that have no watch yet: after an
+  // overflow (directories created while events were lost) and on SIGHUP. Existing watches
+  // are kept.
+  void Rewatch();
+  // Directories that could not be watched since the last call ("inotify_add_watch DIR: No
+  // space left on device (raise fs.inotify.max_user_watches)"), for the log.
+  std::vector<std::string> TakeErrors();
+
  private:
   Status AddOne(const std::string& dir, bool recursive);
   void AddRecursive(const std::string& dir, WatchEvents* out);
+  std::vector<std::string> errors_;
+  std::set<std::string> tree_roots_;
   void RemoveUnder(const std::string& dir);
 
   int fd_ = -1;

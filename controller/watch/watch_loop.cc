@@ -206,7 +206,10 @@ Status Loop::RefreshCommitted(const char* why) {
   CacheUpdate u = cache_.UpdateFromTree(
       files, [&repo](const std::vector<std::string>& blobs) { return GitReadBlobs(repo, blobs); });
   bool moved = *head != head_;
-  head_ = *head;
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // workers read it (CommitForRun), /status too
+    head_ = *head;
+  }
   if (moved)
     log_.Info(std::string(why) == "start" ? "applying the commit" : "HEAD moved",
               {{"commit", head_.empty() ? "(none)" : head_}});
@@ -289,7 +292,10 @@ void Loop::AfterUpdate(const CacheUpdate& u, const char* why) {
 }
 
 std::string Loop::CommitForRun() {
-  if (o_.committed_only) return head_;
+  if (o_.committed_only) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return head_;
+  }
   return repo_ ? GitCommitOf(o_.dir) : "";
 }
 
@@ -438,7 +444,8 @@ std::string Loop::StatusJson() {
   }
   out["summary"] = counts;
   out["resources"] = resources;
-  return out.dump(2) + "\n";
+  // Reasons and diagnostics may quote invalid UTF-8 from a spec file: replaced, never a 500.
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string Loop::MetricsText() {
@@ -583,7 +590,10 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
       if (e.find(": " + k + " already exists") == std::string::npos) continue;
       SetState(k, "failed", e, doc_of(k));
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto* d = doc_of(k)) terminal_[k] = d->revision;
+      for (const auto& c : plan.changes)
+        if (c.key.ToString() == k) terminal_[k] = c.revision;
+      if (!terminal_.count(k))
+        if (auto* d = doc_of(k)) terminal_[k] = d->revision;
       handled.insert(k);
     }
   }
@@ -670,10 +680,22 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     Executor exec(ExecContext{store_.get(), backends->reconcilers, backends->configs,
                               &SystemClock(), &progress},
                   eo);
+    std::map<std::string, std::string> planned_revision;  // what a terminal failure is kept at
+    for (const auto& c : to_apply) planned_revision[c.key.ToString()] = c.revision;
+    for (const auto& c : plan.settle) planned_revision[c.key.ToString()] = c.revision;
     Plan apply_plan;
     apply_plan.changes = std::move(to_apply);
     auto results = exec.Apply(*run, apply_plan);
-    for (auto& r : exec.Settle(*run, plan.settle)) results.push_back(std::move(r));
+    // Settling (the object already matches; only the record is missing) looks at health once
+    // or twice instead of waiting out the health timeout: an object that matches its spec but
+    // is unhealthy would otherwise hold a worker for the whole timeout on every retry. It is
+    // retried with backoff and shown as failed meanwhile.
+    ExecOptions settle_options = eo;
+    settle_options.health_timeout = std::chrono::seconds(2);
+    Executor settler(ExecContext{store_.get(), backends->reconcilers, backends->configs,
+                                 &SystemClock(), &progress},
+                     settle_options);
+    for (auto& r : settler.Settle(*run, plan.settle)) results.push_back(std::move(r));
     int applied = 0, failed = 0;
     for (const auto& r : results) {
       const std::string k = r.key.ToString();
@@ -711,7 +733,10 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
             queue_.Forget(k);
             SetState(k, "failed", r.message, d);
             std::lock_guard<std::mutex> lock(mu_);
-            if (d) terminal_[k] = d->revision;
+            if (auto pr = planned_revision.find(k); pr != planned_revision.end())
+              terminal_[k] = pr->second;
+            else if (d)
+              terminal_[k] = d->revision;
             any_failure_ = true;
             metrics_.Inc("converge_reconciles_total", {{"result", "terminal"}});
             log_.Error("change failed (not retried until the spec changes)",
@@ -812,6 +837,13 @@ bool Loop::Resync(const char* why) {
     queued.insert(k);
   }
   for (const auto& s : plan.settle) queued.insert(s.key.ToString());
+  // Plan errors (an unmanaged object in the way of a spec): the batch reports them per resource;
+  // never shown as synced.
+  for (const auto& e : plan.errors) {
+    log_.Error("resync: plan error: " + e);
+    for (const Document& d : specs->documents)
+      if (e.find(": " + d.Key() + " already exists") != std::string::npos) queued.insert(d.Key());
+  }
   for (const auto& s : plan.skipped) queued.insert(s.key.ToString());  // shown as held etc.
   // Resources that already match: synced.
   for (const Document& d : specs->documents) {
@@ -1024,9 +1056,11 @@ int Loop::Run() {
         if (si.ssi_signo == SIGHUP) {
           log_.Info("SIGHUP: reloading specs and backends");
           if (o_.committed_only) {
+            std::lock_guard<std::mutex> l(mu_);
             head_.clear();  // force a re-read of the commit
           }
           debouncer_.Add(o_.committed_only ? kGitRefs : kRescanAll, steady_clock::now());
+          watcher.Rewatch();
           Connect();
           std::lock_guard<std::mutex> l(resync_mu_);
           resync_requested_ = true;
@@ -1045,13 +1079,19 @@ int Loop::Run() {
       if (o_.committed_only) {
         if (!ev.paths.empty() || ev.overflow) debouncer_.Add(kGitRefs, now);
       } else if (ev.overflow || ev.root_gone) {
-        if (ev.overflow) log_.Warn("inotify queue overflowed: rescanning every file");
+        if (ev.overflow) {
+          log_.Warn("inotify queue overflowed: re-watching the tree and rescanning every file");
+          watcher.Rewatch();
+        }
         if (ev.root_gone) log_.Error("the watched directory was deleted or moved away");
         debouncer_.Add(kRescanAll, now);
       } else {
         for (const auto& p : ev.paths) debouncer_.Add(p, now);
       }
     }
+    for (const auto& e : watcher.TakeErrors())
+      log_.Error("a directory is not watched: its changes are seen only on a rescan or resync",
+                 {{"error", e}});
     if (debouncer_.Due(steady_clock::now())) HandleChanges(debouncer_.Take());
     if (o_.once && Ready() && queue_.Idle()) {
       std::lock_guard<std::mutex> l(mu_);

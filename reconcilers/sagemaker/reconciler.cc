@@ -139,6 +139,18 @@ bool Reconciler::CanRollback(const ResourceKey& key) const {
   return k && !k->job;
 }
 
+std::chrono::seconds Reconciler::HealthTimeout(const json& desired,
+                                               std::chrono::seconds backend_default) const {
+  if (!desired.is_object() || !desired.contains("StoppingCondition")) return backend_default;
+  const json& sc = desired["StoppingCondition"];
+  long long total = 0;
+  for (const char* m : {"MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"})
+    if (sc.is_object() && sc.contains(m) && sc[m].is_number_integer())
+      total = std::max<long long>(total, sc[m].get<long long>());  // wait time includes runtime
+  if (total == 0) return backend_default;
+  return std::max(backend_default, std::chrono::seconds(total + 15 * 60));
+}
+
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto specs = std::make_shared<SpecMap>();
   for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec;
@@ -170,19 +182,19 @@ std::vector<ResourceKey> Reconciler::References(const Document& doc) const {
 // The request for a spec with references to other specs resolved to their live names, without
 // the name member and tags. A reference to a name that is not a spec passes through unchanged
 // (an object converge does not manage).
-json Reconciler::Request(const std::string& kind, const std::string& name) const {
-  auto specs = Specs();
-  auto ks = specs->find(kind);
-  if (ks == specs->end()) return json::object();
+json Reconciler::Request(const SpecMap& specs, const std::string& kind,
+                         const std::string& name) const {
+  auto ks = specs.find(kind);
+  if (ks == specs.end()) return json::object();
   auto it = ks->second.find(name);
   if (it == ks->second.end()) return json::object();
   json r = it->second;
   r.erase("Tags");
   auto resolve = [&](json& ref, const std::string& ref_kind) {
     if (!ref.is_string()) return;
-    auto rk = specs->find(ref_kind);
-    if (rk != specs->end() && rk->second.count(ref.get<std::string>()))
-      ref = LiveName(ref_kind, ref.get<std::string>());
+    auto rk = specs.find(ref_kind);
+    if (rk != specs.end() && rk->second.count(ref.get<std::string>()))
+      ref = LiveName(specs, ref_kind, ref.get<std::string>());
   };
   if (kind == "EndpointConfig" && r.contains("ProductionVariants")) {
     for (auto& v : r["ProductionVariants"])
@@ -196,9 +208,14 @@ json Reconciler::Request(const std::string& kind, const std::string& name) const
 }
 
 std::string Reconciler::LiveName(const std::string& kind, const std::string& name) const {
+  return LiveName(*Specs(), kind, name);
+}
+
+std::string Reconciler::LiveName(const SpecMap& specs, const std::string& kind,
+                                 const std::string& name) const {
   const KindSpec* k = FindKind(kind);
   if (!k || !k->hashed_name) return name;
-  json r = Request(kind, name);
+  json r = Request(specs, kind, name);
   if (kind == "EndpointConfig" && r.contains("ProductionVariants")) {
     // Counts and weights are not part of a config's identity: changing them scales the endpoint.
     for (auto& v : r["ProductionVariants"]) {
@@ -217,18 +234,18 @@ json Reconciler::ConvergeTags(const std::string& name) const {
 json Reconciler::Desired(const Document& doc) const {
   const KindSpec* k = FindKind(doc.kind);
   if (!k) return json();
-  json r = Request(doc.kind, doc.name);
+  const auto bound = Specs();  // one snapshot for the body, the hash and the variants
+  json r = Request(*bound, doc.kind, doc.name);
   json tags = doc.spec.contains("Tags") ? doc.spec["Tags"] : json::array();
   for (auto& t : ConvergeTags(doc.name)) tags.push_back(t);
-  r[k->name_member] = LiveName(doc.kind, doc.name);
+  r[k->name_member] = LiveName(*bound, doc.kind, doc.name);
   r["Tags"] = std::move(tags);
   json priv = {{"Kind", doc.kind}, {"Name", doc.name}};
   if (doc.kind == "Endpoint" && r["EndpointConfigName"].is_string()) {
     // The variants' counts and weights the endpoint should run with, from the config spec.
-    auto specs = Specs();
-    auto cs = specs->find("EndpointConfig");
+    auto cs = bound->find("EndpointConfig");
     std::string cfg = doc.spec.value("EndpointConfigName", "");
-    if (cs != specs->end() && cs->second.count(cfg)) {
+    if (cs != bound->end() && cs->second.count(cfg)) {
       json variants = json::array();
       for (const auto& v : cs->second.at(cfg).value("ProductionVariants", json::array())) {
         json e = {{"VariantName", v.value("VariantName", "")}};
@@ -435,6 +452,9 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
         auto tags = TagsOf(e.value("EndpointArn", ""), false);
         if (!tags.ok()) {
           if (tags.status().code() == Code::kNotFound) continue;
+          // Least-privilege roles may not read the tags of other teams' endpoints: those are
+          // not converge's business unless a spec names them.
+          if (tags.status().code() == Code::kPermission && !specs.count(name)) continue;
           return tags.status();
         }
         auto m = tags->find(kManagedByTag);
@@ -610,17 +630,26 @@ Status Reconciler::GarbageCollect(const KindSpec& k, const std::string& spec_nam
     for (const auto& e : endpoints) {
       auto d = DescribeEndpoint(e);
       if (!d.ok()) return d.status();
-      if (d->has_value()) in_use.insert((**d).value("EndpointConfigName", ""));
+      if (!d->has_value()) continue;
+      in_use.insert((**d).value("EndpointConfigName", ""));
+      // An update in progress deploys the pending config: it is in use too.
+      const json& pending = (**d).value("PendingDeploymentSummary", json::object());
+      if (pending.is_object() && pending.contains("EndpointConfigName"))
+        in_use.insert(pending.value("EndpointConfigName", ""));
     }
   } else {  // Model: referenced by any remaining config version of ours
     std::map<std::string, json> configs;
     CONVERGE_RETURN_IF_ERROR(ObserveVersions(*FindKind("EndpointConfig"), "", configs));
     for (const auto& [_, doc] : configs)
       for (const auto& v : doc["Versions"]) {
-        auto d = api_->Call("DescribeEndpointConfig", {{"EndpointConfigName", v["Name"]}});
-        if (!d.ok()) continue;
-        for (const auto& pv : d->value("ProductionVariants", json::array()))
-          in_use.insert(pv.value("ModelName", ""));
+        // Any failure other than "gone" stops the collection: a config whose models are not
+        // known would otherwise lose them (rollback targets, or what an endpoint runs).
+        auto models = ModelsOfConfig(v.value("Name", ""));
+        if (!models.ok()) {
+          if (models.status().code() == Code::kNotFound) continue;
+          return models.status();
+        }
+        for (const auto& m : *models) in_use.insert(m);
       }
   }
   json doomed = json::array();
@@ -646,8 +675,22 @@ Status Reconciler::Apply(const ChangeRequest& change) {
       [[fallthrough]];
     case Action::kRun: {
       auto r = api_->Call(k->create_op, WireRequest(change.desired));
-      // The name is content-addressed: "already exists" means an earlier attempt (whose answer
-      // was lost) created exactly this.
+      // A content-addressed name: "already exists" means an earlier attempt (whose answer was
+      // lost) created exactly this. An endpoint's name is the spec name: it is ours only if it
+      // carries our tag, else someone else created it meanwhile and it is left alone.
+      if (!r.ok() && r.status().code() == Code::kConflict && !k->hashed_name) {
+        auto d = DescribeEndpoint(change.key.name);
+        if (!d.ok()) return d.status();
+        if (!d->has_value()) return r.status();
+        auto tags = TagsOf((**d).value("EndpointArn", ""), false);
+        if (!tags.ok()) return tags.status();
+        auto m = tags->find(kManagedByTag);
+        if (m == tags->end() || m->second != instance_)
+          return Status(Code::kInvalid, "endpoint " + change.key.name +
+                                            " was created meanwhile by someone else (no " +
+                                            kManagedByTag + " tag of this converge): left alone");
+        return Status::Ok();
+      }
       if (!r.ok() && r.status().code() != Code::kConflict) return r.status();
       if (change.action == Action::kReplace)
         (void)GarbageCollect(*k, change.key.name, change.desired[k->name_member]);
@@ -752,16 +795,33 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
                       (reason.empty() ? "" : " (SageMaker rolled back: " + reason + ")")};
   }
   auto want = ExpectedVariants(desired);
+  json updates = json::array();
+  std::string lagging;
   for (const auto& v : e.value("ProductionVariants", json::array())) {
     auto it = want.find(v.value("VariantName", ""));
     if (it == want.end()) continue;
-    if (!SameNumber(v.value("CurrentInstanceCount", json()), it->second.first) ||
-        !SameNumber(v.value("CurrentWeight", json()), it->second.second))
-      return Health{HealthState::kProgressing,
-                    "InService, variant " + it->first + " at " +
-                        v.value("CurrentInstanceCount", json()).dump() + " instances"};
+    if (SameNumber(v.value("CurrentInstanceCount", json()), it->second.first) &&
+        SameNumber(v.value("CurrentWeight", json()), it->second.second))
+      continue;
+    if (lagging.empty())
+      lagging = "variant " + it->first + " at " + v.value("CurrentInstanceCount", json()).dump() +
+                " instances, weight " + v.value("CurrentWeight", json()).dump();
+    json u = {{"VariantName", it->first}};
+    if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
+    if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
+    updates.push_back(std::move(u));
   }
-  return Health{HealthState::kHealthy, "InService on " + want_cfg};
+  if (updates.empty()) return Health{HealthState::kHealthy, "InService on " + want_cfg};
+  // InService on the right config with other counts or weights: the config carries the counts
+  // it was created with (a count-only change scales the endpoint, it does not make a new
+  // config), so an UpdateEndpoint back to it, or a new endpoint on it, deploys those. Set the
+  // wanted ones; the endpoint goes Updating and comes back InService with them.
+  auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
+                      {{"EndpointName", key.name}, {"DesiredWeightsAndCapacities", updates}});
+  if (!r.ok() && r.status().code() != Code::kConflict)
+    return Health{HealthState::kFailed, "InService, " + lagging + "; setting the wanted counts "
+                                        "failed: " + r.status().message()};
+  return Health{HealthState::kProgressing, "InService, " + lagging + ": scaling"};
 }
 
 // ----- restore ------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ struct Options {
 
 class Reconciler : public converge::Reconciler {
  public:
+  using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
 
   std::string Type() const override { return "sagemaker"; }
@@ -70,6 +71,10 @@ class Reconciler : public converge::Reconciler {
   Status Restore(const ResourceKey& key, const json& definition) override;
   std::chrono::milliseconds HealthPollInterval() const override { return options_.poll_interval; }
   bool CanRollback(const ResourceKey& key) const override;
+  // Jobs: at least their StoppingCondition (MaxRuntimeInSeconds + MaxWaitTimeInSeconds) plus
+  // 15 minutes for provisioning, so a long training run does not time out at healthTimeout.
+  std::chrono::seconds HealthTimeout(const json& desired,
+                                     std::chrono::seconds backend_default) const override;
   long RequestCount() const override { return api_->RequestCount(); }
   long WriteCount() const override { return api_->WriteCount(); }
 
@@ -80,7 +85,10 @@ class Reconciler : public converge::Reconciler {
   std::string LiveName(const std::string& kind, const std::string& name) const;
 
  private:
-  json Request(const std::string& kind, const std::string& name) const;  // resolved, no tags
+  // Both read one snapshot of the bound specs (`specs`), so a request and its hash always come
+  // from the same spec set even while the watch loop rebinds.
+  json Request(const SpecMap& specs, const std::string& kind, const std::string& name) const;
+  std::string LiveName(const SpecMap& specs, const std::string& kind, const std::string& name) const;
   json ConvergeTags(const std::string& name) const;
   Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
   // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
@@ -96,7 +104,6 @@ class Reconciler : public converge::Reconciler {
   std::unique_ptr<Api> api_;
   std::string instance_;
   Options options_;
-  using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   // The bound specs, replaced as a whole by BindSpecs (the watch loop rebinds while other
   // threads plan): readers take the current snapshot.
   std::shared_ptr<const SpecMap> Specs() const;
