@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string_view>
 
+#include <strings.h>
+
 namespace converge::sagemaker {
 namespace {
 
@@ -91,11 +93,23 @@ bool HasAwsErrorCode(const http::Response& response) {
 }
 
 // http::RetryClassifier for SageMaker answers the shared rules do not retry.
-std::string ClassifyRetry(const http::Request&, const http::Response& response) {
+std::string ClassifyRetry(const http::Request& request, const http::Response& response) {
   if (response.status >= 200 && response.status < 300) return "";
   ApiError e = ParseError(response);
   if (OneOf(kThrottlingCodes, e.code) || OneOf(kTransientCodes, e.code)) {
     return std::to_string(response.status) + " " + e.code;
+  }
+  // SageMaker is eventually consistent: a model or config created a moment ago may not be
+  // visible yet to the call that references it ("Could not find model ..."). Nothing was
+  // created, so the call may repeat; a reference that really is wrong fails after the retries.
+  if (e.code == "ValidationException" && e.message.starts_with("Could not find ")) {
+    std::string target;
+    for (const auto& [n, v] : request.headers)
+      if (strcasecmp(n.c_str(), "X-Amz-Target") == 0) target = v;
+    for (const char* op : {"SageMaker.CreateEndpointConfig", "SageMaker.CreateEndpoint",
+                           "SageMaker.UpdateEndpoint", "SageMaker.CreateTransformJob"})
+      if (target == op)
+        return std::to_string(response.status) + " " + e.code + " (not visible yet?)";
   }
   // A 500/502/504 reaching the classifier belongs to a write (reads are retried by the shared
   // rules). With an AWS error body the service answered that it failed, as botocore assumes

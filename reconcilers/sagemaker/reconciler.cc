@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 
 namespace converge::sagemaker {
 namespace {
@@ -567,6 +568,18 @@ DiffResult Reconciler::Diff(const json& desired, const json& live,
     d.action = Action::kCreate;
     return d;
   }
+  if (live.value("EndpointStatus", "") == "Failed") {
+    // SageMaker accepts nothing but DeleteEndpoint on a Failed endpoint.
+    d.action = Action::kReplace;
+    d.fields.push_back({"EndpointStatus", "Failed", "InService"});
+    if (live.value("EndpointConfigName", "") != desired.value("EndpointConfigName", ""))
+      d.fields.push_back({"EndpointConfigName", live.value("EndpointConfigName", json()),
+                          desired["EndpointConfigName"]});
+    std::string why = live.value("FailureReason", "");
+    d.reason = "the endpoint is Failed" + (why.empty() ? std::string() : " (" + why + ")") +
+               " and SageMaker only allows deleting it: deleted, then created again";
+    return d;
+  }
   if (live.value("EndpointConfigName", "") != desired.value("EndpointConfigName", "")) {
     d.action = Action::kUpdate;
     d.fields.push_back(
@@ -658,6 +671,24 @@ Status Reconciler::GarbageCollect(const KindSpec& k, const std::string& spec_nam
   return DeleteVersions(k, doomed);
 }
 
+Status Reconciler::RecreateEndpoint(const std::string& name, const json& create_input) {
+  auto del = api_->Call("DeleteEndpoint", {{"EndpointName", name}});
+  if (!del.ok() && del.status().code() != Code::kNotFound) return del.status();
+  // Deleting takes a while; the name is free once DescribeEndpoint no longer finds it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  while (true) {
+    auto d = DescribeEndpoint(name);
+    if (!d.ok()) return d.status();
+    if (!d->has_value()) break;
+    if (std::chrono::steady_clock::now() > deadline)
+      return TimeoutError("endpoint " + name + " still " + (**d).value("EndpointStatus", "") +
+                          " 30 minutes after DeleteEndpoint");
+    std::this_thread::sleep_for(std::min(options_.poll_interval, std::chrono::milliseconds(5000)));
+  }
+  auto r = api_->Call("CreateEndpoint", create_input);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 Status Reconciler::Apply(const ChangeRequest& change) {
   const KindSpec* k = FindKind(change.key.kind);
   if (!k) return InvalidError("SageMaker has no kind " + change.key.kind);
@@ -672,6 +703,8 @@ Status Reconciler::Apply(const ChangeRequest& change) {
     case Action::kCreate:
       [[fallthrough]];
     case Action::kReplace:
+      if (change.action == Action::kReplace && k->kind == "Endpoint")
+        return RecreateEndpoint(change.key.name, WireRequest(change.desired));
       [[fallthrough]];
     case Action::kRun: {
       auto r = api_->Call(k->create_op, WireRequest(change.desired));
@@ -851,6 +884,10 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
     return r.ok() ? Status::Ok() : r.status();
   }
   const json& e = **d;
+  if (e.value("EndpointStatus", "") == "Failed")
+    return RecreateEndpoint(key.name, {{"EndpointName", key.name},
+                                       {"EndpointConfigName", cfg},
+                                       {"Tags", ConvergeTags(key.name)}});
   if (InProgress(e.value("EndpointStatus", "")))
     return UnavailableError("endpoint is " + e.value("EndpointStatus", "") +
                             "; roll back once it is InService or Failed");

@@ -94,6 +94,8 @@ class Reconciler : public converge::Reconciler {
   // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
   // configs are immutable). Deletes are ordered by it: a config goes before its models.
   Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
+  // DeleteEndpoint, wait until the name is free, CreateEndpoint: the only way out of Failed.
+  Status RecreateEndpoint(const std::string& name, const json& create_input);
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);

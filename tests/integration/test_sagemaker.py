@@ -266,6 +266,26 @@ class SageMakerTest(harness.SandboxTestCase):
         with self.assertRaises(self.sm.exceptions.ClientError):
             self.endpoint()
 
+    def test_a_failed_endpoint_is_recreated_when_the_spec_is_fixed(self):
+        # autoRollback off: the failed endpoint stays. SageMaker then accepts only DeleteEndpoint,
+        # so fixing the spec plans a replace (delete, wait, create), not an UpdateEndpoint.
+        ws = self.ws()
+        self.sandbox.admin("POST", "/sagemaker/failing-images", {"images": ["repo/churn:bad"]})
+        ws.write("models.yaml", model_yaml("churn-blue", "repo/churn:bad"))
+        ws.write("endpoint.yaml", config_yaml("churn", [("blue", "churn-blue", 1, 1.0)]) + "---\n" +
+                 endpoint_yaml("churn", "churn", annotations={"converge/autoRollback": "false"}))
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 1, out + err)
+        self.assertEqual(self.endpoint()["EndpointStatus"], "Failed")
+        ws.write("models.yaml", model_yaml("churn-blue", "repo/churn:2"))
+        plan = ws.plan_json()
+        actions = {(c["kind"], c["name"]): c["action"] for c in plan["changes"]}
+        self.assertEqual(actions[("Endpoint", "churn")], "replace", plan)
+        self.apply_ok(ws)
+        ep = self.endpoint()
+        self.assertEqual(ep["EndpointStatus"], "InService")
+        self.assert_no_changes(ws)
+
     def test_rollback_cli_restores_previous_config_and_holds(self):
         ws = self.ws()
         self.write_serving(ws)

@@ -356,6 +356,22 @@ TEST_F(SageMakerClientTest, ThrottlingRetriedThenSucceeds) {
   EXPECT_EQ(client->WriteCount(), 3);
 }
 
+// Eventual consistency: a config referencing a model created a moment ago is retried; the same
+// message on a read (a model that does not exist) is an answer.
+TEST_F(SageMakerClientTest, NotYetVisibleReferencesAreRetriedOnCreates) {
+  script_ = {AwsError(400, "ValidationException", "Could not find model \"arn:m\"."),
+             Answer(200, R"({"EndpointConfigArn":"arn:c"})")};
+  auto client = Make();
+  ASSERT_TRUE(client->Call("CreateEndpointConfig", {{"EndpointConfigName", "c"}}).ok());
+  EXPECT_EQ(seen_.size(), 2u);
+  script_ = {AwsError(400, "ValidationException", "Could not find model \"arn:m\"."),
+             Answer(200, "{}")};
+  seen_.clear();
+  auto d = client->Call("DescribeModel", {{"ModelName", "m"}});
+  EXPECT_EQ(d.status().code(), Code::kNotFound);
+  EXPECT_EQ(seen_.size(), 1u);
+}
+
 TEST_F(SageMakerClientTest, ThrottlingExhausted) {
   for (int i = 0; i < 4; ++i)
     script_.push_back(AwsError(400, "ThrottlingException", "Rate exceeded"));

@@ -250,5 +250,91 @@ TEST(SageMakerObserveTest, ObservedConfigsDependOnTheModelsOfEveryVersion) {
   EXPECT_EQ(describes, 2u);  // once per config version, not per observe
 }
 
+TEST(SageMakerHealthTest, InServiceOnTheRightConfigWithOldCountsIsScaled) {
+  // UpdateEndpoint back to an old config deploys the counts that config was created with; the
+  // endpoint should run the wanted ones, so health sets them instead of timing out.
+  World w("repo/churn:1", 4, 0.9);
+  json want = w.Desired(2);
+  const std::string cfg = want["EndpointConfigName"];
+  json live = LiveEndpoint(cfg, 2, 0.9);
+  w.api->ops["DescribeEndpoint"] = [&](const json&) -> Result<json> { return live; };
+  w.api->ops["UpdateEndpointWeightsAndCapacities"] = [&](const json& in) -> Result<json> {
+    EXPECT_EQ(in["DesiredWeightsAndCapacities"][0]["DesiredInstanceCount"], 4);
+    live = LiveEndpoint(cfg, 4, 0.9);
+    return json::object();
+  };
+  auto h = w.rec->CheckHealth({"Endpoint", "churn"}, want);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->state, HealthState::kProgressing);
+  h = w.rec->CheckHealth({"Endpoint", "churn"}, want);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->state, HealthState::kHealthy);
+  // SageMaker's own rollback (InService on another config) is a failure, not a wait.
+  live = LiveEndpoint("churn-00000000", 4, 0.9);
+  EXPECT_EQ(w.rec->CheckHealth({"Endpoint", "churn"}, want)->state, HealthState::kFailed);
+}
+
+TEST(SageMakerApplyTest, AnEndpointCreatedMeanwhileBySomeoneElseIsNotAdopted) {
+  World w;
+  json want = w.Desired(2);
+  w.api->ops["CreateEndpoint"] = [](const json&) -> Result<json> {
+    return Status(Code::kConflict, "Cannot create already existing endpoint");
+  };
+  w.api->ops["DescribeEndpoint"] = [](const json&) -> Result<json> {
+    return json{{"EndpointName", "churn"}, {"EndpointArn", "arn:e"}, {"EndpointStatus", "InService"}};
+  };
+  std::string owner = "someone-else";
+  w.api->ops["ListTags"] = [&](const json&) -> Result<json> {
+    return json{{"Tags", {{{"Key", kManagedByTag}, {"Value", owner}}}}};
+  };
+  ChangeRequest c;
+  c.key = {"Endpoint", "churn"};
+  c.action = Action::kCreate;
+  c.desired = want;
+  Status s = w.rec->Apply(c);
+  EXPECT_EQ(s.code(), Code::kInvalid) << s.ToString();
+  owner = "converge";  // our own earlier attempt whose answer was lost: fine
+  EXPECT_TRUE(w.rec->Apply(c).ok());
+}
+
+TEST(SageMakerApplyTest, ModelGarbageCollectionStopsWhenAConfigCannotBeRead) {
+  World w;
+  w.api->ops["ListModels"] = [](const json&) -> Result<json> {
+    json models = json::array();
+    for (int i = 1; i <= 5; ++i)
+      models.push_back({{"ModelName", "churn-0000000" + std::to_string(i)},
+                        {"ModelArn", "arn:m" + std::to_string(i)},
+                        {"CreationTime", i}});
+    return json{{"Models", models}};
+  };
+  w.api->ops["ListEndpointConfigs"] = [](const json&) -> Result<json> {
+    return json{{"EndpointConfigs",
+                 {{{"EndpointConfigName", "churn-0000000c"}, {"EndpointConfigArn", "arn:c"},
+                   {"CreationTime", 1}}}}};
+  };
+  w.api->ops["ListTags"] = [](const json&) -> Result<json> {
+    return json{{"Tags",
+                 {{{"Key", kManagedByTag}, {"Value", "converge"}}, {{"Key", kNameTag}, {"Value", "churn"}}}}};
+  };
+  w.api->ops["DescribeEndpointConfig"] = [](const json&) -> Result<json> {
+    return Status(Code::kPermission, "AccessDenied");
+  };
+  w.api->ops["CreateModel"] = [](const json&) -> Result<json> { return json::object(); };
+  ChangeRequest c;
+  c.key = {"Model", "churn"};
+  c.action = Action::kReplace;
+  c.desired = w.Desired(0);
+  EXPECT_TRUE(w.rec->Apply(c).ok());  // the create succeeded; the collection is best effort
+  for (const auto& [op, _] : w.api->calls) EXPECT_NE(op, "DeleteModel");
+}
+
+TEST(SageMakerHealthTest, JobsWaitTheirStoppingCondition) {
+  World w;
+  json job = {{"StoppingCondition", {{"MaxRuntimeInSeconds", 7200}}}};
+  EXPECT_EQ(w.rec->HealthTimeout(job, std::chrono::seconds(1200)), std::chrono::seconds(7200 + 900));
+  EXPECT_EQ(w.rec->HealthTimeout(json::object(), std::chrono::seconds(1200)),
+            std::chrono::seconds(1200));
+}
+
 }  // namespace
 }  // namespace converge::sagemaker
