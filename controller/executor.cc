@@ -71,6 +71,7 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
   auto next_report = start + ctx_.progress->interval;
   Health last{HealthState::kProgressing, "waiting"};
   while (true) {
+    if (Cancelled()) return Status(Code::kUnavailable, kInterruptedMessage);
     auto h = rec->CheckHealth(key, desired);
     if (h.ok()) {
       last = *h;
@@ -166,6 +167,16 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   std::string why = health.status().message();
+  if (why == kInterruptedMessage) {
+    // Stopping: the write was made, the outcome is unknown. No rollback; the next start
+    // re-plans from live state.
+    result.outcome = Outcome::kSkipped;
+    result.message = "interrupted while waiting for health: converge is stopping";
+    (void)st.JournalUpdate(*entry, store::JournalState::kInterrupted, result.message, *snap_id);
+    result.seconds = elapsed();
+    ctx_.progress->Line(who + ": " + result.message);
+    return result;
+  }
   ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
   const bool can_roll_back = change.action != Action::kDelete && rec->CanRollback(change.key);
   if (!change.auto_rollback || !can_roll_back) {
@@ -225,6 +236,11 @@ std::vector<ChangeResult> Executor::Apply(int64_t run, const Plan& plan) {
                                     "skipped after an earlier failure (--fail-fast)", 0, 0};
           continue;
         }
+        if (Stopping()) {
+          results[k] = ChangeResult{plan.changes[k].key, plan.changes[k].action, Outcome::kSkipped,
+                                    "not started: converge is stopping", 0, 0};
+          continue;
+        }
         results[k] = ApplyOne(run, plan.changes[k]);
         if (results[k].outcome != Outcome::kApplied && options_.fail_fast) stop = true;
       }
@@ -243,6 +259,10 @@ std::vector<ChangeResult> Executor::Settle(int64_t run,
                                           const std::vector<PlannedChange>& settle) {
   std::vector<ChangeResult> out;
   for (const auto& c : settle) {
+    if (Stopping()) {
+      out.push_back({c.key, Action::kNoop, Outcome::kSkipped, "not settled: converge is stopping", 0, 0});
+      continue;
+    }
     ChangeResult r{c.key, Action::kNoop, Outcome::kFailed, "", 0, 0};
     Reconciler* rec = ctx_.reconcilers.at(c.backend);
     auto health = WaitHealthy(rec, c.key, c.desired, TimeoutFor(c.backend), "settling");

@@ -6,6 +6,8 @@
 // concurrently (bounded by --parallelism); waves run in order; deletes run last.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -53,6 +55,12 @@ struct ExecOptions {
   bool fail_fast = false;
   std::string git_commit;
   int snapshot_retention = 20;
+  // `converge watch` on SIGTERM: `stop_starting` — no further change is started (results:
+  // skipped, no journal entry); changes in flight go on. `cancel` (when the shutdown timeout
+  // passes) — a health wait in progress stops too; its change is journalled `interrupted` (the
+  // write was made; the next start re-plans from live state) and is not rolled back.
+  const std::atomic<bool>* stop_starting = nullptr;
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct ExecContext {
@@ -79,6 +87,11 @@ class Executor {
                         const store::Snapshot& to, const std::string& hold_revision);
 
  private:
+  bool Cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
+  bool Stopping() const {
+    return Cancelled() || (options_.stop_starting != nullptr && options_.stop_starting->load());
+  }
+  static constexpr const char* kInterruptedMessage = "interrupted: converge is stopping";
   ChangeResult ApplyOne(int64_t run, const PlannedChange& change);
   // Polls health until healthy or the deadline; returns the last health seen.
   Result<Health> WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,

@@ -136,6 +136,10 @@ class Loop {
   std::mutex mu_;  // guards the members below
   std::shared_ptr<const LoadResult> specs_;
   std::shared_ptr<BackendSet> backends_;
+  // SIGTERM/SIGINT: no new change starts (no_new_changes_); past --shutdown-timeout health waits
+  // stop too (cancel_). ExecOptions::stop_starting / cancel.
+  std::atomic<bool> no_new_changes_{false};
+  std::atomic<bool> cancel_{false};
   std::mutex bind_mu_;  // guards the two below
   std::shared_ptr<BackendSet> bound_set_;
   std::shared_ptr<const LoadResult> bound_specs_;
@@ -677,6 +681,8 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     eo.parallelism = o_.parallelism;
     eo.health_timeout = o_.health_timeout;
     eo.git_commit = commit;
+    eo.stop_starting = &no_new_changes_;
+    eo.cancel = &cancel_;
     Executor exec(ExecContext{store_.get(), backends->reconcilers, backends->configs,
                               &SystemClock(), &progress},
                   eo);
@@ -696,7 +702,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
                                  &SystemClock(), &progress},
                      settle_options);
     for (auto& r : settler.Settle(*run, plan.settle)) results.push_back(std::move(r));
-    int applied = 0, failed = 0;
+    int applied = 0, failed = 0, interrupted = 0;
     for (const auto& r : results) {
       const std::string k = r.key.ToString();
       handled.insert(k);
@@ -726,6 +732,11 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
           }
           metrics_.Inc("converge_reconciles_total", {{"result", "terminal"}});
           break;
+        case Outcome::kSkipped:  // stopping: not started, or its health wait was cut short
+          ++interrupted;
+          ok = false;
+          SetState(k, "progressing", r.message, d);
+          break;
         default:
           ++failed;
           ok = false;
@@ -746,7 +757,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
           }
       }
     }
-    std::string status = failed ? "failed" : "succeeded";
+    std::string status = failed ? "failed" : interrupted ? "interrupted" : "succeeded";
     (void)store_->FinishRun(*run, status,
                             std::to_string(applied) + " applied, " + std::to_string(failed) +
                                 " failed (converge watch)");
@@ -1100,8 +1111,10 @@ int Loop::Run() {
     }
   }
 
-  // Stop taking work; let what is in flight finish, up to the shutdown timeout.
+  // Stop taking work and starting changes; changes in flight finish (health wait included) up
+  // to the shutdown timeout, then their health waits stop (journalled interrupted).
   queue_.ShutDown();
+  no_new_changes_ = true;
   {
     std::lock_guard<std::mutex> l(resync_mu_);
     stopping_ = true;
@@ -1114,8 +1127,18 @@ int Loop::Run() {
                                  [&] { return threads_done_ == static_cast<int>(threads.size()); });
   }
   if (!finished) {
-    log_.Warn("shutdown timeout passed with changes in flight; marking them interrupted",
+    // Health waits stop at their next poll and journal their change interrupted; a backend
+    // call that hangs is what the grace period below is for.
+    log_.Warn("shutdown timeout passed with changes in flight; interrupting their health waits",
               {{"timeout_s", std::to_string(o_.shutdown_timeout.count())}});
+    cancel_ = true;
+    std::unique_lock<std::mutex> l(done_mu_);
+    finished = done_cv_.wait_for(l, std::chrono::seconds(15), [&] {
+      return threads_done_ == static_cast<int>(threads.size());
+    });
+  }
+  if (!finished) {
+    log_.Warn("changes still in flight after the grace period; marking them interrupted");
     MarkInterrupted();
     log_.Info("stopped");
     std::fflush(nullptr);
