@@ -150,6 +150,7 @@ class Loop {
   std::set<std::string> initial_pending_;        // keys the first resync queued
   std::set<int64_t> runs_in_flight_;
   bool first_resync_ok_ = false;
+  bool first_resync_done_ = false;  // attempted, whatever the outcome (--once)
   bool observe_ok_ = false;
   bool any_failure_ = false;
   std::string last_success_;
@@ -914,6 +915,10 @@ void Loop::ResyncThread() {
     }
     first = false;
     bool ok = Resync(why);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      first_resync_done_ = true;
+    }
     // A failed resync (backends down) is retried soon; a good one after --resync (0: only when
     // asked for, e.g. by SIGHUP or a Backend change).
     steady_clock::duration interval = o_.resync.count() > 0
@@ -1104,10 +1109,20 @@ int Loop::Run() {
       log_.Error("a directory is not watched: its changes are seen only on a rescan or resync",
                  {{"error", e}});
     if (debouncer_.Due(steady_clock::now())) HandleChanges(debouncer_.Take());
-    if (o_.once && Ready() && queue_.Idle()) {
+    if (o_.once) {
+      // Done when every resource has been tried once: a failure waiting out its backoff is not
+      // waited for (exit 1), and backends that cannot be observed end it at once (exit 1).
       std::lock_guard<std::mutex> l(mu_);
-      exit_code = any_failure_ ? 1 : 0;
-      stop = true;
+      bool tried_all = first_resync_ok_ && initial_pending_.empty() && queue_.Len() == 0 &&
+                       queue_.InFlight() == 0 && debouncer_.Deadline() == std::nullopt;
+      if (first_resync_done_ && !first_resync_ok_) {
+        log_.Error("--once: the backends could not be observed");
+        exit_code = 1;
+        stop = true;
+      } else if (tried_all) {
+        exit_code = any_failure_ || queue_.Delayed() > 0 ? 1 : 0;
+        stop = true;
+      }
     }
   }
 

@@ -374,6 +374,18 @@ class ListenTest(WatchTestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(self.sandbox.app_ids(), ["/once/a"])
 
+    def test_once_exits_1_when_the_backends_cannot_be_reached(self):
+        ws = self.workspace(backend=False)
+        # A port nobody listens on: connection refused, retried with backoff, then an error.
+        ws.write("backend.yaml", harness.backend_yaml("http://127.0.0.1:9/marathon"))
+        ws.write("a.yaml", app_yaml("/once/b", image="img/b:1"))
+        start = time.monotonic()
+        code, out, err = ws.converge("watch", ws.spec_dir, "--state-dir", ws.state_dir, "--once",
+                                     "--listen", "off", timeout=DEADLINE)
+        self.assertEqual(code, 1, err)
+        self.assertIn("could not be observed", err)
+        self.assertLess(time.monotonic() - start, DEADLINE)
+
 
 if __name__ == "__main__":
     unittest.main()
