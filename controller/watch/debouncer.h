@@ -34,6 +34,13 @@ class Debouncer {
     auto d = Deadline();
     return d && now >= *d;
   }
+  // Holds a due burst back until `until` (the max-wait cap included): used while git holds its
+  // index lock, i.e. a checkout or merge is rewriting the tree.
+  void HoldUntil(TimePoint until) {
+    if (items_.empty()) return;
+    first_ = std::max(first_, until - max_wait_);
+    last_ = std::max(last_, until - quiet_);
+  }
   // The burst's items (deduplicated); the debouncer is empty afterwards.
   std::set<std::string> Take() {
     std::set<std::string> out;

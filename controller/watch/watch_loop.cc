@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -132,6 +133,7 @@ class Loop {
   std::unique_ptr<store::StateLock> lock_;
   std::optional<GitRepo> repo_;
   std::string head_;  // --committed-only: the commit being applied
+  std::optional<steady_clock::time_point> git_busy_since_;  // main thread only
 
   std::mutex mu_;  // guards the members below
   std::shared_ptr<const LoadResult> specs_;
@@ -1108,7 +1110,24 @@ int Loop::Run() {
     for (const auto& e : watcher.TakeErrors())
       log_.Error("a directory is not watched: its changes are seen only on a rescan or resync",
                  {{"error", e}});
-    if (debouncer_.Due(steady_clock::now())) HandleChanges(debouncer_.Take());
+    if (debouncer_.Due(steady_clock::now())) {
+      // A checkout, merge or rebase in progress holds .git/index.lock while it rewrites the
+      // tree: acting on half of it could delete resources and create them again a moment
+      // later. Wait for the lock to go (up to 60 s: a stale lock must not stop the watch).
+      auto now = steady_clock::now();
+      std::error_code ec;
+      bool git_busy = !o_.committed_only && repo_ &&
+                      std::filesystem::exists(repo_->git_dir + "/index.lock", ec);
+      if (git_busy && !git_busy_since_) git_busy_since_ = now;
+      if (!git_busy) git_busy_since_.reset();
+      if (git_busy && now - *git_busy_since_ < std::chrono::seconds(60)) {
+        debouncer_.HoldUntil(now + std::chrono::milliseconds(50));
+      } else {
+        if (git_busy) log_.Warn(".git/index.lock has been there for 60s: applying anyway");
+        git_busy_since_.reset();
+        HandleChanges(debouncer_.Take());
+      }
+    }
     if (o_.once) {
       // Done when every resource has been tried once: a failure waiting out its backoff is not
       // waited for (exit 1), and backends that cannot be observed end it at once (exit 1).

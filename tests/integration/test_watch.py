@@ -264,6 +264,25 @@ class CommittedOnlyTest(WatchTestCase):
         snaps = ws.snapshots("App//git/a")
         self.assertEqual(snaps[0]["git_commit"], second)
 
+    def test_work_tree_mode_waits_while_git_rewrites_the_tree(self):
+        # A checkout holds .git/index.lock while it rewrites files: the watch waits for it.
+        ws = self.workspace()
+        ws.write("a.yaml", app_yaml("/lock/a", image="img/a:1"))
+        self.git(ws, "init", "-q")
+        self.git(ws, "add", ".")
+        self.git(ws, "commit", "-qm", "one")
+        w = self.start(ws)
+        w.wait_ready()
+        self.wait_image("/lock/a", "img/a:1")
+        lock = os.path.join(ws.spec_dir, ".git", "index.lock")
+        open(lock, "w").close()
+        ws.write("a.yaml", app_yaml("/lock/a", image="img/a:2"))
+        time.sleep(1.5)  # well past the 50ms debounce and the 1s cap
+        self.assertEqual(harness.image_of(self.sandbox.app("/lock/a")), "img/a:1")
+        os.remove(lock)
+        self.wait_image("/lock/a", "img/a:2")
+        self.assertEqual(w.stop(), 0)
+
     def test_committed_only_needs_a_git_work_tree(self):
         ws = self.workspace()
         code, out, err = ws.converge("watch", ws.spec_dir, "--state-dir", ws.state_dir,

@@ -30,6 +30,19 @@ TEST(DebouncerTest, AContinuousStreamStillFiresAtMaxWait) {
   EXPECT_EQ(*d.Deadline(), t0 + 500ms);
 }
 
+TEST(DebouncerTest, HoldUntilPostponesADueBurstPastTheCap) {
+  Debouncer d(100ms, 500ms);
+  auto t0 = std::chrono::steady_clock::time_point() + 1h;
+  d.Add("a.yaml", t0);
+  ASSERT_TRUE(d.Due(t0 + 600ms));
+  d.HoldUntil(t0 + 650ms);  // git is rewriting the tree
+  EXPECT_FALSE(d.Due(t0 + 640ms));
+  EXPECT_TRUE(d.Due(t0 + 650ms));
+  EXPECT_EQ(d.Take(), std::set<std::string>{"a.yaml"});
+  d.HoldUntil(t0 + 10s);  // nothing pending: no effect
+  EXPECT_FALSE(d.Pending());
+}
+
 TEST(DebouncerTest, ANewBurstStartsAfterTake) {
   Debouncer d(100ms, 500ms);
   auto t0 = std::chrono::steady_clock::time_point() + 1h;
