@@ -233,6 +233,7 @@ Result<std::unique_ptr<Client>> Client::FromBackend(const BackendConfig& backend
   options.region = *region;
   options.endpoint = backend.url;
   options.credentials = std::move(*credentials);
+  options.refresh_credentials = [profile, env] { return ResolveCredentials(profile, env); };
   options.transport = transport;
   options.transport.tls.ca_file = backend.ca_file;
   options.transport.tls.insecure_skip_verify = backend.insecure_skip_verify;
@@ -252,25 +253,52 @@ const ApiError& Client::LastError() {
 void Client::SignAttempt(http::Request& request) {
   requests_++;
   if (!IsReadOnlyOperation(OperationOf(request))) writes_++;
-  if (options_.credentials.empty()) return;
+  const aws::Credentials credentials = CurrentCredentials();
+  if (credentials.empty()) return;
   aws::SigningRequest s{request.method, request.url, std::move(request.headers),
                         std::move(request.body)};
-  aws::Sign(s, options_.credentials, options_.region, kService, clock_.WallNow());
+  aws::Sign(s, credentials, options_.region, kService, clock_.WallNow());
   request.headers = std::move(s.headers);
   request.body = std::move(s.body);
 }
 
 std::string Client::Redact(std::string text) const {
-  for (const std::string* secret :
-       {&options_.credentials.secret_access_key, &options_.credentials.session_token,
-        &options_.credentials.access_key_id}) {
-    if (secret->size() < 4) continue;  // too short to search for without mangling the text
-    for (size_t at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at)) {
-      text.replace(at, secret->size(), "<redacted>");
+  std::vector<aws::Credentials> all;
+  {
+    std::lock_guard<std::mutex> lock(credentials_mu_);
+    all = retired_credentials_;
+    all.push_back(options_.credentials);
+  }
+  for (const auto& c : all) {
+    for (const std::string* secret : {&c.secret_access_key, &c.session_token, &c.access_key_id}) {
+      if (secret->size() < 4) continue;  // too short to search for without mangling the text
+      for (size_t at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at)) {
+        text.replace(at, secret->size(), "<redacted>");
+      }
     }
   }
   if (text.size() > kMaxMessage) text = text.substr(0, kMaxMessage) + "…";
   return text;
+}
+
+aws::Credentials Client::CurrentCredentials() const {
+  std::lock_guard<std::mutex> lock(credentials_mu_);
+  return options_.credentials;
+}
+
+bool Client::RefreshCredentials() {
+  if (!options_.refresh_credentials) return false;
+  auto fresh = options_.refresh_credentials();
+  if (!fresh.ok()) return false;
+  std::lock_guard<std::mutex> lock(credentials_mu_);
+  const aws::Credentials& cur = options_.credentials;
+  if (fresh->access_key_id == cur.access_key_id &&
+      fresh->secret_access_key == cur.secret_access_key &&
+      fresh->session_token == cur.session_token)
+    return false;
+  if (retired_credentials_.size() < 16) retired_credentials_.push_back(cur);
+  options_.credentials = std::move(*fresh);
+  return true;
 }
 
 Result<json> Client::Call(const std::string& operation, const json& input, ApiError* error) {
@@ -293,6 +321,12 @@ Result<json> Client::Call(const std::string& operation, const json& input, ApiEr
   };
 
   Result<http::Response> response = http_->Send(request);
+  if (response.ok() && response->status >= 400) {
+    // Temporary credentials expired: pick up refreshed ones and send once more.
+    ApiError e = ParseError(*response);
+    if ((e.code == "ExpiredToken" || e.code == "ExpiredTokenException") && RefreshCredentials())
+      response = http_->Send(request);
+  }
   if (!response.ok()) {
     std::string text = where + ": " + response.status().message();
     // Nothing reached the service, or a read: a plain failure. A write that may have been

@@ -39,6 +39,8 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -59,6 +61,10 @@ struct ClientOptions {
   std::string endpoint;
   // Empty credentials: requests are sent unsigned (only useful against a test server).
   aws::Credentials credentials;
+  // Re-reads the credentials (the chain of credentials.h) when the service answers
+  // ExpiredToken: temporary credentials refreshed in ~/.aws/credentials or the environment by
+  // another process are picked up, and the call is sent once more. Unset: no refresh.
+  std::function<Result<aws::Credentials>()> refresh_credentials;
   http::TransportOptions transport;  // timeouts, TLS (ca_file, insecure_skip_verify)
   http::RetryPolicy retry;
 };
@@ -129,7 +135,13 @@ class Client {
   void SignAttempt(http::Request& request);
   std::string Redact(std::string text) const;
 
-  ClientOptions options_;
+  aws::Credentials CurrentCredentials() const;
+  // True when fresh credentials (different from the ones in use) were loaded.
+  bool RefreshCredentials();
+
+  ClientOptions options_;  // options_.credentials: guarded by credentials_mu_
+  mutable std::mutex credentials_mu_;
+  std::vector<aws::Credentials> retired_credentials_;  // still redacted from messages
   Clock& clock_;
   std::string url_;
   std::unique_ptr<http::Client> http_;

@@ -372,6 +372,33 @@ TEST_F(SageMakerClientTest, NotYetVisibleReferencesAreRetriedOnCreates) {
   EXPECT_EQ(seen_.size(), 1u);
 }
 
+// Expired temporary credentials are re-read (another process refreshed them) and the call is
+// sent once more, signed with the new ones; the old ones stay redacted.
+TEST_F(SageMakerClientTest, ExpiredTokenRefreshesCredentialsOnce) {
+  ClientOptions o;
+  o.region = "us-east-1";
+  o.credentials = {"AKIDOLDOLDOLD", "old-secret-value", "old-token-value"};
+  int refreshes = 0;
+  o.refresh_credentials = [&]() -> Result<aws::Credentials> {
+    ++refreshes;
+    return aws::Credentials{"AKIDNEWNEWNEW", "new-secret-value", "new-token-value"};
+  };
+  Client client(o, clock_, std::make_unique<ScriptedTransport>(&script_, &seen_));
+  script_ = {AwsError(400, "ExpiredTokenException", "The security token included in the request is expired"),
+             Answer(200, "{}")};
+  ASSERT_TRUE(client.Call("ListModels", json::object()).ok());
+  ASSERT_EQ(seen_.size(), 2u);
+  EXPECT_NE(HeaderOf(seen_[0], "Authorization").find("AKIDOLDOLDOLD"), std::string::npos);
+  EXPECT_NE(HeaderOf(seen_[1], "Authorization").find("AKIDNEWNEWNEW"), std::string::npos);
+  EXPECT_EQ(HeaderOf(seen_[1], "X-Amz-Security-Token"), "new-token-value");
+  // Expired again with nothing newer to load: an error, no loop.
+  script_ = {AwsError(400, "ExpiredTokenException", "expired: old-secret-value")};
+  auto r = client.Call("ListModels", json::object());
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(refreshes, 2);
+  EXPECT_EQ(r.status().message().find("old-secret-value"), std::string::npos);
+}
+
 TEST_F(SageMakerClientTest, ThrottlingExhausted) {
   for (int i = 0; i < 4; ++i)
     script_.push_back(AwsError(400, "ThrottlingException", "Rate exceeded"));
