@@ -309,7 +309,11 @@ std::string Loop::CommitForRun() {
 // ----- backends --------------------------------------------------------------------------------
 
 void Loop::EnsureBound(const std::shared_ptr<BackendSet>& set,
-                       const std::shared_ptr<const LoadResult>& specs) {
+                       const std::shared_ptr<const LoadResult>& batch_specs) {
+  // Always the newest published specs, never an older batch's: a slow batch must not rebind
+  // the reconcilers back to a spec set a newer batch has moved past.
+  auto specs = Specs();
+  if (!specs) specs = batch_specs;
   std::lock_guard<std::mutex> lock(bind_mu_);
   if (bound_set_ == set && bound_specs_ == specs) return;
   BindSpecs(*set, *specs);
