@@ -79,13 +79,15 @@ CLI::App* AddWatchCommand(CLI::App& app, WatchCmdOptions& o) {
                 "How long to wait for a change to become healthy (default: the backend's "
                 "healthTimeout, 10m)");
   w->add_option("--shutdown-timeout", o.shutdown_timeout,
-                "On SIGTERM/SIGINT, wait this long for changes in flight before marking them "
-                "interrupted and exiting (default 30s)");
+                "On SIGTERM/SIGINT no new change starts; changes in flight get this long to "
+                "finish, then their health waits stop and they are journalled interrupted "
+                "(default 30s)");
   w->add_option("--log-format", o.log_format, "text | json (one object per line) on stderr")
       ->check(CLI::IsMember({"text", "json"}));
   w->add_flag("--once", o.once,
-              "Converge once and exit (0 when everything is synced, 1 otherwise): a broken "
-              "file does not stop the other files, unlike apply");
+              "Try every resource once and exit: 0 when everything is synced, 1 otherwise "
+              "(failures are not retried; unreachable backends end it at once). A broken file "
+              "does not stop the other files, unlike apply");
   return w;
 }
 
