@@ -112,6 +112,11 @@ class Loop {
 
   void Worker();
   void ProcessBatch(const std::vector<std::string>& keys);
+  // The live objects a batch needs: one Get per key for a small batch whose keys' backends are
+  // known (a file edit: milliseconds, whatever the size of the backend), else a full observe.
+  Result<std::map<std::string, std::vector<LiveObject>>> ObserveBatch(
+      BackendSet& backends, const std::vector<std::string>& keys,
+      const std::function<const Document*(const std::string&)>& doc_of);
   void ResyncThread();
   bool Resync(const char* why);
   bool SelfHeal(const Document* doc) const;
@@ -547,7 +552,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   }
 
   EnsureBound(backends, specs);
-  auto live = ObserveAll(*backends);
+  auto live = ObserveBatch(*backends, keys, doc_of);
   {
     std::lock_guard<std::mutex> lock(mu_);
     observe_ok_ = live.ok();
@@ -802,6 +807,39 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     metrics_.Inc("converge_reconciles_total", {{"result", "success"}});
   }
   finish(ok);
+}
+
+Result<std::map<std::string, std::vector<LiveObject>>> Loop::ObserveBatch(
+    BackendSet& backends, const std::vector<std::string>& keys,
+    const std::function<const Document*(const std::string&)>& doc_of) {
+  constexpr size_t kMaxGets = 16;
+  std::vector<std::pair<std::string, ResourceKey>> targets;  // backend, key
+  if (keys.size() <= kMaxGets) {
+    for (const auto& k : keys) {
+      std::string backend;
+      if (const Document* d = doc_of(k)) {
+        backend = d->backend;
+      } else {  // a removed spec: where it lived, as last seen
+        std::lock_guard<std::mutex> lock(mu_);
+        if (auto it = board_.find(k); it != board_.end()) backend = it->second.backend;
+      }
+      auto key = ParseResourceKey(k);
+      if (backend.empty() || !key.ok() || !backends.reconcilers.count(backend)) {
+        targets.clear();
+        break;
+      }
+      targets.emplace_back(backend, *key);
+    }
+  }
+  if (targets.empty()) return ObserveAll(backends);
+  std::map<std::string, std::vector<LiveObject>> out;
+  for (const auto& [name, _] : backends.reconcilers) out[name];  // every backend present
+  for (const auto& [backend, key] : targets) {
+    auto o = backends.reconcilers.at(backend)->Get(key);
+    if (!o.ok()) return o.status().Annotate("observing " + key.ToString() + " in backend " + backend);
+    if (o->has_value()) out[backend].push_back(std::move(**o));
+  }
+  return out;
 }
 
 // A full pass over everything: observe, plan, decide per resource. Work goes through the queue
