@@ -28,6 +28,23 @@ bool InProgress(const std::string& status) {
          status == "RollingBack" || status == "Deleting";
 }
 
+// The user's tags (not converge.io/…), as a sorted [{Key, Value}] array, from a tag map or a
+// Tags array (a spec's, or a live object's).
+json UserTags(const std::map<std::string, std::string>& tags) {
+  json out = json::array();
+  for (const auto& [k, v] : tags)
+    if (k.rfind("converge.io/", 0) != 0) out.push_back({{"Key", k}, {"Value", v}});
+  return out;
+}
+json UserTags(const json& tags) {
+  std::map<std::string, std::string> m;
+  if (tags.is_array())
+    for (const auto& t : tags)
+      if (t.is_object() && t.contains("Key") && t["Key"].is_string())
+        m[t["Key"].get<std::string>()] = t.value("Value", "");
+  return UserTags(m);
+}
+
 // Dotted-path differences between two JSON values (objects recurse; arrays of objects with a
 // VariantName / ChannelName / Key are matched by that name, other arrays compare whole).
 void DiffJson(const json& a, const json& b, const std::string& path,
@@ -350,7 +367,8 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
     if (m == tags->end() || m->second != instance_ || n == tags->end()) continue;
     json version = {{"Name", o.value(k.name_member, "")},
                     {"Arn", o.value(k.arn_member, "")},
-                    {"CreationTime", o.value("CreationTime", json(0))}};
+                    {"CreationTime", o.value("CreationTime", json(0))},
+                    {"Tags", UserTags(*tags)}};
     if (k.kind == "EndpointConfig") {
       auto models = ModelsOfConfig(version["Name"].get<std::string>());
       if (!models.ok()) {
@@ -468,6 +486,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
         if (!d.ok()) return d.status();
         if (!d->has_value()) continue;  // deleted between list and describe
         o.doc = std::move(**d);
+        o.doc["Tags"] = UserTags(*tags);
         out.push_back(std::move(o));
       }
     }
@@ -502,6 +521,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
     if (!tags.ok()) return tags.status();
     auto m = tags->find(kManagedByTag);
     o.owned = m != tags->end() && m->second == instance_;
+    o.doc["Tags"] = UserTags(*tags);
   }
   return std::optional<LiveObject>(std::move(o));
 }
@@ -543,8 +563,16 @@ DiffResult Reconciler::Diff(const json& desired, const json& live,
 
   if (k->hashed_name) {
     const json versions = live.is_null() ? json::array() : live.value("Versions", json::array());
-    for (const auto& v : versions)
-      if (v.value("Name", "") == want) return d;  // this content already exists
+    for (const auto& v : versions) {
+      if (v.value("Name", "") != want) continue;  // this content already exists:
+      json want_tags = UserTags(desired.value("Tags", json::array()));
+      if (v.contains("Tags") && v["Tags"] != want_tags) {  // only its tags may differ
+        d.action = Action::kUpdate;
+        d.fields.push_back({"Tags", v["Tags"], want_tags});
+        d.reason = "tags are changed in place on " + want + " (AddTags / DeleteTags)";
+      }
+      return d;
+    }
     if (versions.empty()) {
       d.action = Action::kCreate;
       return d;
@@ -585,6 +613,9 @@ DiffResult Reconciler::Diff(const json& desired, const json& live,
     d.fields.push_back(
         {"EndpointConfigName", live.value("EndpointConfigName", json()), desired["EndpointConfigName"]});
     d.reason = "UpdateEndpoint: SageMaker deploys the new config, then shifts traffic";
+    json want_tags = UserTags(desired.value("Tags", json::array()));
+    if (live.contains("Tags") && live["Tags"] != want_tags)
+      d.fields.push_back({"Tags", live["Tags"], want_tags});
     return d;
   }
   auto want_variants = ExpectedVariants(desired);
@@ -601,6 +632,16 @@ DiffResult Reconciler::Diff(const json& desired, const json& live,
   if (!d.fields.empty()) {
     d.action = Action::kScale;
     d.reason = "UpdateEndpointWeightsAndCapacities (same config)";
+  }
+  json want_tags = UserTags(desired.value("Tags", json::array()));
+  if (live.contains("Tags") && live["Tags"] != want_tags) {
+    d.fields.push_back({"Tags", live["Tags"], want_tags});
+    if (d.action == Action::kNoop) {
+      d.action = Action::kUpdate;
+      d.reason = "tags are changed in place (AddTags / DeleteTags)";
+    } else {
+      d.reason += "; tags changed in place";
+    }
   }
   return d;
 }
@@ -689,6 +730,31 @@ Status Reconciler::RecreateEndpoint(const std::string& name, const json& create_
   return r.ok() ? Status::Ok() : r.status();
 }
 
+Status Reconciler::SyncTags(const std::string& arn, const json& live_tags, const json& want_tags) {
+  std::map<std::string, std::string> have, want;
+  for (const auto& t : UserTags(live_tags)) have[t["Key"]] = t["Value"];
+  for (const auto& t : UserTags(want_tags)) want[t["Key"]] = t["Value"];
+  json removed = json::array(), added = json::array();
+  for (const auto& [k, v] : have)
+    if (!want.count(k)) removed.push_back(k);
+  for (const auto& [k, v] : want)
+    if (!have.count(k) || have[k] != v) added.push_back({{"Key", k}, {"Value", v}});
+  if (removed.empty() && added.empty()) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    tag_cache_.erase(arn);
+  }
+  if (!removed.empty()) {
+    auto r = api_->Call("DeleteTags", {{"ResourceArn", arn}, {"TagKeys", removed}});
+    if (!r.ok()) return r.status();
+  }
+  if (!added.empty()) {
+    auto r = api_->Call("AddTags", {{"ResourceArn", arn}, {"Tags", added}});
+    if (!r.ok()) return r.status();
+  }
+  return Status::Ok();
+}
+
 Status Reconciler::Apply(const ChangeRequest& change) {
   const KindSpec* k = FindKind(change.key.kind);
   if (!k) return InvalidError("SageMaker has no kind " + change.key.kind);
@@ -730,6 +796,20 @@ Status Reconciler::Apply(const ChangeRequest& change) {
       return Status::Ok();
     }
     case Action::kUpdate: {
+      if (k->hashed_name) {  // the same content: only its tags change
+        const std::string want = change.desired.value(k->name_member, "");
+        for (const auto& v : change.live.value("Versions", json::array()))
+          if (v.value("Name", "") == want)
+            return SyncTags(v.value("Arn", ""), v.value("Tags", json::array()),
+                            change.desired.value("Tags", json::array()));
+        return Status(Code::kConflict, want + " is gone; plan again");
+      }
+      CONVERGE_RETURN_IF_ERROR(SyncTags(change.live.value("EndpointArn", ""),
+                                        change.live.value("Tags", json::array()),
+                                        change.desired.value("Tags", json::array())));
+      if (change.live.value("EndpointConfigName", "") ==
+          change.desired.value("EndpointConfigName", ""))
+        return Status::Ok();  // tags only
       json in = {{"EndpointName", change.key.name},
                  {"EndpointConfigName", change.desired["EndpointConfigName"]}};
       if (change.desired.contains("DeploymentConfig"))
@@ -738,6 +818,9 @@ Status Reconciler::Apply(const ChangeRequest& change) {
       return r.ok() ? Status::Ok() : r.status();
     }
     case Action::kScale: {
+      CONVERGE_RETURN_IF_ERROR(SyncTags(change.live.value("EndpointArn", ""),
+                                        change.live.value("Tags", json::array()),
+                                        change.desired.value("Tags", json::array())));
       auto want = ExpectedVariants(change.desired);
       json updates = json::array();
       for (const auto& v : change.live.value("ProductionVariants", json::array())) {
@@ -878,8 +961,9 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
   auto d = DescribeEndpoint(key.name);
   if (!d.ok()) return d.status();
   if (!d->has_value()) {
-    json in = {{"EndpointName", key.name}, {"EndpointConfigName", cfg},
-               {"Tags", ConvergeTags(key.name)}};
+    json tags = UserTags(definition.value("Tags", json::array()));
+    for (auto& t : ConvergeTags(key.name)) tags.push_back(t);
+    json in = {{"EndpointName", key.name}, {"EndpointConfigName", cfg}, {"Tags", tags}};
     auto r = api_->Call("CreateEndpoint", in);
     return r.ok() ? Status::Ok() : r.status();
   }

@@ -96,6 +96,8 @@ class Reconciler : public converge::Reconciler {
   Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
   // DeleteEndpoint, wait until the name is free, CreateEndpoint: the only way out of Failed.
   Status RecreateEndpoint(const std::string& name, const json& create_input);
+  // AddTags / DeleteTags so that the user tags (not converge.io/…) of `arn` become `want_tags`.
+  Status SyncTags(const std::string& arn, const json& live_tags, const json& want_tags);
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);

@@ -36,11 +36,12 @@ def backend_yaml(url, **extra):
     return harness.document("Backend", "ml", spec)
 
 
-def model_yaml(name, image="repo/churn:1"):
-    return harness.document("Model", name, {
-        "ExecutionRoleArn": ROLE,
-        "PrimaryContainer": {"Image": image, "ModelDataUrl": "s3://models/%s.tar.gz" % name}},
-        backend="ml")
+def model_yaml(name, image="repo/churn:1", tags=None):
+    spec = {"ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {"Image": image, "ModelDataUrl": "s3://models/%s.tar.gz" % name}}
+    if tags:
+        spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    return harness.document("Model", name, spec, backend="ml")
 
 
 def config_yaml(name, variants):
@@ -50,9 +51,11 @@ def config_yaml(name, variants):
         backend="ml")
 
 
-def endpoint_yaml(name, config, annotations=None):
-    return harness.document("Endpoint", name, {"EndpointConfigName": config}, backend="ml",
-                            annotations=annotations)
+def endpoint_yaml(name, config, annotations=None, tags=None):
+    spec = {"EndpointConfigName": config}
+    if tags:
+        spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    return harness.document("Endpoint", name, spec, backend="ml", annotations=annotations)
 
 
 def training_yaml(name, image="repo/train:1", depth="6"):
@@ -209,6 +212,41 @@ class SageMakerTest(harness.SandboxTestCase):
                               what="Endpoint/churn synced")
         self.assertEqual(len(self.models()), 3)
         self.assertEqual(w.stop(), 0)
+        self.assert_no_changes(ws)
+
+    def test_tags_are_changed_in_place(self):
+        # Tags are not part of a model's identity: a tag change is AddTags/DeleteTags on the
+        # live model and endpoint, not a new model, config and rollout.
+        ws = self.ws()
+        self.write_serving(ws)
+        self.apply_ok(ws)
+        models = self.models()
+        config = self.endpoint()["EndpointConfigName"]
+        ws.write("models.yaml",
+                 model_yaml("churn-blue", tags={"team": "ml", "cost-center": "42"}) + "---\n" +
+                 model_yaml("churn-green", "repo/churn-green:1"))
+        ws.write("endpoint.yaml", config_yaml("churn", [
+            ("blue", "churn-blue", 2, 0.9), ("green", "churn-green", 1, 0.1)]) + "---\n" +
+            endpoint_yaml("churn", "churn", tags={"team": "ml"}))
+        plan = ws.plan_json()
+        actions = {(c["kind"], c["name"]): c["action"] for c in plan["changes"]}
+        self.assertEqual(actions, {("Model", "churn-blue"): "update", ("Endpoint", "churn"): "update"})
+        self.apply_ok(ws)
+        self.assertEqual(self.models(), models)
+        self.assertEqual(self.endpoint()["EndpointConfigName"], config)
+
+        def user_tags(arn):
+            tags = self.sm.list_tags(ResourceArn=arn)["Tags"]
+            return {t["Key"]: t["Value"] for t in tags if not t["Key"].startswith("converge.io/")}
+        blue = [m for m in self.sm.list_models()["Models"] if m["ModelName"].startswith("churn-blue-")]
+        self.assertEqual(user_tags(blue[0]["ModelArn"]), {"team": "ml", "cost-center": "42"})
+        self.assertEqual(user_tags(self.endpoint()["EndpointArn"]), {"team": "ml"})
+        self.assert_no_changes(ws)
+        # Removing a tag deletes it; converge's own tags stay.
+        self.write_serving(ws)
+        self.apply_ok(ws)
+        self.assertEqual(user_tags(blue[0]["ModelArn"]), {})
+        self.assertEqual(user_tags(self.endpoint()["EndpointArn"]), {})
         self.assert_no_changes(ws)
 
     def test_instance_count_change_is_a_scale(self):
