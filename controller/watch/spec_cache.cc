@@ -258,7 +258,7 @@ void SpecCache::Rebuild(CacheUpdate& u) {
     next->failed_files.insert(e.part.failed_files.begin(), e.part.failed_files.end());
   }
   CheckDocumentSet(registry_, *next);
-  auto before = DesiredSignature(*current_);
+  const auto& before = signature_;  // of current_, computed when it was built
   auto after = DesiredSignature(*next);
   for (const auto& [k, sig] : after) {
     auto it = before.find(k);
@@ -269,6 +269,7 @@ void SpecCache::Rebuild(CacheUpdate& u) {
   for (const auto& k : u.affected)
     if (k.rfind("Backend/", 0) == 0) u.backends_changed = true;
   current_ = std::move(next);
+  signature_ = std::move(after);
 }
 
 }  // namespace converge::watch
