@@ -180,7 +180,10 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
   const bool can_roll_back = change.action != Action::kDelete && rec->CanRollback(change.key);
   if (!change.auto_rollback || !can_roll_back) {
-    result.message = why + (!can_roll_back ? "" : " (autoRollback is off)");
+    // A definitive failure (the backend said so) keeps its code, so that `converge watch` does
+    // not repeat the same change until the spec changes.
+    result.message = (health.status().terminal() ? health.status().ToString() : why) +
+                     (!can_roll_back ? "" : " (autoRollback is off)");
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
     result.seconds = elapsed();
     return result;

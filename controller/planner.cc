@@ -87,46 +87,20 @@ void AssignStages(std::vector<PlannedChange>& changes,
 namespace {
 
 // The revision a resource is planned, applied and held at: its spec's revision, combined with
-// the revisions of the specs it references (Reconciler::References) when it has any. A SageMaker
-// endpoint's desired state embeds its config's and models' content-addressed names, so a fixed
-// model image is a new revision of the endpoint too: an endpoint held after a failed rollout
-// is released by the fix, as the hold promises ("until the spec changes").
-class Revisions {
- public:
-  Revisions(const PlanInputs& in) : in_(in) {}
-
-  std::string Of(const Document& doc, int depth = 0) {
-    auto rit = in_.reconcilers.find(doc.backend);
-    if (rit == in_.reconcilers.end()) return doc.revision;
-    std::vector<ResourceKey> refs = rit->second->References(doc);
-    if (refs.empty() || depth > 16) return doc.revision;  // depth: reference cycles
-    const std::string key = doc.backend + "\n" + doc.Key();
-    if (auto it = memo_.find(key); it != memo_.end()) return it->second;
-    if (index_.empty())
-      for (const Document& d : in_.specs->documents) index_[d.backend + "\n" + d.Key()] = &d;
-    std::sort(refs.begin(), refs.end());
-    std::string material = doc.revision;
-    for (const ResourceKey& r : refs) {
-      auto it = index_.find(doc.backend + "\n" + r.ToString());
-      if (it == index_.end()) continue;  // not a spec: an object converge does not manage
-      material += "\n" + r.ToString() + "=" + Of(*it->second, depth + 1);
-    }
-    std::string rev = ContentHash(material);
-    memo_[key] = rev;
-    return rev;
-  }
-
- private:
-  const PlanInputs& in_;
-  std::map<std::string, const Document*> index_;
-  std::map<std::string, std::string> memo_;
-};
+// its desired state when that is computed from other specs (Reconciler::References). A SageMaker
+// endpoint's desired state embeds its config's content-addressed name, which embeds its
+// models': a fixed model image is a new revision of the endpoint too, so an endpoint held after
+// a failed rollout is released by the fix, as the hold promises ("until the spec changes").
+// What does not reach the desired state (a tag on a model) changes nothing.
+std::string RevisionOf(const Document& doc, const Reconciler& rec, const json& desired) {
+  if (rec.References(doc).empty()) return doc.revision;
+  return ContentHash(doc.revision + "\n" + desired.dump());
+}
 
 }  // namespace
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   Plan plan;
-  Revisions revisions(in);
   plan.created_at = FormatIsoTime(SystemClock().WallNow());
   plan.spec_dir = options.spec_dir;
   plan.git_commit = options.git_commit;
@@ -165,7 +139,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       continue;
     }
     json desired = rec->Desired(doc);
-    const std::string revision = revisions.Of(doc);
+    const std::string revision = RevisionOf(doc, *rec, desired);
     json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
     if (diff.action == Action::kNoop) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -104,9 +105,11 @@ class Loop {
     return specs_;
   }
   std::string CommitForRun();
-  // Binds the specs to the backends' reconcilers when either changed since the last binding.
-  void EnsureBound(const std::shared_ptr<BackendSet>& set,
-                   const std::shared_ptr<const LoadResult>& specs);
+  // Binds the newest published specs to the reconcilers of `set` when not bound yet, and returns
+  // them with `planning` holding the binding (shared): no other thread rebinds until it is
+  // released, so a batch observes and plans with exactly the specs its reconcilers see.
+  std::shared_ptr<const LoadResult> BindForPlanning(const std::shared_ptr<BackendSet>& set,
+                                                   std::shared_lock<std::shared_mutex>& planning);
   // `keys` plus every spec that references one of them, transitively (Reconciler::References).
   std::set<std::string> WithDependents(const std::set<std::string>& keys, const LoadResult& specs);
 
@@ -147,7 +150,7 @@ class Loop {
   // stop too (cancel_). ExecOptions::stop_starting / cancel.
   std::atomic<bool> no_new_changes_{false};
   std::atomic<bool> cancel_{false};
-  std::mutex bind_mu_;  // guards the two below
+  std::shared_mutex bind_rw_;  // guards the two below; held shared while a batch plans
   std::shared_ptr<BackendSet> bound_set_;
   std::shared_ptr<const LoadResult> bound_specs_;
   std::string connect_error_;
@@ -313,17 +316,27 @@ std::string Loop::CommitForRun() {
 
 // ----- backends --------------------------------------------------------------------------------
 
-void Loop::EnsureBound(const std::shared_ptr<BackendSet>& set,
-                       const std::shared_ptr<const LoadResult>& batch_specs) {
-  // Always the newest published specs, never an older batch's: a slow batch must not rebind
-  // the reconcilers back to a spec set a newer batch has moved past.
-  auto specs = Specs();
-  if (!specs) specs = batch_specs;
-  std::lock_guard<std::mutex> lock(bind_mu_);
-  if (bound_set_ == set && bound_specs_ == specs) return;
-  BindSpecs(*set, *specs);
-  bound_set_ = set;
-  bound_specs_ = specs;
+std::shared_ptr<const LoadResult> Loop::BindForPlanning(const std::shared_ptr<BackendSet>& set,
+                                                        std::shared_lock<std::shared_mutex>& planning) {
+  while (true) {
+    {
+      std::shared_lock<std::shared_mutex> shared(bind_rw_);
+      auto latest = Specs();
+      if (bound_set_ == set && bound_specs_ == latest) {
+        planning = std::move(shared);
+        return latest;
+      }
+    }
+    // Rebinding waits for the batches planning against the old binding (observe + plan; not
+    // their applies) and always binds the newest published specs.
+    std::unique_lock<std::shared_mutex> exclusive(bind_rw_);
+    auto latest = Specs();
+    if (bound_set_ != set || bound_specs_ != latest) {
+      BindSpecs(*set, *latest);
+      bound_set_ = set;
+      bound_specs_ = latest;
+    }
+  }
 }
 
 std::set<std::string> Loop::WithDependents(const std::set<std::string>& keys,
@@ -506,8 +519,9 @@ void Loop::Worker() {
 
 void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   const auto started = steady_clock::now();
-  auto specs = Specs();
   auto backends = Backends();
+  std::shared_lock<std::shared_mutex> planning;
+  auto specs = backends ? BindForPlanning(backends, planning) : Specs();
   const std::set<std::string> keyset(keys.begin(), keys.end());
   std::map<std::string, const Document*> docs;
   for (const Document& d : specs->documents) docs[d.Key()] = &d;
@@ -551,7 +565,6 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     if (it != board_.end()) it->second.state = "progressing";
   }
 
-  EnsureBound(backends, specs);
   auto live = ObserveBatch(*backends, keys, doc_of);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -595,6 +608,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   po.spec_dir = o_.dir;
   po.only_keys = &keyset;
   Plan plan = ComputePlan(in, po);
+  planning = {};  // planned: the reconcilers may be rebound while this batch applies
 
   std::set<std::string> handled;
   // Plan-level errors: an object that exists but is not converge's (terminal until its spec
@@ -847,9 +861,9 @@ Result<std::map<std::string, std::vector<LiveObject>>> Loop::ObserveBatch(
 bool Loop::Resync(const char* why) {
   if (!Backends()) Connect();
   auto backends = Backends();
-  auto specs = Specs();
   if (!backends) return false;
-  EnsureBound(backends, specs);
+  std::shared_lock<std::shared_mutex> planning;
+  auto specs = BindForPlanning(backends, planning);
   auto live = ObserveAll(*backends);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -876,6 +890,7 @@ bool Loop::Resync(const char* why) {
   po.prune = o_.prune;
   po.max_deletes = std::numeric_limits<int>::max();  // the batch's own plan enforces it
   Plan plan = ComputePlan(in, po);
+  planning = {};
 
   std::set<std::string> queued, seen;
   std::map<std::string, const Document*> docs;
@@ -1181,7 +1196,11 @@ int Loop::Run() {
         exit_code = 1;
         stop = true;
       } else if (tried_all) {
-        exit_code = any_failure_ || queue_.Delayed() > 0 ? 1 : 0;
+        // 0 only when everything is synced (or left alone on purpose: not pruned).
+        bool all_synced = true;
+        for (const auto& [_, r] : board_)
+          if (r.state != "synced" && r.state != "not-pruned") all_synced = false;
+        exit_code = any_failure_ || queue_.Delayed() > 0 || !all_synced ? 1 : 0;
         stop = true;
       }
     }

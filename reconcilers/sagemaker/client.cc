@@ -296,7 +296,8 @@ bool Client::RefreshCredentials() {
       fresh->secret_access_key == cur.secret_access_key &&
       fresh->session_token == cur.session_token)
     return false;
-  if (retired_credentials_.size() < 16) retired_credentials_.push_back(cur);
+  retired_credentials_.push_back(cur);  // still redacted from messages
+  if (retired_credentials_.size() > 16) retired_credentials_.erase(retired_credentials_.begin());
   options_.credentials = std::move(*fresh);
   return true;
 }
@@ -320,12 +321,19 @@ Result<json> Client::Call(const std::string& operation, const json& input, ApiEr
     return Status(code, Redact(std::move(text)));
   };
 
+  const aws::Credentials signed_with = CurrentCredentials();
   Result<http::Response> response = http_->Send(request);
   if (response.ok() && response->status >= 400) {
-    // Temporary credentials expired: pick up refreshed ones and send once more.
+    // Temporary credentials expired: pick up refreshed ones (or those another thread just
+    // loaded) and send once more.
     ApiError e = ParseError(*response);
-    if ((e.code == "ExpiredToken" || e.code == "ExpiredTokenException") && RefreshCredentials())
-      response = http_->Send(request);
+    if (e.code == "ExpiredToken" || e.code == "ExpiredTokenException") {
+      const aws::Credentials now = CurrentCredentials();
+      bool newer = now.access_key_id != signed_with.access_key_id ||
+                   now.secret_access_key != signed_with.secret_access_key ||
+                   now.session_token != signed_with.session_token;
+      if (newer || RefreshCredentials()) response = http_->Send(request);
+    }
   }
   if (!response.ok()) {
     std::string text = where + ": " + response.status().message();

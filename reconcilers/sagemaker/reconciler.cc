@@ -33,7 +33,8 @@ bool InProgress(const std::string& status) {
 json UserTags(const std::map<std::string, std::string>& tags) {
   json out = json::array();
   for (const auto& [k, v] : tags)
-    if (k.rfind("converge.io/", 0) != 0) out.push_back({{"Key", k}, {"Value", v}});
+    if (k.rfind("converge.io/", 0) != 0 && k.rfind("aws:", 0) != 0)  // converge's; AWS's own
+      out.push_back({{"Key", k}, {"Value", v}});
   return out;
 }
 json UserTags(const json& tags) {
@@ -309,7 +310,9 @@ Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string&
                                                               bool cacheable) {
   if (cacheable) {
     std::lock_guard<std::mutex> lock(tag_mu_);
-    if (auto it = tag_cache_.find(arn); it != tag_cache_.end()) return it->second;
+    if (auto it = tag_cache_.find(arn);
+        it != tag_cache_.end() && std::chrono::steady_clock::now() - it->second.at < kTagCacheTtl)
+      return it->second.tags;
   }
   std::map<std::string, std::string> tags;
   Status s = api_->ListAll("ListTags", {{"ResourceArn", arn}}, "Tags", [&](json& t) {
@@ -319,7 +322,7 @@ Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string&
   if (!s.ok()) return s;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(tag_mu_);
-    tag_cache_[arn] = tags;
+    tag_cache_[arn] = CachedTags{tags, std::chrono::steady_clock::now()};
   }
   return tags;
 }
@@ -744,15 +747,21 @@ Status Reconciler::SyncTags(const std::string& arn, const json& live_tags, const
     std::lock_guard<std::mutex> lock(tag_mu_);
     tag_cache_.erase(arn);
   }
+  Status s = Status::Ok();
   if (!removed.empty()) {
     auto r = api_->Call("DeleteTags", {{"ResourceArn", arn}, {"TagKeys", removed}});
-    if (!r.ok()) return r.status();
+    if (!r.ok()) s = r.status();
   }
-  if (!added.empty()) {
+  if (s.ok() && !added.empty()) {
     auto r = api_->Call("AddTags", {{"ResourceArn", arn}, {"Tags", added}});
-    if (!r.ok()) return r.status();
+    if (!r.ok()) s = r.status();
   }
-  return Status::Ok();
+  {
+    // Again after the writes: an observe in between may have cached the old tags.
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    tag_cache_.erase(arn);
+  }
+  return s;
 }
 
 Status Reconciler::Apply(const ChangeRequest& change) {
@@ -788,6 +797,16 @@ Status Reconciler::Apply(const ChangeRequest& change) {
           return Status(Code::kInvalid, "endpoint " + change.key.name +
                                             " was created meanwhile by someone else (no " +
                                             kManagedByTag + " tag of this converge): left alone");
+        // Ours: an earlier attempt whose answer was lost — if it is the same endpoint. Anything
+        // else (another config, being deleted) is for a fresh plan, never for a rollback that
+        // would delete it.
+        const std::string status = (**d).value("EndpointStatus", "");
+        if ((**d).value("EndpointConfigName", "") != change.desired.value("EndpointConfigName", "") ||
+            status == "Deleting" || status == "Failed")
+          return Status(Code::kConflict, "endpoint " + change.key.name + " already exists (" +
+                                             status + " on " +
+                                             (**d).value("EndpointConfigName", "") +
+                                             "): plan again");
         return Status::Ok();
       }
       if (!r.ok() && r.status().code() != Code::kConflict) return r.status();
@@ -934,9 +953,11 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
   // wanted ones; the endpoint goes Updating and comes back InService with them.
   auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
                       {{"EndpointName", key.name}, {"DesiredWeightsAndCapacities", updates}});
-  if (!r.ok() && r.status().code() != Code::kConflict)
+  if (!r.ok() && r.status().code() != Code::kConflict) {
+    if (!r.status().terminal()) return r.status();  // throttled, 5xx: polled again
     return Health{HealthState::kFailed, "InService, " + lagging + "; setting the wanted counts "
                                         "failed: " + r.status().message()};
+  }
   return Health{HealthState::kProgressing, "InService, " + lagging + ": scaling"};
 }
 
@@ -968,10 +989,12 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
     return r.ok() ? Status::Ok() : r.status();
   }
   const json& e = **d;
-  if (e.value("EndpointStatus", "") == "Failed")
-    return RecreateEndpoint(key.name, {{"EndpointName", key.name},
-                                       {"EndpointConfigName", cfg},
-                                       {"Tags", ConvergeTags(key.name)}});
+  if (e.value("EndpointStatus", "") == "Failed") {
+    json tags = UserTags(definition.value("Tags", json::array()));
+    for (auto& t : ConvergeTags(key.name)) tags.push_back(t);
+    return RecreateEndpoint(key.name,
+                            {{"EndpointName", key.name}, {"EndpointConfigName", cfg}, {"Tags", tags}});
+  }
   if (InProgress(e.value("EndpointStatus", "")))
     return UnavailableError("endpoint is " + e.value("EndpointStatus", "") +
                             "; roll back once it is InService or Failed");

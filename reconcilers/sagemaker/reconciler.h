@@ -15,6 +15,7 @@
 // content-addressed object back to its spec.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -114,7 +115,14 @@ class Reconciler : public converge::Reconciler {
   mutable std::mutex specs_mu_;
   std::shared_ptr<const SpecMap> specs_ = std::make_shared<SpecMap>();
   std::mutex tag_mu_;
-  std::map<std::string, std::map<std::string, std::string>> tag_cache_;  // immutable objects
+  // Tags of immutable objects by ARN, re-read after kTagCacheTtl: ownership tags never change,
+  // but user tags may be edited outside converge (drift a long-running watch should see).
+  struct CachedTags {
+    std::map<std::string, std::string> tags;
+    std::chrono::steady_clock::time_point at;
+  };
+  static constexpr std::chrono::minutes kTagCacheTtl{5};
+  std::map<std::string, CachedTags> tag_cache_;
   std::map<std::string, std::vector<std::string>> config_models_cache_;    // by config name
 };
 

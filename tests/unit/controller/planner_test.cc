@@ -253,32 +253,41 @@ TEST(Planner, DependenciesRunFirstAndAreDeletedLast) {
   EXPECT_EQ(p.changes[2].stage, 2);
 }
 
-// Desired states computed from other specs (as SageMaker's content-addressed names are).
+// Desired states computed from other specs (as SageMaker's content-addressed names are): the
+// bound model content stands in for the bound specs.
 class RefReconciler : public DepReconciler {
  public:
+  std::string model_content = "m:1";
   std::vector<ResourceKey> References(const Document& doc) const override {
     return Dependencies(doc.spec);
   }
+  json Desired(const Document& doc) const override {
+    json d = doc.spec;
+    if (doc.spec.contains("deps")) d["model"] = model_content;
+    return d;
+  }
 };
 
-TEST(Planner, ARevisionCoversTheSpecsItReferences) {
+TEST(Planner, ARevisionCoversWhatReferencedSpecsPutInTheDesiredState) {
   Fixture f;
   RefReconciler ref;
   f.in.reconcilers["m"] = &ref;
   Document model = App("/model", "m:1");
   Document endpoint = App("/endpoint", "e:2");
-  endpoint.spec["deps"] = {"/model", "/not-a-spec"};
+  endpoint.spec["deps"] = {"/model"};
   f.specs.documents = {model, endpoint};
   f.in.live["m"] = {Live("/model", "m:1"), Live("/endpoint", "e:1")};
   Plan p = f.Run();
   ASSERT_EQ(p.changes.size(), 1u);
   const std::string held_at = p.changes[0].revision;
-  EXPECT_NE(held_at, endpoint.revision);  // combined with the model's
-  // Held after a failed rollout: still held while nothing it depends on changes...
+  EXPECT_NE(held_at, endpoint.revision);
+  // Held after a failed rollout: still held while its desired state is the same, even when a
+  // referenced spec changes in a way that does not reach it (a tag on the model)...
   f.in.holds["App//endpoint"] = HoldInfo{held_at, "rolled back"};
+  f.specs.documents[0].revision = "rev-model-tagged";
   EXPECT_TRUE(f.Run().changes.empty());
-  // ...and released when a referenced spec changes (a fixed model image).
-  f.specs.documents[0].revision = "rev-model-fixed";
+  // ...and released when the referenced content changes (a fixed model image).
+  ref.model_content = "m:2";
   Plan fixed = f.Run();
   ASSERT_EQ(fixed.changes.size(), 1u);
   EXPECT_NE(fixed.changes[0].revision, held_at);

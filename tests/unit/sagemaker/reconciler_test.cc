@@ -280,8 +280,10 @@ TEST(SageMakerApplyTest, AnEndpointCreatedMeanwhileBySomeoneElseIsNotAdopted) {
   w.api->ops["CreateEndpoint"] = [](const json&) -> Result<json> {
     return Status(Code::kConflict, "Cannot create already existing endpoint");
   };
-  w.api->ops["DescribeEndpoint"] = [](const json&) -> Result<json> {
-    return json{{"EndpointName", "churn"}, {"EndpointArn", "arn:e"}, {"EndpointStatus", "InService"}};
+  std::string running = want["EndpointConfigName"];
+  w.api->ops["DescribeEndpoint"] = [&](const json&) -> Result<json> {
+    return json{{"EndpointName", "churn"}, {"EndpointArn", "arn:e"}, {"EndpointStatus", "InService"},
+                {"EndpointConfigName", running}};
   };
   std::string owner = "someone-else";
   w.api->ops["ListTags"] = [&](const json&) -> Result<json> {
@@ -295,6 +297,8 @@ TEST(SageMakerApplyTest, AnEndpointCreatedMeanwhileBySomeoneElseIsNotAdopted) {
   EXPECT_EQ(s.code(), Code::kInvalid) << s.ToString();
   owner = "converge";  // our own earlier attempt whose answer was lost: fine
   EXPECT_TRUE(w.rec->Apply(c).ok());
+  running = "churn-00000000";  // ours, but not what this change creates: plan again
+  EXPECT_EQ(w.rec->Apply(c).code(), Code::kConflict);
 }
 
 TEST(SageMakerApplyTest, ModelGarbageCollectionStopsWhenAConfigCannotBeRead) {
