@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "controller/clock.h"
+#include "reconcilers/common/base64.h"
 
 namespace converge::marathon {
 namespace {
@@ -114,33 +115,6 @@ std::string FormatNumber(double v) {
   std::ostringstream os;
   os << v;
   return os.str();
-}
-
-std::string Base64(const std::string& in) {
-  static const char* kTable = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  while (i + 2 < in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += kTable[n & 63];
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kTable[(n >> 18) & 63];
-    out += kTable[(n >> 12) & 63];
-    out += kTable[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
 }
 
 std::string NewUuid(std::mt19937_64& rng) {
@@ -1274,7 +1248,7 @@ struct Emulator::Impl {
     if (!options.wall_now) options.wall_now = [] { return std::chrono::system_clock::now(); };
     deploy_ms = std::max(0, options.deploy_ms);
     unhealthy_images.insert(options.unhealthy_images.begin(), options.unhealthy_images.end());
-    if (!options.basic_auth.empty()) basic_header = "Basic " + Base64(options.basic_auth);
+    if (!options.basic_auth.empty()) basic_header = "Basic " + Base64Encode(options.basic_auth);
   }
 
   // ----- time, ids --------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "reconcilers/common/aws_sigv4.h"
+#include "reconcilers/common/base64.h"
 #include "reconcilers/sagemaker/model.h"
 
 namespace converge::sagemaker {
@@ -120,55 +121,13 @@ std::string ResolvedImage(const std::string& image) {
   return repo + "@sha256:" + Sha256Hex(image);
 }
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string Base64(const std::string& in) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kB64[(n >> s) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> Unbase64(const std::string& in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const char* p = std::strchr(kB64, c);
-    if (p == nullptr || c == '\0') return std::nullopt;
-    buf = (buf << 6) | uint32_t(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 // Opaque paging tokens: the offset into the sorted, filtered list.
 std::string PageToken(size_t offset) {
-  return Base64("converge-sandbox/page/" + std::to_string(offset));
+  return Base64Encode("converge-sandbox/page/" + std::to_string(offset));
 }
 
 std::optional<size_t> PageOffset(const std::string& token) {
-  auto raw = Unbase64(token);
+  auto raw = Base64Decode(token);
   const std::string prefix = "converge-sandbox/page/";
   if (!raw || raw->rfind(prefix, 0) != 0) return std::nullopt;
   std::string digits = raw->substr(prefix.size());
