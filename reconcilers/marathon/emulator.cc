@@ -17,6 +17,7 @@
 
 #include "controller/clock.h"
 #include "reconcilers/common/base64.h"
+#include "reconcilers/common/emulator_mount.h"
 
 namespace converge::marathon {
 namespace {
@@ -2405,20 +2406,8 @@ Emulator::Emulator(EmulatorOptions options) : impl_(std::make_unique<Impl>(std::
 Emulator::~Emulator() = default;
 
 void Emulator::Mount(httplib::Server& server, const std::string& prefix) {
-  std::string escaped;
-  for (char c : prefix) {
-    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) escaped += '\\';
-    escaped += c;
-  }
-  const std::string pattern = escaped + "(/.*)";
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    Handle(req, res, req.matches.size() > 1 ? std::string(req.matches[1]) : req.path);
-  };
-  server.Get(pattern, handler);
-  server.Post(pattern, handler);
-  server.Put(pattern, handler);
-  server.Patch(pattern, handler);
-  server.Delete(pattern, handler);
+  MountUnderPrefix(server, prefix, [this](const httplib::Request& req, httplib::Response& res,
+                                          const std::string& rest) { Handle(req, res, rest); });
 }
 
 void Emulator::Handle(const httplib::Request& req, httplib::Response& res,

@@ -22,6 +22,7 @@
 
 #include "reconcilers/common/aws_sigv4.h"
 #include "reconcilers/common/base64.h"
+#include "reconcilers/common/emulator_mount.h"
 #include "reconcilers/sagemaker/model.h"
 
 namespace converge::sagemaker {
@@ -1805,21 +1806,8 @@ Emulator::Emulator(EmulatorOptions options) : impl_(std::make_unique<Impl>(std::
 Emulator::~Emulator() = default;
 
 void Emulator::Mount(httplib::Server& server, const std::string& prefix) {
-  std::string escaped;
-  for (char c : prefix) {
-    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) escaped += '\\';
-    escaped += c;
-  }
-  const std::string pattern = escaped + "(/.*)?";
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    std::string path = req.matches.size() > 1 ? std::string(req.matches[1]) : "";
-    Handle(req, res, path.empty() ? "/" : path);
-  };
-  server.Get(pattern, handler);
-  server.Post(pattern, handler);
-  server.Put(pattern, handler);
-  server.Patch(pattern, handler);
-  server.Delete(pattern, handler);
+  MountUnderPrefix(server, prefix, [this](const httplib::Request& req, httplib::Response& res,
+                                          const std::string& rest) { Handle(req, res, rest); });
 }
 
 void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
