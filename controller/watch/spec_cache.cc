@@ -79,6 +79,35 @@ bool SpecCache::LoadFile(const std::string& display, CacheUpdate& u) {
   return true;
 }
 
+bool SpecCache::LoadTree(const fs::path& dir, const std::string& under, CacheUpdate& u) {
+  bool changed = false;
+  std::set<std::string> seen;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& f = it->path();
+    if (HiddenName(f.filename().string())) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_symlink(ec) && fs::is_directory(f, ec)) continue;
+    if (IsSpecFile(f) && !it->is_directory(ec)) {
+      seen.insert(Display(f));
+      changed |= LoadFile(Display(f), u);
+    }
+  }
+  for (auto f = files_.begin(); f != files_.end();) {
+    if ((under.empty() || f->first.rfind(under, 0) == 0) && !seen.count(f->first)) {
+      u.changed_files.push_back(f->first);
+      f = files_.erase(f);
+      changed = true;
+    } else {
+      ++f;
+    }
+  }
+  return changed;
+}
+
 bool SpecCache::Remove(const std::string& display, CacheUpdate& u) {
   if (!files_.erase(display)) return false;
   u.changed_files.push_back(display);
@@ -118,30 +147,7 @@ CacheUpdate SpecCache::UpdatePaths(const std::set<std::string>& paths) {
     if (is_dir) {
       // A directory appeared or was moved in: load what is below it; drop cached files that
       // are no longer there.
-      std::set<std::string> seen;
-      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec);
-      for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const fs::path& f = it->path();
-        if (HiddenName(f.filename().string())) {
-          if (it->is_directory(ec)) it.disable_recursion_pending();
-          continue;
-        }
-        if (it->is_symlink(ec) && fs::is_directory(f, ec)) continue;
-        if (IsSpecFile(f) && !it->is_directory(ec)) {
-          seen.insert(Display(f));
-          changed |= LoadFile(Display(f), u);
-        }
-      }
-      std::string prefix = display + "/";
-      for (auto f = files_.begin(); f != files_.end();) {
-        if (f->first.rfind(prefix, 0) == 0 && !seen.count(f->first)) {
-          u.changed_files.push_back(f->first);
-          f = files_.erase(f);
-          changed = true;
-        } else {
-          ++f;
-        }
-      }
+      changed |= LoadTree(p, display + "/", u);
       continue;
     }
     if (!IsSpecFile(p)) continue;
@@ -164,29 +170,7 @@ CacheUpdate SpecCache::Rescan() {
     Rebuild(u);
     return u;
   }
-  std::set<std::string> seen;
-  fs::recursive_directory_iterator it(root_, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    const fs::path& f = it->path();
-    if (HiddenName(f.filename().string())) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_symlink(ec) && fs::is_directory(f, ec)) continue;
-    if (IsSpecFile(f) && !it->is_directory(ec)) {
-      seen.insert(Display(f));
-      changed |= LoadFile(Display(f), u);
-    }
-  }
-  for (auto f = files_.begin(); f != files_.end();) {
-    if (!seen.count(f->first)) {
-      u.changed_files.push_back(f->first);
-      f = files_.erase(f);
-      changed = true;
-    } else {
-      ++f;
-    }
-  }
+  changed |= LoadTree(root_, "", u);
   if (changed || current_->files == 0) Rebuild(u);
   return u;
 }

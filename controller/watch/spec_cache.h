@@ -64,6 +64,9 @@ class SpecCache {
   bool IgnoredPath(const std::filesystem::path& p) const;
   // Re-reads one file from disk; returns true when its entry changed.
   bool LoadFile(const std::string& display, CacheUpdate& u);
+  // Loads every spec file below `dir` and drops the cached files below it that are gone;
+  // `under` is the display prefix `dir` covers ("" for the root: every cached file).
+  bool LoadTree(const std::filesystem::path& dir, const std::string& under, CacheUpdate& u);
   bool Remove(const std::string& display, CacheUpdate& u);
   // Rebuilds current_ and fills u.affected by comparing desired states.
   void Rebuild(CacheUpdate& u);
