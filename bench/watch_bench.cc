@@ -117,11 +117,17 @@ void BM_FullPlan(benchmark::State& state) {
   state.counters["resources_planned"] = static_cast<double>(settle);
 }
 
-// One file changes (its image flips); watch re-parses it and plans its one resource.
-void BM_IncrementalReplan(benchmark::State& state) {
+// One file changes (its image flips); watch re-parses it and plans its one resource. How the
+// live state is read differs: the whole backend, one Get per affected key (what
+// `converge watch` does for a small batch: Loop::ObserveBatch), or not at all (observed once
+// before the loop: spec loading and planning only).
+enum class Observe { kWholeBackend, kGetPerKey, kNone };
+
+void RunIncremental(benchmark::State& state, Observe observe) {
   World& w = GetWorld(state.range(0));
   LoadResult first = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
   auto set = ConnectBackends(BackendsOf(first), "converge", SystemClock());
+  auto observed_once = ObserveAll(*set);
   fs::path file = w.dir / "specs" / "apps" / "app7.yaml";
   size_t changes = 0, parsed = 0;
   for (auto _ : state) {
@@ -130,50 +136,34 @@ void BM_IncrementalReplan(benchmark::State& state) {
     state.ResumeTiming();
     watch::CacheUpdate u = w.cache->UpdatePaths({file.string()});
     auto specs = w.cache->Current();
-    auto live = ObserveAll(*set);
-    PlanInputs in{specs.get(), set->configs, set->reconcilers, std::move(*live), {}, {}};
-    PlanOptions po;
-    po.only_keys = &u.affected;
-    Plan plan = ComputePlan(in, po);
-    changes = plan.changes.size();
-    parsed = u.parsed;
-    if (!plan.changes.empty()) state.SetLabel(ActionName(plan.changes[0].action));
-  }
-  state.counters["changes"] = static_cast<double>(changes);
-  state.counters["files_parsed"] = static_cast<double>(parsed);
-}
-
-// What `converge watch` does for a small batch: one Get per affected key instead of observing
-// the whole backend (Loop::ObserveBatch).
-void BM_IncrementalReplanGet(benchmark::State& state) {
-  World& w = GetWorld(state.range(0));
-  LoadResult first = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
-  auto set = ConnectBackends(BackendsOf(first), "converge", SystemClock());
-  fs::path file = w.dir / "specs" / "apps" / "app7.yaml";
-  size_t changes = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    WriteAtomically(file, AppYaml(7, ++w.flips % 2 ? "2.0" : "1.0"));
-    state.ResumeTiming();
-    watch::CacheUpdate u = w.cache->UpdatePaths({file.string()});
-    auto specs = w.cache->Current();
     std::map<std::string, std::vector<LiveObject>> live;
-    for (const auto& [name, rec] : set->reconcilers) {
-      auto& objects = live[name];
-      for (const auto& k : u.affected) {
-        auto key = ParseResourceKey(k);
-        auto o = rec->Get(*key);
-        if (o.ok() && o->has_value()) objects.push_back(std::move(**o));
+    if (observe == Observe::kWholeBackend) {
+      live = std::move(*ObserveAll(*set));
+    } else if (observe == Observe::kGetPerKey) {
+      for (const auto& [name, rec] : set->reconcilers) {
+        auto& objects = live[name];
+        for (const auto& k : u.affected) {
+          auto o = rec->Get(*ParseResourceKey(k));
+          if (o.ok() && o->has_value()) objects.push_back(std::move(**o));
+        }
       }
+    } else {
+      live = *observed_once;
     }
     PlanInputs in{specs.get(), set->configs, set->reconcilers, std::move(live), {}, {}};
     PlanOptions po;
     po.only_keys = &u.affected;
     Plan plan = ComputePlan(in, po);
     changes = plan.changes.size();
+    parsed = u.parsed;
   }
   state.counters["changes"] = static_cast<double>(changes);
+  state.counters["files_parsed"] = static_cast<double>(parsed);
 }
+
+void BM_IncrementalReplan(benchmark::State& state) { RunIncremental(state, Observe::kWholeBackend); }
+void BM_IncrementalReplanGet(benchmark::State& state) { RunIncremental(state, Observe::kGetPerKey); }
+void BM_IncrementalReplanCpu(benchmark::State& state) { RunIncremental(state, Observe::kNone); }
 
 // The same two without the observe: spec loading and planning only.
 void BM_FullPlanCpu(benchmark::State& state) {
@@ -185,25 +175,6 @@ void BM_FullPlanCpu(benchmark::State& state) {
     LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
     PlanInputs in{&specs, set->configs, set->reconcilers, *live, {}, {}};
     benchmark::DoNotOptimize(ComputePlan(in, PlanOptions{}).settle.size());
-  }
-}
-
-void BM_IncrementalReplanCpu(benchmark::State& state) {
-  World& w = GetWorld(state.range(0));
-  LoadResult first = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
-  auto set = ConnectBackends(BackendsOf(first), "converge", SystemClock());
-  auto live = ObserveAll(*set);
-  fs::path file = w.dir / "specs" / "apps" / "app7.yaml";
-  for (auto _ : state) {
-    state.PauseTiming();
-    WriteAtomically(file, AppYaml(7, ++w.flips % 2 ? "2.0" : "1.0"));
-    state.ResumeTiming();
-    watch::CacheUpdate u = w.cache->UpdatePaths({file.string()});
-    auto specs = w.cache->Current();
-    PlanInputs in{specs.get(), set->configs, set->reconcilers, *live, {}, {}};
-    PlanOptions po;
-    po.only_keys = &u.affected;
-    benchmark::DoNotOptimize(ComputePlan(in, po).changes.size());
   }
 }
 

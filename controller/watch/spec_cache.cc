@@ -242,7 +242,7 @@ void SpecCache::Rebuild(CacheUpdate& u) {
     next->failed_files.insert(e.part.failed_files.begin(), e.part.failed_files.end());
   }
   CheckDocumentSet(registry_, *next);
-  const auto& before = signature_;  // of current_, computed when it was built
+  auto before = DesiredSignature(*current_);
   auto after = DesiredSignature(*next);
   for (const auto& [k, sig] : after) {
     auto it = before.find(k);
@@ -253,7 +253,6 @@ void SpecCache::Rebuild(CacheUpdate& u) {
   for (const auto& k : u.affected)
     if (k.rfind("Backend/", 0) == 0) u.backends_changed = true;
   current_ = std::move(next);
-  signature_ = std::move(after);
 }
 
 }  // namespace converge::watch

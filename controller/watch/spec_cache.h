@@ -77,7 +77,6 @@ class SpecCache {
   bool root_missing_ = false;
   std::map<std::string, Entry, PathLess> files_;
   std::shared_ptr<const LoadResult> current_;
-  std::map<std::string, std::string> signature_;  // DesiredSignature(*current_), kept
 };
 
 // Kind/name -> backend + revision of every valid document: what "desired state changed" means.
