@@ -123,6 +123,32 @@ bool SameNumber(const json& a, const json& b) {
   return std::abs(a.get<double>() - b.get<double>()) < 1e-9;
 }
 
+
+// The DesiredWeightsAndCapacities that bring the variants of a DescribeEndpoint answer to the
+// counts and weights `wanted` expects (a desired document or a snapshot): only the variants
+// whose `count_member` / `weight_member` differ. `first_lagging`, when not null, describes the
+// first of them for a progress line.
+json VariantUpdates(const json& wanted, const json& described, const char* count_member,
+                    const char* weight_member, std::string* first_lagging = nullptr) {
+  auto want = ExpectedVariants(wanted);
+  json updates = json::array();
+  for (const auto& v : described.value("ProductionVariants", json::array())) {
+    auto it = want.find(v.value("VariantName", ""));
+    if (it == want.end()) continue;
+    if (SameNumber(v.value(count_member, json()), it->second.first) &&
+        SameNumber(v.value(weight_member, json()), it->second.second))
+      continue;
+    if (first_lagging && first_lagging->empty())
+      *first_lagging = "variant " + it->first + " at " + v.value(count_member, json()).dump() +
+                       " instances, weight " + v.value(weight_member, json()).dump();
+    json u = {{"VariantName", it->first}};
+    if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
+    if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
+    updates.push_back(std::move(u));
+  }
+  return updates;
+}
+
 }  // namespace
 
 std::string Hash8(const json& request) { return ContentHash(request.dump()).substr(0, 8); }
@@ -245,9 +271,16 @@ std::string Reconciler::LiveName(const SpecMap& specs, const std::string& kind,
   return name + "-" + Hash8(r);
 }
 
-json Reconciler::ConvergeTags(const std::string& name) const {
-  return json::array({{{"Key", kManagedByTag}, {"Value", instance_}},
-                      {{"Key", kNameTag}, {"Value", name}}});
+json Reconciler::CreateTags(json user_tags, const std::string& name) const {
+  if (!user_tags.is_array()) user_tags = json::array();
+  user_tags.push_back({{"Key", kManagedByTag}, {"Value", instance_}});
+  user_tags.push_back({{"Key", kNameTag}, {"Value", name}});
+  return user_tags;
+}
+
+bool Reconciler::Mine(const std::map<std::string, std::string>& tags) const {
+  auto m = tags.find(kManagedByTag);
+  return m != tags.end() && m->second == instance_;
 }
 
 json Reconciler::Desired(const Document& doc) const {
@@ -255,10 +288,8 @@ json Reconciler::Desired(const Document& doc) const {
   if (!k) return json();
   const auto bound = Specs();  // one snapshot for the body, the hash and the variants
   json r = Request(*bound, doc.kind, doc.name);
-  json tags = doc.spec.contains("Tags") ? doc.spec["Tags"] : json::array();
-  for (auto& t : ConvergeTags(doc.name)) tags.push_back(t);
   r[k->name_member] = LiveName(*bound, doc.kind, doc.name);
-  r["Tags"] = std::move(tags);
+  r["Tags"] = CreateTags(doc.spec.value("Tags", json::array()), doc.name);
   json priv = {{"Kind", doc.kind}, {"Name", doc.name}};
   if (doc.kind == "Endpoint" && r["EndpointConfigName"].is_string()) {
     // The variants' counts and weights the endpoint should run with, from the config spec.
@@ -365,9 +396,8 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
       if (tags.status().code() == Code::kNotFound) continue;  // deleted meanwhile
       return tags.status();
     }
-    auto m = tags->find(kManagedByTag);
     auto n = tags->find(kNameTag);
-    if (m == tags->end() || m->second != instance_ || n == tags->end()) continue;
+    if (!Mine(*tags) || n == tags->end()) continue;
     json version = {{"Name", o.value(k.name_member, "")},
                     {"Arn", o.value(k.arn_member, "")},
                     {"CreationTime", o.value("CreationTime", json(0))},
@@ -479,8 +509,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
           if (tags.status().code() == Code::kPermission && !specs.count(name)) continue;
           return tags.status();
         }
-        auto m = tags->find(kManagedByTag);
-        bool owned = m != tags->end() && m->second == instance_;
+        bool owned = Mine(*tags);
         if (!owned && !specs.count(name)) continue;  // not ours and not wanted: not our business
         LiveObject o;
         o.key = {"Endpoint", name};
@@ -522,8 +551,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
     o.doc = std::move(**d);
     auto tags = TagsOf(o.doc.value("EndpointArn", ""), false);
     if (!tags.ok()) return tags.status();
-    auto m = tags->find(kManagedByTag);
-    o.owned = m != tags->end() && m->second == instance_;
+    o.owned = Mine(*tags);
     o.doc["Tags"] = UserTags(*tags);
   }
   return std::optional<LiveObject>(std::move(o));
@@ -792,8 +820,7 @@ Status Reconciler::Apply(const ChangeRequest& change) {
         if (!d->has_value()) return r.status();
         auto tags = TagsOf((**d).value("EndpointArn", ""), false);
         if (!tags.ok()) return tags.status();
-        auto m = tags->find(kManagedByTag);
-        if (m == tags->end() || m->second != instance_)
+        if (!Mine(*tags))
           return Status(Code::kInvalid, "endpoint " + change.key.name +
                                             " was created meanwhile by someone else (no " +
                                             kManagedByTag + " tag of this converge): left alone");
@@ -840,16 +867,9 @@ Status Reconciler::Apply(const ChangeRequest& change) {
       CONVERGE_RETURN_IF_ERROR(SyncTags(change.live.value("EndpointArn", ""),
                                         change.live.value("Tags", json::array()),
                                         change.desired.value("Tags", json::array())));
-      auto want = ExpectedVariants(change.desired);
-      json updates = json::array();
-      for (const auto& v : change.live.value("ProductionVariants", json::array())) {
-        auto it = want.find(v.value("VariantName", ""));
-        if (it == want.end()) continue;
-        json u = {{"VariantName", it->first}};
-        if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
-        if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
-        updates.push_back(std::move(u));
-      }
+      json updates = VariantUpdates(change.desired, change.live, "DesiredInstanceCount",
+                                    "DesiredWeight");
+      if (updates.empty()) return Status::Ok();
       auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
                           {{"EndpointName", change.key.name}, {"DesiredWeightsAndCapacities", updates}});
       return r.ok() ? Status::Ok() : r.status();
@@ -929,23 +949,8 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
                   "InService on " + e.value("EndpointConfigName", "") + ", not " + want_cfg +
                       (reason.empty() ? "" : " (SageMaker rolled back: " + reason + ")")};
   }
-  auto want = ExpectedVariants(desired);
-  json updates = json::array();
   std::string lagging;
-  for (const auto& v : e.value("ProductionVariants", json::array())) {
-    auto it = want.find(v.value("VariantName", ""));
-    if (it == want.end()) continue;
-    if (SameNumber(v.value("CurrentInstanceCount", json()), it->second.first) &&
-        SameNumber(v.value("CurrentWeight", json()), it->second.second))
-      continue;
-    if (lagging.empty())
-      lagging = "variant " + it->first + " at " + v.value("CurrentInstanceCount", json()).dump() +
-                " instances, weight " + v.value("CurrentWeight", json()).dump();
-    json u = {{"VariantName", it->first}};
-    if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
-    if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
-    updates.push_back(std::move(u));
-  }
+  json updates = VariantUpdates(desired, e, "CurrentInstanceCount", "CurrentWeight", &lagging);
   if (updates.empty()) return Health{HealthState::kHealthy, "InService on " + want_cfg};
   // InService on the right config with other counts or weights: the config carries the counts
   // it was created with (a count-only change scales the endpoint, it does not make a new
@@ -982,16 +987,14 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
   auto d = DescribeEndpoint(key.name);
   if (!d.ok()) return d.status();
   if (!d->has_value()) {
-    json tags = UserTags(definition.value("Tags", json::array()));
-    for (auto& t : ConvergeTags(key.name)) tags.push_back(t);
+    const json tags = CreateTags(UserTags(definition.value("Tags", json::array())), key.name);
     json in = {{"EndpointName", key.name}, {"EndpointConfigName", cfg}, {"Tags", tags}};
     auto r = api_->Call("CreateEndpoint", in);
     return r.ok() ? Status::Ok() : r.status();
   }
   const json& e = **d;
   if (e.value("EndpointStatus", "") == "Failed") {
-    json tags = UserTags(definition.value("Tags", json::array()));
-    for (auto& t : ConvergeTags(key.name)) tags.push_back(t);
+    const json tags = CreateTags(UserTags(definition.value("Tags", json::array())), key.name);
     return RecreateEndpoint(key.name,
                             {{"EndpointName", key.name}, {"EndpointConfigName", cfg}, {"Tags", tags}});
   }
@@ -1003,19 +1006,7 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
     return r.ok() ? Status::Ok() : r.status();
   }
   // Same config: put the variants' counts and weights back.
-  auto want = ExpectedVariants(definition);
-  json updates = json::array();
-  for (const auto& v : e.value("ProductionVariants", json::array())) {
-    auto it = want.find(v.value("VariantName", ""));
-    if (it == want.end()) continue;
-    if (SameNumber(v.value("DesiredInstanceCount", json()), it->second.first) &&
-        SameNumber(v.value("DesiredWeight", json()), it->second.second))
-      continue;
-    json u = {{"VariantName", it->first}};
-    if (!it->second.first.is_null()) u["DesiredInstanceCount"] = it->second.first;
-    if (!it->second.second.is_null()) u["DesiredWeight"] = it->second.second;
-    updates.push_back(std::move(u));
-  }
+  json updates = VariantUpdates(definition, e, "DesiredInstanceCount", "DesiredWeight");
   if (updates.empty()) return Status::Ok();
   auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
                       {{"EndpointName", key.name}, {"DesiredWeightsAndCapacities", updates}});

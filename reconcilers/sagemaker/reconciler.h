@@ -90,7 +90,10 @@ class Reconciler : public converge::Reconciler {
   // from the same spec set even while the watch loop rebinds.
   json Request(const SpecMap& specs, const std::string& kind, const std::string& name) const;
   std::string LiveName(const SpecMap& specs, const std::string& kind, const std::string& name) const;
-  json ConvergeTags(const std::string& name) const;
+  // `user_tags` plus converge's ownership tags: the Tags of a Create* request.
+  json CreateTags(json user_tags, const std::string& name) const;
+  // Whether an object's tags say this converge instance manages it.
+  bool Mine(const std::map<std::string, std::string>& tags) const;
   Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
   // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
   // configs are immutable). Deletes are ordered by it: a config goes before its models.
