@@ -117,6 +117,20 @@ Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& se
   return out;
 }
 
+std::string BackendStateKey(const std::string& name) { return "Backend/" + name; }
+
+void RecordBackends(store::Store& st, const std::map<std::string, BackendConfig>& configs,
+                    int64_t run) {
+  for (const auto& [name, cfg] : configs) {
+    store::LastApplied la;
+    la.key = BackendStateKey(name);
+    la.backend = name;
+    la.doc = cfg.spec;
+    la.run_id = run;
+    (void)st.SetLastApplied(la);
+  }
+}
+
 namespace {
 
 std::string RunGit(const std::string& dir, const std::string& args) {

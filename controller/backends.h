@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "controller/clock.h"
+#include "controller/store/store.h"
 #include "reconcilers/common/http.h"
 #include "reconcilers/reconciler.h"
 #include "specs/backend.h"
@@ -50,5 +51,13 @@ Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& se
 // The commit of the git work tree holding `dir` (with "-dirty" when it has uncommitted
 // changes), or "" when it is not in a git work tree.
 std::string GitCommitOf(const std::string& dir);
+
+// The state key under which a Backend's spec is recorded ("Backend/<name>").
+std::string BackendStateKey(const std::string& name);
+
+// Records the Backend specs (secret references only, never values) with a run, so that
+// `converge rollback` can reconnect without the spec directory. Best effort.
+void RecordBackends(store::Store& st, const std::map<std::string, BackendConfig>& configs,
+                    int64_t run);
 
 }  // namespace converge

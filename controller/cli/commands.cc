@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 
 void Err(const std::string& msg) { std::fprintf(stderr, "Error: %s\n", msg.c_str()); }
 
-std::string BackendStateKey(const std::string& name) { return "Backend/" + name; }
 
 // The state a command works on: the store, and for writers the state-directory lock.
 struct StateSession {
@@ -192,18 +191,6 @@ std::map<std::string, BackendConfig> ConfigsFromSpecs(const std::map<std::string
     out[name] = BackendFromDocument(d);
   }
   return out;
-}
-
-void RecordBackends(store::Store& st, const std::map<std::string, BackendConfig>& configs,
-                    int64_t run) {
-  for (const auto& [name, cfg] : configs) {
-    store::LastApplied la;
-    la.key = BackendStateKey(name);
-    la.backend = name;
-    la.doc = cfg.spec;
-    la.run_id = run;
-    (void)st.SetLastApplied(la);
-  }
 }
 
 bool ParseTimeout(const std::string& s, std::chrono::seconds* out) {

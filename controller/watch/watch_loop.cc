@@ -691,14 +691,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
     }
     // Backend specs (secret references only) are recorded as in `converge apply`, so
     // `converge rollback` works without the spec directory.
-    for (const auto& [name, cfg] : backends->configs) {
-      store::LastApplied la;
-      la.key = "Backend/" + name;
-      la.backend = name;
-      la.doc = cfg.spec;
-      la.run_id = *run;
-      (void)store_->SetLastApplied(la);
-    }
+    RecordBackends(*store_, backends->configs, *run);
     log_.Info("applying", {{"run", std::to_string(*run)},
                            {"changes", std::to_string(to_apply.size())},
                            {"commit", commit}});
