@@ -142,6 +142,10 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     const std::string revision = RevisionOf(doc, *rec, desired);
     json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
+    if (!diff.error.empty()) {
+      plan.errors.push_back(doc.pos.ToString() + ": " + key + ": " + diff.error);
+      continue;
+    }
     if (diff.action == Action::kNoop) {
       if (!diff.notice.empty())
         plan.skipped.push_back(

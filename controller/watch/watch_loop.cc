@@ -56,6 +56,13 @@ double UnixNow() {
 
 // A change's failure is terminal when retrying cannot fix it: the executor reports the
 // Status as "<code name>: message" (Status::ToString).
+// Whether a plan error is about resource `key` ("FILE:L:C: KEY already exists ...", or
+// "FILE:L:C: KEY: a reference to nothing").
+bool ErrorNames(const std::string& error, const std::string& key) {
+  return error.find(": " + key + " already exists") != std::string::npos ||
+         error.find(": " + key + ": ") != std::string::npos;
+}
+
 bool TerminalMessage(const std::string& m) {
   for (Code c : {Code::kInvalid, Code::kPermission, Code::kStale}) {
     std::string prefix = std::string(CodeName(c)) + ": ";
@@ -617,7 +624,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   for (const auto& e : plan.errors) {
     log_.Error("plan error: " + e);
     for (const auto& k : keys) {
-      if (e.find(": " + k + " already exists") == std::string::npos) continue;
+      if (!ErrorNames(e, k)) continue;
       SetState(k, "failed", e, doc_of(k));
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& c : plan.changes)
@@ -906,7 +913,7 @@ bool Loop::Resync(const char* why) {
   for (const auto& e : plan.errors) {
     log_.Error("resync: plan error: " + e);
     for (const Document& d : specs->documents)
-      if (e.find(": " + d.Key() + " already exists") != std::string::npos) queued.insert(d.Key());
+      if (ErrorNames(e, d.Key())) queued.insert(d.Key());
   }
   for (const auto& s : plan.skipped) queued.insert(s.key.ToString());  // shown as held etc.
   // Resources that already match: synced.

@@ -892,6 +892,22 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
+}  // namespace
+
+std::string ClosestName(const std::string& key, const std::vector<std::string>& names) {
+  std::string best;
+  size_t best_distance = SIZE_MAX;
+  if (key.size() > 64) return best;
+  for (const std::string& name : names) {
+    size_t d = EditDistance(key, name);
+    if (d < best_distance) best_distance = d, best = name;
+  }
+  size_t close_enough = best.size() <= 4 ? 1 : std::max<size_t>(2, best.size() / 4);
+  return best_distance <= close_enough ? best : std::string();
+}
+
+namespace {
+
 // `unknown field "foo" (allowed: a, b, …)` or `unknown field "instanse"; did you mean
 // "instances"?`.
 std::string UnknownFieldMessage(const json& schema, const std::string& key) {
@@ -899,16 +915,7 @@ std::string UnknownFieldMessage(const json& schema, const std::string& key) {
   if (!schema.contains("properties") || schema["properties"].empty()) return msg;
   std::vector<std::string> allowed;
   for (const auto& [name, _] : schema["properties"].items()) allowed.push_back(name);
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  if (key.size() <= 64) {
-    for (const std::string& name : allowed) {
-      size_t d = EditDistance(key, name);
-      if (d < best_distance) best_distance = d, best = name;
-    }
-  }
-  size_t close_enough = best.size() <= 4 ? 1 : std::max<size_t>(2, best.size() / 4);
-  if (best_distance <= close_enough) {
+  if (std::string best = ClosestName(key, allowed); !best.empty()) {
     return msg + "; did you mean " + Quote(best) + "?";
   }
   constexpr size_t kShown = 8;

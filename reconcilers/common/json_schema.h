@@ -83,4 +83,8 @@ class JsonSchema {
 // Escapes one JSON-pointer reference token ("a/b" -> "a~1b", "~" -> "~0").
 std::string EscapePointerToken(std::string_view token);
 
+// The name of `names` closest to `key` (case-insensitive edit distance) when it is close enough
+// to be a typo of it ("instanse" -> "instances"), else "". For "did you mean" messages.
+std::string ClosestName(const std::string& key, const std::vector<std::string>& names);
+
 }  // namespace converge

@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include "reconcilers/common/json_schema.h"
+
 namespace converge::sagemaker {
 namespace {
 
@@ -209,19 +211,66 @@ std::shared_ptr<const Reconciler::SpecMap> Reconciler::Specs() const {
 }
 
 std::vector<ResourceKey> Reconciler::References(const Document& doc) const {
+  return RefsOf(doc.kind, doc.spec);
+}
+
+std::vector<ResourceKey> Reconciler::RefsOf(const std::string& kind, const json& spec) {
   std::vector<ResourceKey> out;
-  auto ref = [&](const std::string& kind, const json& v) {
-    if (v.is_string()) out.push_back({kind, v.get<std::string>()});
+  if (!spec.is_object()) return out;
+  auto ref = [&](const std::string& ref_kind, const json& v) {
+    if (v.is_string()) out.push_back({ref_kind, v.get<std::string>()});
   };
-  if (doc.kind == "EndpointConfig") {
-    for (const json& v : doc.spec.value("ProductionVariants", json::array()))
+  if (kind == "EndpointConfig") {
+    for (const json& v : spec.value("ProductionVariants", json::array()))
       if (v.is_object()) ref("Model", v.value("ModelName", json()));
-  } else if (doc.kind == "Endpoint") {
-    ref("EndpointConfig", doc.spec.value("EndpointConfigName", json()));
-  } else if (doc.kind == "TransformJob") {
-    ref("Model", doc.spec.value("ModelName", json()));
+  } else if (kind == "Endpoint") {
+    ref("EndpointConfig", spec.value("EndpointConfigName", json()));
+  } else if (kind == "TransformJob") {
+    ref("Model", spec.value("ModelName", json()));
   }
   return out;
+}
+
+std::vector<ResourceKey> Reconciler::ExternalRefs(const std::string& kind,
+                                                  const std::string& name) const {
+  const auto specs = Specs();
+  std::vector<ResourceKey> out;
+  auto ks = specs->find(kind);
+  if (ks == specs->end() || !ks->second.count(name)) return out;
+  for (const ResourceKey& r : RefsOf(kind, ks->second.at(name))) {
+    auto rk = specs->find(r.kind);
+    if (rk == specs->end() || !rk->second.count(r.name)) out.push_back(r);
+  }
+  return out;
+}
+
+void Reconciler::NoteExisting(const std::string& kind, const std::string& name, bool exists) {
+  std::lock_guard<std::mutex> lock(known_mu_);
+  if (exists)
+    known_[kind].insert(name);
+  else
+    known_[kind].erase(name);
+}
+
+std::string Reconciler::DanglingReference(const std::string& kind, const std::string& name) const {
+  for (const ResourceKey& r : ExternalRefs(kind, name)) {
+    std::vector<std::string> candidates;
+    {
+      std::lock_guard<std::mutex> lock(known_mu_);
+      auto k = known_.find(r.kind);
+      if (k != known_.end() && k->second.count(r.name)) continue;
+    }
+    const auto specs = Specs();
+    if (auto ks = specs->find(r.kind); ks != specs->end())
+      for (const auto& [spec_name, _] : ks->second) candidates.push_back(spec_name);
+    std::string msg = r.kind + " " + r.name + " is neither a " + r.kind +
+                      " spec in this directory nor an existing SageMaker " +
+                      (r.kind == "Model" ? "model" : "endpoint configuration");
+    if (std::string best = ClosestName(r.name, candidates); !best.empty())
+      msg += "; did you mean the " + r.kind + " spec \"" + best + "\"?";
+    return msg;
+  }
+  return "";
 }
 
 // The request for a spec with references to other specs resolved to their live names, without
@@ -382,14 +431,23 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
   json input = json::object();
   if (!only_name.empty()) input["NameContains"] = only_name + "-";
   std::vector<json> candidates;
+  std::set<std::string> existing;  // every name listed, whoever owns it (references)
   Status s = api_->ListAll(k.list_op, input, k.list_member, [&](json& o) {
     std::string name = o.value(k.name_member, "");
+    existing.insert(name);
     std::string spec = SpecNameOfLive(name);
     // Only names of converge's shape can be converge's: skip the tag lookup for the rest.
     if (!spec.empty() && (only_name.empty() || spec == only_name)) candidates.push_back(o);
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(known_mu_);
+    if (only_name.empty())
+      known_[k.kind] = std::move(existing);
+    else
+      known_[k.kind].insert(existing.begin(), existing.end());
+  }
   for (const json& o : candidates) {
     auto tags = TagsOf(o.value(k.arn_member, ""), /*cacheable=*/true);
     if (!tags.ok()) {
@@ -529,6 +587,13 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
 Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
   const KindSpec* k = FindKind(key.kind);
   if (!k) return InvalidError("SageMaker has no kind " + key.kind);
+  // What the spec references outside converge must exist (checked by Diff): look it up.
+  for (const ResourceKey& r : ExternalRefs(key.kind, key.name)) {
+    const KindSpec* rk = FindKind(r.kind);
+    auto d = api_->Call(rk->describe_op, {{rk->name_member, r.name}});
+    if (!d.ok() && d.status().code() != Code::kNotFound) return d.status();
+    NoteExisting(r.kind, r.name, d.ok());
+  }
   LiveObject o;
   o.key = key;
   if (k->job) {
@@ -561,6 +626,21 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
 
 DiffResult Reconciler::Diff(const json& desired, const json& live,
                             const json& last_applied) const {
+  DiffResult d = DiffObject(desired, live, last_applied);
+  // A change that would send a reference to nothing (a typo, a model deleted meanwhile) is a
+  // plan error at the spec: nothing is applied, instead of a failure halfway through.
+  const bool writes = d.action == Action::kCreate || d.action == Action::kReplace ||
+                      d.action == Action::kRun || d.action == Action::kUpdate;
+  if (writes && desired.is_object() && desired.contains(kPrivate)) {
+    std::string dangling = DanglingReference(desired[kPrivate].value("Kind", ""),
+                                             desired[kPrivate].value("Name", ""));
+    if (!dangling.empty()) return DiffResult{Action::kNoop, {}, "", "", dangling};
+  }
+  return d;
+}
+
+DiffResult Reconciler::DiffObject(const json& desired, const json& live,
+                                  const json& last_applied) const {
   DiffResult d;
   if (desired.is_null()) {
     if (!live.is_null()) {

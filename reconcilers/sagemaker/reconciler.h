@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,8 @@ class Reconciler : public converge::Reconciler {
   DiffResult Diff(const json& desired, const json& live, const json& last_applied) const override;
   std::vector<ResourceKey> Dependencies(const json& doc) const override;
   std::vector<ResourceKey> References(const Document& doc) const override;
+  // The references of a spec of `kind` to other objects (Model / EndpointConfig by name).
+  static std::vector<ResourceKey> RefsOf(const std::string& kind, const json& spec);
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;
@@ -98,6 +101,13 @@ class Reconciler : public converge::Reconciler {
   // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
   // configs are immutable). Deletes are ordered by it: a config goes before its models.
   Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
+  DiffResult DiffObject(const json& desired, const json& live, const json& last_applied) const;
+  // References of a bound spec to objects that are not specs (models converge does not manage).
+  std::vector<ResourceKey> ExternalRefs(const std::string& kind, const std::string& name) const;
+  // Existence of objects by name, from the lists of Observe and the look-ups of Get.
+  void NoteExisting(const std::string& kind, const std::string& name, bool exists);
+  // Why a spec's external reference points at nothing ("" when all exist).
+  std::string DanglingReference(const std::string& kind, const std::string& name) const;
   // DeleteEndpoint, wait until the name is free, CreateEndpoint: the only way out of Failed.
   Status RecreateEndpoint(const std::string& name, const json& create_input);
   // AddTags / DeleteTags so that the user tags (not converge.io/…) of `arn` become `want_tags`.
@@ -116,6 +126,8 @@ class Reconciler : public converge::Reconciler {
   // threads plan): readers take the current snapshot.
   std::shared_ptr<const SpecMap> Specs() const;
   mutable std::mutex specs_mu_;
+  mutable std::mutex known_mu_;
+  std::map<std::string, std::set<std::string>> known_;  // kind -> names that exist (any owner)
   std::shared_ptr<const SpecMap> specs_ = std::make_shared<SpecMap>();
   std::mutex tag_mu_;
   // Tags of immutable objects by ARN, re-read after kTagCacheTtl: ownership tags never change,

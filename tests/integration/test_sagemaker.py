@@ -442,6 +442,30 @@ class SageMakerTest(harness.SandboxTestCase):
         self.assertRegex(err, r"bad\.yaml:\d+:\d+: error: .*InitialInstanceCount.*expected an integer")
         self.assertEqual(self.models(), [])
 
+    def test_a_dangling_reference_is_a_plan_error_and_changes_nothing(self):
+        # "churn-blu" is neither a Model spec nor a model in SageMaker: the plan names the spec's
+        # file:line:column (with a suggestion) and apply sends no write at all.
+        ws = self.ws()
+        ws.write("models.yaml", model_yaml("churn-blue"))
+        ws.write("endpoint.yaml", config_yaml("churn", [("blue", "churn-blu", 1, 1.0)]) + "---\n" +
+                 endpoint_yaml("churn", "churn"))
+        self.sandbox.admin("DELETE", "/sagemaker/requests")
+        code, out, err = ws.apply()
+        self.assertEqual(code, 1, out + err)
+        self.assertRegex(err, r"endpoint\.yaml:\d+:\d+: EndpointConfig/churn: Model churn-blu is "
+                              r"neither a Model spec .* did you mean the Model spec \"churn-blue\"")
+        self.assertIn("nothing was applied", err)
+        log = self.sandbox.admin("GET", "/sagemaker/requests")["requests"]
+        writes = [r["operation"] for r in log
+                  if not r["operation"].startswith(("List", "Describe"))]
+        self.assertEqual(writes, [])
+        self.assertEqual(self.models(), [])
+        # A model that exists in SageMaker (not managed by converge) may be referenced.
+        self.sm.create_model(ModelName="churn-blu", ExecutionRoleArn=ROLE,
+                             PrimaryContainer={"Image": "repo/legacy:1"})
+        self.apply_ok(ws)
+        self.assertEqual(self.endpoint()["EndpointStatus"], "InService")
+
 
 if __name__ == "__main__":
     unittest.main()
