@@ -139,8 +139,8 @@ int main(int argc, char** argv) {
   rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
   rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
   rerun->add_option("--health-timeout", rr.health_timeout,
-                    "How long to wait for the run to complete (default: the backend's "
-                    "healthTimeout), e.g. 2h");
+                    "How long to wait for the run to complete, e.g. 2h (default: the backend's "
+                    "healthTimeout, or the job's StoppingCondition + 15m when that is longer)");
   rerun->add_option("-o,--output", rr.output, "text | json")
       ->check(CLI::IsMember({"text", "json"}));
   add_state(rerun);
