@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 #include "controller/store/store.h"
 #include "reconcilers/common/http.h"
 #include "reconcilers/reconciler.h"

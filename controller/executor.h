@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 #include "controller/plan.h"
 #include "controller/store/store.h"
 #include "reconcilers/reconciler.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "reconcilers/reconciler.h"
 #include "specs/document.h"
 

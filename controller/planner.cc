@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 #include "specs/loader.h"
 
 namespace converge {

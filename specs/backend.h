@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "specs/document.h"
 
 namespace converge {

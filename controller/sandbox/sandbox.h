@@ -58,7 +58,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "reconcilers/marathon/emulator.h"
 #include "reconcilers/sagemaker/emulator.h"
 

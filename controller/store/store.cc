@@ -16,7 +16,7 @@
 #include <type_traits>
 #include <unordered_map>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 
 namespace converge::store {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 
 namespace converge::watch {
 

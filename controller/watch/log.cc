@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 
 namespace converge::watch {
 

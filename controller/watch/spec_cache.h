@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "specs/loader.h"
 
 namespace converge::watch {

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 
 namespace converge::watch {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "controller/clock.h"
-#include "controller/status.h"
+#include "specs/base/clock.h"
+#include "specs/base/status.h"
 
 namespace converge::http {
 

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "specs/document.h"
 
 namespace converge {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <utility>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 #include "reconcilers/common/base64.h"
 #include "reconcilers/common/emulator_mount.h"
 

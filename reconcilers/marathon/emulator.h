@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 
 namespace httplib {
 class Server;

@@ -44,8 +44,8 @@
 #include <memory>
 #include <string>
 
-#include "controller/clock.h"
-#include "controller/status.h"
+#include "specs/base/clock.h"
+#include "specs/base/status.h"
 #include "reconcilers/common/aws_sigv4.h"
 #include "reconcilers/common/http.h"
 #include "reconcilers/sagemaker/credentials.h"

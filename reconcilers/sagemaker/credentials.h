@@ -17,7 +17,7 @@
 #include <functional>
 #include <string>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 #include "reconcilers/common/aws_sigv4.h"
 
 namespace converge::sagemaker {

@@ -65,7 +65,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/status.h"
+#include "specs/base/status.h"
 
 namespace httplib {
 class Server;

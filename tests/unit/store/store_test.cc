@@ -14,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 
 namespace converge::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "controller/clock.h"
+#include "specs/base/clock.h"
 
 #include <ctime>
 #include <thread>

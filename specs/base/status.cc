@@ -1,4 +1,4 @@
-#include "controller/status.h"
+#include "specs/base/status.h"
 
 namespace converge {
 
