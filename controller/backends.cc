@@ -3,57 +3,13 @@
 #include <cstdio>
 #include <future>
 
-#include "reconcilers/marathon/reconciler.h"
-#include "reconcilers/sagemaker/client.h"
-#include "reconcilers/sagemaker/kinds.h"
-#include "reconcilers/sagemaker/reconciler.h"
+#include "reconcilers/registry.h"
 
 namespace converge {
 
-namespace {
-
-// The reconciler's view of SageMaker (sagemaker::Api) over the JSON 1.1 client.
-class SageMakerApi : public sagemaker::Api {
- public:
-  explicit SageMakerApi(std::unique_ptr<sagemaker::Client> client) : client_(std::move(client)) {}
-  Result<json> Call(const std::string& operation, const json& input) override {
-    return client_->Call(operation, input);
-  }
-  Status ListAll(const std::string& operation, json input, const std::string& member,
-                 const std::function<Status(json&)>& visit) override {
-    return client_->ListAll(operation, std::move(input), member, visit);
-  }
-  long RequestCount() const override { return client_->RequestCount(); }
-  long WriteCount() const override { return client_->WriteCount(); }
-
- private:
-  std::unique_ptr<sagemaker::Client> client_;
-};
-
-sagemaker::Options SageMakerOptionsOf(const BackendConfig& cfg) {
-  sagemaker::Options options;
-  if (cfg.spec.contains("retainVersions") && cfg.spec["retainVersions"].is_number_integer())
-    options.retain_versions = cfg.spec["retainVersions"].get<int>();
-  if (cfg.spec.contains("pollInterval") && cfg.spec["pollInterval"].is_string()) {
-    std::chrono::milliseconds d{};
-    if (ParseDurationMs(cfg.spec["pollInterval"].get<std::string>(), &d)) options.poll_interval = d;
-  }
-  return options;
-}
-
-}  // namespace
-
 KindRegistry DefaultKindRegistry() {
-  KindRegistry registry;
-  marathon::RegisterKinds(registry);
-  sagemaker::RegisterKinds(registry);
-  KindInfo backend;
-  backend.validate = [types = registry.BackendTypes()](Document& doc,
-                                                       std::vector<PathDiagnostic>& out) {
-    ValidateBackend(doc, types, out);
-  };
-  registry.Register("Backend", std::move(backend));
-  return registry;
+  static const KindRegistry kKinds = Backends().LoaderKinds();  // schemas compiled once
+  return kKinds;
 }
 
 std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs) {
@@ -68,24 +24,18 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
                                    const ConnectOptions& options) {
   BackendSet set;
   for (const auto& [name, cfg] : configs) {
-    std::unique_ptr<Reconciler> rec;
-    if (cfg.type == "marathon") {
-      auto client = marathon::Client::FromBackend(cfg, marathon::ClientOptions{}, clock);
-      if (!client.ok()) return client.status();
-      if (options.attempt_hooks) (*client)->http().SetAttemptHooks(options.attempt_hooks(name));
-      rec = std::make_unique<marathon::Reconciler>(std::move(*client), instance);
-    } else if (cfg.type == "sagemaker") {
-      auto client = sagemaker::Client::FromBackend(cfg, clock);
-      if (!client.ok()) return client.status();
-      if (options.attempt_hooks) (*client)->SetAttemptHooks(options.attempt_hooks(name));
-      rec = std::make_unique<sagemaker::Reconciler>(
-          std::make_unique<SageMakerApi>(std::move(*client)), instance, SageMakerOptionsOf(cfg));
-    } else {
+    const BackendFactory* factory = Backends().Find(cfg.type);
+    if (factory == nullptr)
       return InvalidError("backend " + name + ": type " + cfg.type + " is not supported");
-    }
+    ConnectContext ctx;
+    ctx.instance = instance;
+    ctx.clock = &clock;
+    if (options.attempt_hooks) ctx.attempt_hooks = options.attempt_hooks(name);
+    auto rec = factory->connect(cfg, ctx);
+    if (!rec.ok()) return rec.status();
     set.configs[name] = cfg;
-    set.reconcilers[name] = rec.get();
-    set.owned[name] = std::move(rec);
+    set.reconcilers[name] = rec->get();
+    set.owned[name] = std::move(*rec);
   }
   return set;
 }

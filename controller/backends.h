@@ -16,8 +16,8 @@
 
 namespace converge {
 
-// Kinds converge understands today: Backend, App (marathon), Model, EndpointConfig, Endpoint and
-// the job kinds (sagemaker).
+// The loader's kinds: every kind of every registered backend (reconcilers/registry.h), plus
+// Backend.
 KindRegistry DefaultKindRegistry();
 
 struct BackendSet {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,8 @@ struct BackendFactory {
   // url, auth, tls, prune, autoRollback, healthTimeout), as {"properties": ..., "required": ...}.
   // Validated at file:line:column like every spec.
   json backend_schema = json::object();
+  // The values of `auth.type` this backend accepts ("none", "basic", "dcos-token", "aws", ...).
+  std::set<std::string> auth_types = {"none"};
   // Extra checks of a Backend spec that a schema cannot say (paths are JSON pointers from the
   // document root). May be empty.
   std::function<void(const json& spec, std::vector<PathDiagnostic>& out)> validate_backend;

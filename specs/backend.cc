@@ -81,66 +81,87 @@ bool ParseDurationMs(const std::string& s, std::chrono::milliseconds* out) {
   return true;
 }
 
-void ValidateBackend(const Document& doc, const std::set<std::string>& known_types,
+const std::set<std::string>& CommonBackendMembers() {
+  static const std::set<std::string> kMembers = {"type",   "url",          "auth",
+                                                 "tls",    "prune",        "autoRollback",
+                                                 "healthTimeout", "pollInterval"};
+  return kMembers;
+}
+
+namespace {
+
+void ValidateAuth(const json& auth, const BackendMembers* type, std::vector<PathDiagnostic>& out) {
+  if (!auth.is_object()) {
+    Err(out, "/spec/auth", "auth must be a mapping {type: ..., ...}");
+    return;
+  }
+  std::string at = auth.value("type", "none");
+  static const std::set<std::string> kAuthMembers = {"type", "username", "password", "token",
+                                                     "profile", "user"};
+  for (const auto& [k, _] : auth.items())
+    if (!kAuthMembers.count(k)) Err(out, "/spec/auth/" + k, "unknown field \"" + k + "\"");
+  for (const char* secret : {"password", "token"}) {
+    if (auth.contains(secret)) ValidSecretRef(auth[secret], std::string("/spec/auth/") + secret, out);
+  }
+  if (type != nullptr && !type->auth_types.count(at)) {
+    std::string accepted;
+    for (const auto& t : type->auth_types) accepted += (accepted.empty() ? "" : ", ") + t;
+    Err(out, "/spec/auth/type", "auth.type must be one of: " + accepted);
+    return;
+  }
+  if (at == "basic") {
+    if (!auth.contains("username") || !auth["username"].is_string())
+      Err(out, "/spec/auth", "basic auth needs username (a string)");
+    if (!auth.contains("password"))
+      Err(out, "/spec/auth", "basic auth needs password: {fromEnv: VAR} or {fromFile: PATH}");
+  } else if (at == "dcos-token") {
+    if (!auth.contains("token"))
+      Err(out, "/spec/auth", "dcos-token auth needs token: {fromEnv: VAR} or {fromFile: PATH}");
+  } else if (at == "aws") {
+    // Credentials come from the environment or the shared credentials file, never the spec;
+    // `profile` only names a profile there.
+    if (auth.contains("profile") && !auth["profile"].is_string())
+      Err(out, "/spec/auth/profile", "expected a profile name of ~/.aws/credentials");
+  }
+}
+
+}  // namespace
+
+void ValidateBackend(const Document& doc, const std::map<std::string, BackendMembers>& types,
                      std::vector<PathDiagnostic>& out) {
   const json& spec = doc.spec;
-  static const std::set<std::string> kMembers = {
-      "type", "url", "urls", "auth", "tls", "prune", "autoRollback", "healthTimeout",
-      "region", "warehouse", "retainVersions", "pollInterval"};
-  for (const auto& [k, _] : spec.items()) {
-    if (!kMembers.count(k)) Err(out, "/spec/" + k, "unknown field \"" + k + "\"");
-  }
-  std::string types;
-  for (const auto& t : known_types) types += (types.empty() ? "" : ", ") + t;
+  std::string names;
+  for (const auto& [t, _] : types) names += (names.empty() ? "" : ", ") + t;
   auto type = spec.find("type");
+  const BackendMembers* known = nullptr;
   if (type == spec.end() || !type->is_string()) {
     Err(out, type == spec.end() ? "/spec" : "/spec/type",
-        "spec.type is required (expected one of: " + types + ")");
-  } else if (!known_types.count(type->get<std::string>())) {
+        "spec.type is required (expected one of: " + names + ")");
+  } else if (auto it = types.find(type->get<std::string>()); it == types.end()) {
     Err(out, "/spec/type",
-        "unknown backend type \"" + type->get<std::string>() + "\" (expected one of: " + types +
+        "unknown backend type \"" + type->get<std::string>() + "\" (expected one of: " + names +
             ")");
+  } else {
+    known = &it->second;
   }
-  auto url = spec.find("url");
-  if (url != spec.end()) {
+  for (const auto& [k, _] : spec.items()) {
+    if (CommonBackendMembers().count(k) || (known != nullptr && known->extra.count(k))) continue;
+    if (known == nullptr) {
+      bool any = false;  // type unknown: a member of some type is not reported twice
+      for (const auto& [_, m] : types) any = any || m.extra.count(k);
+      if (any) continue;
+    }
+    Err(out, "/spec/" + k,
+        "unknown field \"" + k + "\"" +
+            (known != nullptr ? " for a " + type->get<std::string>() + " backend" : ""));
+  }
+  if (auto url = spec.find("url"); url != spec.end()) {
     std::string u = url->is_string() ? url->get<std::string>() : "";
     if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
       Err(out, "/spec/url", "url must be an http:// or https:// URL");
     }
-  } else if (type != spec.end() && type->is_string() && *type == "marathon") {
-    Err(out, "/spec", "spec.url is required for a marathon backend");
   }
-  if (auto auth = spec.find("auth"); auth != spec.end()) {
-    if (!auth->is_object()) {
-      Err(out, "/spec/auth", "auth must be a mapping {type: none|basic|dcos-token, ...}");
-    } else {
-      std::string at = auth->value("type", "");
-      static const std::set<std::string> kAuthMembers = {"type", "username", "password", "token",
-                                                         "profile"};
-      for (const auto& [k, _] : auth->items())
-        if (!kAuthMembers.count(k)) Err(out, "/spec/auth/" + k, "unknown field \"" + k + "\"");
-      for (const char* secret : {"password", "token"}) {
-        if (auth->contains(secret))
-          ValidSecretRef((*auth)[secret], std::string("/spec/auth/") + secret, out);
-      }
-      if (at == "basic") {
-        if (!auth->contains("username") || !(*auth)["username"].is_string())
-          Err(out, "/spec/auth", "basic auth needs username (a string)");
-        if (!auth->contains("password"))
-          Err(out, "/spec/auth", "basic auth needs password: {fromEnv: VAR} or {fromFile: PATH}");
-      } else if (at == "dcos-token") {
-        if (!auth->contains("token"))
-          Err(out, "/spec/auth", "dcos-token auth needs token: {fromEnv: VAR} or {fromFile: PATH}");
-      } else if (at == "aws") {
-        // Credentials come from the environment or the shared credentials file, never the spec;
-        // `profile` only names a profile there.
-        if (auth->contains("profile") && !(*auth)["profile"].is_string())
-          Err(out, "/spec/auth/profile", "expected a profile name of ~/.aws/credentials");
-      } else if (at != "none") {
-        Err(out, "/spec/auth/type", "auth.type must be one of: none, basic, dcos-token, aws");
-      }
-    }
-  }
+  if (auto auth = spec.find("auth"); auth != spec.end()) ValidateAuth(*auth, known, out);
   if (auto tls = spec.find("tls"); tls != spec.end()) {
     if (!tls->is_object()) {
       Err(out, "/spec/tls", "tls must be a mapping {caFile, insecureSkipVerify}");
@@ -157,18 +178,6 @@ void ValidateBackend(const Document& doc, const std::set<std::string>& known_typ
   for (const char* b : {"prune", "autoRollback"}) {
     if (spec.contains(b) && !spec[b].is_boolean())
       Err(out, std::string("/spec/") + b, "expected true or false");
-  }
-  if (spec.contains("region")) {
-    const json& r = spec["region"];
-    bool ok = r.is_string() && !r.get<std::string>().empty();
-    for (char c : ok ? r.get<std::string>() : std::string())
-      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-    if (!ok) Err(out, "/spec/region", "expected an AWS region such as eu-west-1");
-  }
-  if (spec.contains("retainVersions")) {
-    const json& v = spec["retainVersions"];
-    if (!v.is_number_integer() || v.get<long>() < 1 || v.get<long>() > 100)
-      Err(out, "/spec/retainVersions", "expected an integer from 1 to 100 (versions kept per spec)");
   }
   if (spec.contains("pollInterval")) {
     std::chrono::milliseconds d;
@@ -210,6 +219,8 @@ BackendConfig BackendFromDocument(const Document& doc) {
     if (v.is_number_integer()) c.health_timeout = std::chrono::seconds(v.get<long>());
     else if (v.is_string()) ParseDuration(v.get<std::string>(), &c.health_timeout);
   }
+  if (s.contains("pollInterval") && s["pollInterval"].is_string())
+    ParseDurationMs(s["pollInterval"].get<std::string>(), &c.poll_interval);
   c.spec = s;
   return c;
 }

@@ -1,10 +1,12 @@
 // The `kind: Backend` document: where a backend is and how to authenticate. One shape for every
-// backend type; types add members under spec (validated by `extra` hooks of later backends).
+// backend type: the common members are checked here; each type adds its own members (declared
+// with a schema by the backend's registration, reconcilers/registry.h).
 // Secrets are only ever references ({fromEnv: VAR} or {fromFile: PATH}); a literal secret is a
 // validation error, and resolved secret values are never logged, printed or stored.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,12 +38,26 @@ struct BackendConfig {
   bool prune = false;
   bool auto_rollback = true;
   std::chrono::seconds health_timeout{600};
+  // How often health may be polled (0 = the executor's own interval, --poll-interval); backends
+  // whose reads are rate-limited (SageMaker) set a larger default in their registration.
+  std::chrono::milliseconds poll_interval{0};
   json spec;  // the whole spec, for type-specific members
 };
 
-// Validates a Backend document's spec (paths from the document root) against the backend types
-// the registry knows.
-void ValidateBackend(const Document& doc, const std::set<std::string>& known_types,
+// What the common validation needs to know about one backend type.
+struct BackendMembers {
+  std::set<std::string> auth_types;  // accepted values of auth.type
+  std::set<std::string> extra;       // spec members the type adds (validated by its schema)
+};
+
+// The members every Backend may have, whatever its type.
+const std::set<std::string>& CommonBackendMembers();
+
+// Validates the common members of a Backend document's spec (paths from the document root):
+// type (one of `types`), url, auth (secrets only as references; auth.type one the type accepts),
+// tls, prune, autoRollback, healthTimeout, pollInterval; a member that is neither common nor one
+// of the type's is unknown.
+void ValidateBackend(const Document& doc, const std::map<std::string, BackendMembers>& types,
                      std::vector<PathDiagnostic>& out);
 
 // Builds the config from a validated Backend document.

@@ -27,7 +27,7 @@ KindRegistry TestRegistry() {
   r.Register("App", app);
   KindInfo backend;
   backend.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    ValidateBackend(doc, {"marathon"}, out);
+    ValidateBackend(doc, {{"marathon", BackendMembers{{"none", "basic", "dcos-token"}, {}}}}, out);
   };
   r.Register("Backend", backend);
   return r;

@@ -1,0 +1,93 @@
+// SageMaker's entry in the backend registry (reconcilers/registry.h).
+#include <algorithm>
+
+#include "reconcilers/registry.h"
+#include "reconcilers/sagemaker/client.h"
+#include "reconcilers/sagemaker/kinds.h"
+#include "reconcilers/sagemaker/reconciler.h"
+
+namespace converge::sagemaker {
+namespace {
+
+// The reconciler's view of SageMaker (Api) over the JSON 1.1 client.
+class ClientApi : public Api {
+ public:
+  explicit ClientApi(std::unique_ptr<Client> client) : client_(std::move(client)) {}
+  Result<json> Call(const std::string& operation, const json& input) override {
+    return client_->Call(operation, input);
+  }
+  Status ListAll(const std::string& operation, json input, const std::string& member,
+                 const std::function<Status(json&)>& visit) override {
+    return client_->ListAll(operation, std::move(input), member, visit);
+  }
+  long RequestCount() const override { return client_->RequestCount(); }
+  long WriteCount() const override { return client_->WriteCount(); }
+
+ private:
+  std::unique_ptr<Client> client_;
+};
+
+// A job waits for its own time limit (StoppingCondition) plus time to start and upload.
+std::optional<std::chrono::seconds> JobTimeout(const json& desired) {
+  if (!desired.is_object() || !desired.contains("StoppingCondition")) return std::nullopt;
+  const json& sc = desired["StoppingCondition"];
+  long long total = 0;
+  for (const char* m : {"MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"})
+    if (sc.is_object() && sc.contains(m) && sc[m].is_number_integer())
+      total = std::max<long long>(total, sc[m].get<long long>());  // wait time includes runtime
+  if (total == 0) return std::nullopt;
+  return std::chrono::seconds(total + 15 * 60);
+}
+
+Options OptionsOf(const BackendConfig& cfg) {
+  Options options;
+  if (cfg.spec.contains("retainVersions") && cfg.spec["retainVersions"].is_number_integer())
+    options.retain_versions = cfg.spec["retainVersions"].get<int>();
+  if (cfg.poll_interval.count() > 0) options.poll_interval = cfg.poll_interval;
+  return options;
+}
+
+void ValidateMembers(const json& spec, std::vector<PathDiagnostic>& out) {
+  if (!spec.contains("region")) return;
+  const json& r = spec["region"];
+  bool ok = r.is_string() && !r.get<std::string>().empty();
+  for (char c : ok ? r.get<std::string>() : std::string())
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!ok) out.push_back({"/spec/region", "expected an AWS region such as eu-west-1"});
+}
+
+}  // namespace
+
+void RegisterBackend(BackendRegistry& registry) {
+  BackendFactory f;
+  f.type = "sagemaker";
+  KindRegistry kinds;
+  RegisterKinds(kinds);
+  for (const KindSpec& k : Kinds()) {
+    KindDef def{k.kind, k.job ? Lifecycle::kRun : Lifecycle::kResource, *kinds.Find(k.kind)};
+    if (k.job) def.timeout = JobTimeout;
+    f.kinds.push_back(std::move(def));
+  }
+  f.auth_types = {"aws", "none"};
+  f.backend_schema = {
+      {"properties",
+       {{"region", {{"type", "string"}}},
+        {"retainVersions",
+         {{"type", "integer"},
+          {"minimum", 1},
+          {"maximum", 100},
+          {"description", "versions of each Model / EndpointConfig spec kept for rollback"}}}}}};
+  f.validate_backend = ValidateMembers;
+  f.connect = [](const BackendConfig& cfg,
+                 const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
+    auto client = Client::FromBackend(cfg, *ctx.clock);
+    if (!client.ok()) return client.status();
+    if (ctx.attempt_hooks.before || ctx.attempt_hooks.after)
+      (*client)->SetAttemptHooks(ctx.attempt_hooks);
+    return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
+        std::make_unique<ClientApi>(std::move(*client)), ctx.instance, OptionsOf(cfg)));
+  };
+  registry.Register(std::move(f));
+}
+
+}  // namespace converge::sagemaker
