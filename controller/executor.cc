@@ -71,7 +71,7 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
   auto next_report = start + ctx_.progress->interval;
   Health last{HealthState::kProgressing, "waiting"};
   while (true) {
-    if (Cancelled()) return Status(Code::kUnavailable, kInterruptedMessage);
+    if (Cancelled()) return CancelledError(kInterruptedMessage);
     auto h = rec->CheckHealth(key, desired);
     if (h.ok()) {
       last = *h;
@@ -95,8 +95,46 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
                           last.message + ")");
       next_report = now + ctx_.progress->interval;
     }
-    ctx_.clock->SleepFor(std::max(options_.poll_interval, rec->HealthPollInterval()));
+    ctx_.clock->SleepUnless(std::max(options_.poll_interval, rec->HealthPollInterval()),
+                            options_.cancellation);
   }
+}
+
+Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& change,
+                                       const Status& call) {
+  const std::string who = change.key.Display();
+  ctx_.progress->Line(who + ": no answer to the " + ActionName(change.action) +
+                      " call; reading it back to see whether it landed");
+  // The read itself may meet the same fault: a few tries with a growing pause.
+  Result<std::optional<LiveObject>> live = Status(Code::kUnavailable, "not read yet");
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    live = rec->Get(change.key);
+    if (live.ok() || live.status().terminal()) break;
+    if (!ctx_.clock->SleepUnless(std::chrono::milliseconds(500 * attempt), options_.cancellation))
+      return CancelledError(kInterruptedMessage);
+  }
+  if (!live.ok())
+    return UnknownOutcomeError(call.message() + "; reading it back failed too: " +
+                               live.status().message());
+  bool landed;
+  if (change.action == Action::kDelete) {
+    landed = !live->has_value();
+  } else if (!live->has_value()) {
+    landed = false;
+  } else {
+    // Landed when the live object now matches the desired state (diffed as if just applied).
+    json def = rec->Definition((*live)->Doc());
+    landed = rec->Diff(change.desired, def, change.desired).action == Action::kNoop;
+  }
+  if (landed) {
+    ctx_.progress->Line(who + ": the " + std::string(ActionName(change.action)) +
+                        " had landed; waiting for health");
+    return Status::Ok();
+  }
+  ctx_.progress->Line(who + ": the " + std::string(ActionName(change.action)) +
+                      " had not landed; sending it once more");
+  ChangeRequest req{change.key, change.action, change.desired, change.live};
+  return rec->Apply(req);
 }
 
 ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
@@ -111,6 +149,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   auto entry = st.JournalIntent(run, key, change.backend, ActionName(change.action));
   if (!entry.ok()) {
     result.message = "journal: " + entry.status().ToString();
+    result.status = entry.status();
     return result;
   }
   // Snapshot before the call that changes the object (DESIGN §5.5). A create snapshots
@@ -126,6 +165,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   auto snap_id = st.SaveSnapshot(snap);
   if (!snap_id.ok()) {
     result.message = "snapshot not saved, change not attempted: " + snap_id.status().ToString();
+    result.status = snap_id.status();
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message);
     return result;
   }
@@ -136,7 +176,9 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
   ChangeRequest req{change.key, change.action, change.desired, change.live};
   Status call = rec->Apply(req);
+  if (call.code() == Code::kUnknownOutcome) call = ResolveUnknownOutcome(rec, change, call);
   if (!call.ok()) {
+    result.status = call;
     result.message = call.ToString();
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
     ctx_.progress->Line(who + ": failed: " + result.message);
@@ -147,6 +189,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   auto health = WaitHealthy(rec, change.key, want, rec->HealthTimeout(want, TimeoutFor(change.backend)),
                             Gerund(change.action));
   if (health.ok()) {
+    result.status = Status::Ok();
     if (change.action == Action::kDelete) {
       (void)st.DeleteLastApplied(key);
     } else {
@@ -167,7 +210,8 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   std::string why = health.status().message();
-  if (why == kInterruptedMessage) {
+  result.status = health.status();
+  if (health.status().code() == Code::kCancelled) {
     // Stopping: the write was made, the outcome is unknown. No rollback; the next start
     // re-plans from live state.
     result.outcome = Outcome::kSkipped;
@@ -241,7 +285,8 @@ std::vector<ChangeResult> Executor::Apply(int64_t run, const Plan& plan) {
         }
         if (Stopping()) {
           results[k] = ChangeResult{plan.changes[k].key, plan.changes[k].action, Outcome::kSkipped,
-                                    "not started: converge is stopping", 0, 0};
+                                    "not started: converge is stopping", 0, 0,
+                                    CancelledError("not started: converge is stopping")};
           continue;
         }
         results[k] = ApplyOne(run, plan.changes[k]);

@@ -43,9 +43,13 @@ struct ChangeResult {
   ResourceKey key;
   Action action = Action::kNoop;
   Outcome outcome = Outcome::kSkipped;
-  std::string message;
+  std::string message;  // for people; never read to decide anything
   int64_t snapshot_id = 0;
   double seconds = 0;
+  // Why it did not apply, as a value: ok when applied; kInvalid / kPermission / kStale (terminal:
+  // retrying the same spec cannot help), kCancelled (converge is stopping), kUnknownOutcome (a
+  // write whose effect could not be determined), kConflict, kUnavailable / kTimeout (retry).
+  Status status;
 };
 
 struct ExecOptions {
@@ -61,6 +65,9 @@ struct ExecOptions {
   // write was made; the next start re-plans from live state) and is not rolled back.
   const std::atomic<bool>* stop_starting = nullptr;
   const std::atomic<bool>* cancel = nullptr;
+  // Wakes every wait of the executor at once when fired (health polls, the unknown-outcome
+  // read-back); firing it is the same as setting `cancel`.
+  const Cancellation* cancellation = nullptr;
 };
 
 struct ExecContext {
@@ -87,12 +94,19 @@ class Executor {
                         const store::Snapshot& to, const std::string& hold_revision);
 
  private:
-  bool Cancelled() const { return options_.cancel != nullptr && options_.cancel->load(); }
+  bool Cancelled() const {
+    return (options_.cancel != nullptr && options_.cancel->load()) ||
+           (options_.cancellation != nullptr && options_.cancellation->cancelled());
+  }
   bool Stopping() const {
     return Cancelled() || (options_.stop_starting != nullptr && options_.stop_starting->load());
   }
   static constexpr const char* kInterruptedMessage = "interrupted: converge is stopping";
   ChangeResult ApplyOne(int64_t run, const PlannedChange& change);
+  // The unknown-outcome step: a write was sent and no answer came. Reads the object back and
+  // decides from live state whether the change landed (Ok: go on to the health wait) or not (it
+  // is sent once more, and that call's status is returned).
+  Status ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& change, const Status& call);
   // Polls health until healthy or the deadline; returns the last health seen.
   Result<Health> WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,
                              std::chrono::seconds timeout, const std::string& label);

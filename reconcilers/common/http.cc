@@ -92,15 +92,36 @@ std::optional<std::chrono::system_clock::time_point> ParseImfFixdate(std::string
          std::chrono::seconds{ss};
 }
 
+// A write that reached the server and got no answer may have been carried out: its outcome is
+// unknown, and the caller must observe before repeating it.
+Result<Response> Unknown(const Request& request, const Result<Response>& result) {
+  if (result.ok() || request.idempotent || result.status().nothing_sent() ||
+      (result.status().code() != Code::kUnavailable && result.status().code() != Code::kTimeout))
+    return result;
+  return UnknownOutcomeError(result.status().message() +
+                             " (sent, but no reply came: it may have been carried out)");
+}
+
 }  // namespace
 
+Code CodeForHttpStatus(int status, bool idempotent) {
+  if (status == 401 || status == 403) return Code::kPermission;
+  if (status == 404) return Code::kNotFound;
+  if (status == 409) return Code::kConflict;
+  if (status == 429 || status == 503) return Code::kUnavailable;
+  if (status == 500 || status == 502 || status == 504)
+    return idempotent ? Code::kUnavailable : Code::kUnknownOutcome;
+  if (status >= 500) return Code::kUnavailable;
+  return Code::kInvalid;
+}
+
 Status ConnectError(const std::string& message, Code code) {
-  return Status(code, std::string(kConnectPrefix) + message);
+  return Status::NothingSent(code, std::string(kConnectPrefix) + message);
 }
 
 bool IsConnectError(const Status& status) {
   return (status.code() == Code::kUnavailable || status.code() == Code::kTimeout) &&
-         std::string_view(status.message()).starts_with(kConnectPrefix);
+         status.nothing_sent();
 }
 
 bool IsSensitiveHeader(const std::string& name) {
@@ -170,10 +191,10 @@ Result<Response> Client::Send(Request request) {
       if (reason.empty()) return result;
       retry_after = ParseRetryAfter(result->Header("retry-after"), clock_.WallNow());
     } else {
-      if (!RetryableError(result.status(), request.idempotent)) return result;
+      if (!RetryableError(result.status(), request.idempotent)) return Unknown(request, result);
       reason = result.status().message();
     }
-    if (attempt >= max_attempts) return result;
+    if (attempt >= max_attempts) return result.ok() ? result : Unknown(request, result);
 
     retry_after = std::min(retry_after, policy_.max_retry_after);
     std::chrono::milliseconds delay = std::max(retry_after, BackoffDelay(attempt));

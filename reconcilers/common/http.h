@@ -70,6 +70,10 @@ std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options);
 Status ConnectError(const std::string& message, Code code = Code::kUnavailable);
 bool IsConnectError(const Status& status);
 
+// The Code of an HTTP error answer: 500/502/504 to a non-idempotent request is kUnknownOutcome
+// (the server may have acted), 429/503 kUnavailable (it did not), 4xx per their meaning.
+Code CodeForHttpStatus(int status, bool idempotent);
+
 // True for headers whose values must never be logged: Authorization, Proxy-Authorization, Cookie
 // and any name containing "token", "secret", "password" or "api-key" (case-insensitive).
 bool IsSensitiveHeader(const std::string& name);

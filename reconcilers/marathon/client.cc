@@ -95,7 +95,10 @@ Status Client::ErrorFrom(const http::Request& req, const http::Response& resp) c
     case 404: return Status(Code::kNotFound, text);
     case 409: return Status(Code::kConflict, text);
     default:
-      return Status(resp.status >= 500 || resp.status == 429 ? Code::kUnavailable : Code::kInternal,
+      // 500/502/504 to a write: Marathon may have acted (kUnknownOutcome, resolved by observing).
+      return Status(resp.status >= 500 || resp.status == 429
+                        ? http::CodeForHttpStatus(resp.status, req.idempotent)
+                        : Code::kInternal,
                     text);
   }
 }

@@ -173,14 +173,19 @@ ApiError ParseError(const http::Response& response) {
   return e;
 }
 
-Code MapError(const std::string& /*operation*/, const ApiError& error) {
+bool IsReadOnlyOperation(const std::string& operation);
+
+Code MapError(const std::string& operation, const ApiError& error) {
   const std::string& code = error.code;
   const std::string msg = Lower(error.message);
   if (OneOf(kAuthCodes, code) || error.http_status == 401 || error.http_status == 403) {
     return Code::kPermission;
   }
-  if (OneOf(kThrottlingCodes, code) || OneOf(kTransientCodes, code) || error.http_status >= 500) {
-    return Code::kUnavailable;
+  if (OneOf(kThrottlingCodes, code)) return Code::kUnavailable;
+  if (OneOf(kTransientCodes, code) || error.http_status >= 500) {
+    // The service may have acted on a write it answered with a server error.
+    return IsReadOnlyOperation(operation) || error.http_status == 503 ? Code::kUnavailable
+                                                                       : Code::kUnknownOutcome;
   }
   if (code == "ResourceNotFound" || code == "ResourceNotFoundException" || code == "NotFound") {
     return Code::kNotFound;
@@ -336,12 +341,9 @@ Result<json> Client::Call(const std::string& operation, const json& input, ApiEr
     }
   }
   if (!response.ok()) {
+    // A write that reached the service without an answer is kUnknownOutcome (the HTTP client
+    // says so): the executor reads the object back before repeating it.
     std::string text = where + ": " + response.status().message();
-    // Nothing reached the service, or a read: a plain failure. A write that may have been
-    // carried out is said so, because the caller must look before repeating it.
-    if (!request.idempotent && !http::IsConnectError(response.status())) {
-      text += " (the request may have been carried out: observe before repeating it)";
-    }
     ApiError e;
     e.message = response.status().message();
     return fail(std::move(e), response.status().code(), std::move(text));

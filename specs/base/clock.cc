@@ -15,9 +15,29 @@ class RealClock : public Clock {
     return std::chrono::system_clock::now();
   }
   void SleepFor(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
+  bool SleepUnless(std::chrono::milliseconds d, const Cancellation* cancel) override {
+    if (cancel == nullptr) {
+      SleepFor(d);
+      return true;
+    }
+    return !cancel->WaitFor(d);
+  }
 };
 
 }  // namespace
+
+void Cancellation::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool Cancellation::WaitFor(std::chrono::milliseconds d) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, d, [this] { return cancelled_.load(); });
+}
 
 Clock& SystemClock() {
   static RealClock clock;

@@ -14,6 +14,8 @@ const char* CodeName(Code code) {
     case Code::kStale: return "stale";
     case Code::kLocked: return "locked";
     case Code::kInternal: return "internal";
+    case Code::kCancelled: return "cancelled";
+    case Code::kUnknownOutcome: return "unknown outcome";
   }
   return "unknown";
 }

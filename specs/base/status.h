@@ -20,6 +20,10 @@ enum class Code {
   kStale,        // a saved plan no longer matches live state
   kLocked,       // another converge holds the state directory
   kInternal,     // a bug or an unexpected answer
+  kCancelled,    // converge is stopping (SIGTERM): the step was cut short, not failed
+  // A write was sent but its outcome is not known (the reply was lost, a timeout after sending,
+  // a 500/502/504 to a non-idempotent call): the object must be read back before anything else.
+  kUnknownOutcome,
 };
 
 const char* CodeName(Code code);
@@ -29,6 +33,13 @@ class [[nodiscard]] Status {
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
   static Status Ok() { return Status(); }
+  // A failure that certainly happened before anything reached the server (DNS, connection
+  // refused, connect timeout): any request, even a write, may be repeated.
+  static Status NothingSent(Code code, std::string message) {
+    Status s(code, std::move(message));
+    s.nothing_sent_ = true;
+    return s;
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -37,15 +48,20 @@ class [[nodiscard]] Status {
   bool terminal() const {
     return code_ == Code::kInvalid || code_ == Code::kPermission || code_ == Code::kStale;
   }
+  bool nothing_sent() const { return nothing_sent_; }
   std::string ToString() const;
   // Returns a copy with `context: ` prepended to the message.
   Status Annotate(const std::string& context) const {
-    return ok() ? *this : Status(code_, context + ": " + message_);
+    if (ok()) return *this;
+    Status s(code_, context + ": " + message_);
+    s.nothing_sent_ = nothing_sent_;
+    return s;
   }
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  bool nothing_sent_ = false;
 };
 
 inline Status InvalidError(std::string m) { return Status(Code::kInvalid, std::move(m)); }
@@ -53,6 +69,10 @@ inline Status NotFoundError(std::string m) { return Status(Code::kNotFound, std:
 inline Status InternalError(std::string m) { return Status(Code::kInternal, std::move(m)); }
 inline Status UnavailableError(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
 inline Status TimeoutError(std::string m) { return Status(Code::kTimeout, std::move(m)); }
+inline Status CancelledError(std::string m) { return Status(Code::kCancelled, std::move(m)); }
+inline Status UnknownOutcomeError(std::string m) {
+  return Status(Code::kUnknownOutcome, std::move(m));
+}
 
 // Either a value or a non-OK Status.
 template <typename T>
