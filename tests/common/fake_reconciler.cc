@@ -61,9 +61,8 @@ std::vector<std::string> FakeReconciler::Trace(const std::string& op) const {
 
 int FakeReconciler::Count(const std::string& op, const ResourceKey& key) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int>(std::count_if(calls_.begin(), calls_.end(), [&](const Call& c) {
-    return c.op == op && c.key == key;
-  }));
+  return static_cast<int>(std::count_if(calls_.begin(), calls_.end(),
+                                        [&](const Call& c) { return c.op == op && c.key == key; }));
 }
 
 int FakeReconciler::max_concurrent_applies() const {

@@ -36,10 +36,10 @@ Result<http::Response> FakeTransport::RoundTrip(const http::Request& request) {
     }
   }
   // The handler runs outside the lock: it may be slow or call back into the test.
-  Result<http::Response> answer = scripted   ? std::move(*scripted)
-                                  : handler ? handler(request)
-                                            : Result<http::Response>(
-                                                  InternalError("script exhausted"));
+  Result<http::Response> answer = scripted ? std::move(*scripted)
+                                  : handler
+                                      ? handler(request)
+                                      : Result<http::Response>(InternalError("script exhausted"));
   if (drop) return ReplyLost();
   return answer;
 }
@@ -73,7 +73,8 @@ std::vector<http::Request> FakeTransport::requests() const {
 
 http::Request FakeTransport::request(size_t i) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return i < seen_.size() ? seen_[i] : http::Request{"<none>", "<no request " + std::to_string(i) + ">"};
+  return i < seen_.size() ? seen_[i]
+                          : http::Request{"<none>", "<no request " + std::to_string(i) + ">"};
 }
 
 size_t FakeTransport::request_count() const {

@@ -12,8 +12,7 @@ namespace converge::test {
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "converge-test") {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
     if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
