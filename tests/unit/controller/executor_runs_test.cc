@@ -19,7 +19,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
-// Holds each caller until `n` callers have arrived (in batches of n), or 5 s have passed, so
+// Holds each caller until `n` callers have arrived (in batches of n), or 2 s have passed, so
 // changes that may run together demonstrably do; a sequential executor fails the test slowly
 // instead of hanging it.
 class Rendezvous {
@@ -29,7 +29,7 @@ class Rendezvous {
     std::unique_lock<std::mutex> lock(mu_);
     const int batch_end = (arrived_++ / n_ + 1) * n_;
     cv_.notify_all();
-    cv_.wait_for(lock, seconds(5), [&] { return arrived_ >= batch_end; });
+    cv_.wait_for(lock, seconds(2), [&] { return arrived_ >= batch_end; });
   }
 
  private:
