@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <map>
 
 #include "tests/common/fake_clock.h"
