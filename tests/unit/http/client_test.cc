@@ -2,7 +2,6 @@
 // sleeping.
 #include <gtest/gtest.h>
 
-
 #include "reconcilers/common/http.h"
 #include "tests/common/fake_clock.h"
 #include "tests/common/fake_transport.h"
