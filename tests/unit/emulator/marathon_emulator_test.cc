@@ -11,28 +11,13 @@
 #include <thread>
 
 #include "reconcilers/marathon/emulator.h"
+#include "tests/common/fake_clock.h"
 
 namespace converge::marathon {
 namespace {
 
 using json = nlohmann::json;
 using std::chrono::milliseconds;
-
-class FakeClock {
- public:
-  std::chrono::steady_clock::time_point Now() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return now_;
-  }
-  void Advance(milliseconds d) {
-    std::lock_guard<std::mutex> lock(mu_);
-    now_ += d;
-  }
-
- private:
-  std::mutex mu_;
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-};
 
 struct Resp {
   int status = 0;
@@ -109,7 +94,9 @@ class EmulatorTest : public ::testing::Test {
 
   json Deployments() { return Call("GET", "/v2/deployments").body; }
 
-  FakeClock clock_;
+  // Advanced by the tests; the emulator only reads Now().
+  test::FakeClock clock_{test::FakeClock::DefaultWall(),
+                         std::chrono::steady_clock::time_point(std::chrono::hours(1000))};
   std::unique_ptr<Emulator> emulator_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<httplib::Client> client_;
@@ -541,9 +528,8 @@ TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
   EmulatorOptions o;
   o.deploy_ms = 0;
   StartServer(o);
-  Call(
-      "POST", "/v2/apps",
-      R"({"id": "/prod/web", "cmd": "python -m http.server",
+  Call("POST", "/v2/apps",
+       R"({"id": "/prod/web", "cmd": "python -m http.server",
           "labels": {"env": "prod", "tier": "front end"}})");
   Call("POST", "/v2/apps", R"({"id": "/prod/db", "cmd": "postgres", "labels": {"env": "prod"}})");
   Call("POST", "/v2/apps",

@@ -14,6 +14,7 @@
 #include "reconcilers/common/aws_sigv4.h"
 #include "reconcilers/sagemaker/emulator.h"
 #include "reconcilers/sagemaker/model.h"
+#include "tests/common/fake_clock.h"
 
 namespace converge::sagemaker {
 namespace {
@@ -41,8 +42,8 @@ class SageMakerEmulatorTest : public ::testing::Test {
 
   EmulatorOptions Options() {
     EmulatorOptions o;
-    o.now = [this] { return now_; };
-    o.wall_now = [this] { return wall_; };
+    o.now = [this] { return clock_.Now(); };
+    o.wall_now = [this] { return clock_.WallNow(); };
     o.delay_ms = 1000;
     return o;
   }
@@ -50,13 +51,11 @@ class SageMakerEmulatorTest : public ::testing::Test {
   void Start(EmulatorOptions o) { emu_ = std::make_unique<Emulator>(std::move(o)); }
   void Start() { Start(Options()); }
 
-  void Advance(int ms) {
-    now_ += milliseconds(ms);
-    wall_ += milliseconds(ms);
-  }
+  void Advance(int ms) { clock_.Advance(milliseconds(ms)); }
 
   double WallSeconds() const {
-    return std::chrono::duration_cast<milliseconds>(wall_.time_since_epoch()).count() / 1000.0;
+    return std::chrono::duration_cast<milliseconds>(clock_.WallNow().time_since_epoch()).count() /
+           1000.0;
   }
 
   // A raw request to POST /sagemaker/ (the mount prefix as sent by the client).
@@ -83,7 +82,7 @@ class SageMakerEmulatorTest : public ::testing::Test {
       s.headers.emplace_back("X-Amz-Target", req.get_header_value("X-Amz-Target"));
     }
     s.body = req.body;
-    aws::Sign(s, aws::Credentials{access_key, secret, ""}, region, "sagemaker", wall_);
+    aws::Sign(s, aws::Credentials{access_key, secret, ""}, region, "sagemaker", clock_.WallNow());
     for (const auto& [k, v] : s.headers) {
       if (k != "X-Amz-Date" && k != "Authorization") continue;
       req.headers.erase(k);  // set_header appends
@@ -166,8 +165,8 @@ class SageMakerEmulatorTest : public ::testing::Test {
     ASSERT_EQ(r.status, 200) << r.body;
   }
 
-  std::chrono::steady_clock::time_point now_{std::chrono::hours(1000)};
-  std::chrono::system_clock::time_point wall_{std::chrono::seconds(1700000000)};
+  test::FakeClock clock_{std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)),
+                         std::chrono::steady_clock::time_point(std::chrono::hours(1000))};
   std::unique_ptr<Emulator> emu_;
   bool signed_ = false;
 };

@@ -2,9 +2,9 @@
 // sleeping.
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include "reconcilers/common/http.h"
+#include "tests/common/fake_clock.h"
+#include "tests/common/fake_transport.h"
 
 namespace converge::http {
 namespace {
@@ -12,41 +12,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class FakeClock : public Clock {
- public:
-  std::chrono::steady_clock::time_point Now() const override { return steady_; }
-  std::chrono::system_clock::time_point WallNow() const override { return wall_; }
-  void SleepFor(milliseconds d) override {
-    sleeps.push_back(d);
-    steady_ += d;
-    wall_ += d;
-  }
-  std::vector<milliseconds> sleeps;
-
- private:
-  std::chrono::steady_clock::time_point steady_{};
-  // A fixed wall time so HTTP dates in tests are deterministic: 2026-01-01T00:00:00Z.
-  std::chrono::system_clock::time_point wall_{
-      std::chrono::sys_days{std::chrono::year{2026} / 1 / 1}};
-};
-
-// Plays back a script of results, one per attempt, and records the requests it saw.
-class ScriptedTransport : public Transport {
- public:
-  explicit ScriptedTransport(std::deque<Result<Response>>* script, std::vector<Request>* seen)
-      : script_(script), seen_(seen) {}
-  Result<Response> RoundTrip(const Request& request) override {
-    seen_->push_back(request);
-    if (script_->empty()) return InternalError("script exhausted");
-    Result<Response> r = std::move(script_->front());
-    script_->pop_front();
-    return r;
-  }
-
- private:
-  std::deque<Result<Response>>* script_;
-  std::vector<Request>* seen_;
-};
+using test::FakeClock;
+using test::FakeTransport;
 
 Response Answer(int status, std::map<std::string, std::string> headers = {},
                 std::string body = "") {
@@ -61,8 +28,7 @@ class ClientTest : public ::testing::Test {
  protected:
   // A client whose backoff is deterministic enough to check: base 100ms, cap 1s.
   std::unique_ptr<Client> MakeClient(RetryPolicy policy = Policy()) {
-    auto client = std::make_unique<Client>(std::make_unique<ScriptedTransport>(&script_, &seen_),
-                                           policy, clock_, /*seed=*/42);
+    auto client = std::make_unique<Client>(transport_.Borrow(), policy, clock_, /*seed=*/42);
     client->SetRetryObserver(
         [this](const Request&, int attempt, milliseconds delay, const std::string& reason) {
           observed_.push_back({attempt, delay, reason});
@@ -96,109 +62,112 @@ class ClientTest : public ::testing::Test {
     milliseconds delay;
     std::string reason;
   };
-  std::deque<Result<Response>> script_;
-  std::vector<Request> seen_;
+  FakeTransport transport_;
   std::vector<Observed> observed_;
   FakeClock clock_;
 };
 
 TEST_F(ClientTest, RetriesOn503ThenSucceeds) {
-  script_ = {Answer(503), Answer(200, {}, "ok")};
+  transport_.Script({Answer(503), Answer(200, {}, "ok")});
   auto client = MakeClient();
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "ok");
-  EXPECT_EQ(seen_.size(), 2u);
-  ASSERT_EQ(clock_.sleeps.size(), 1u);
+  EXPECT_EQ(transport_.request_count(), 2u);
+  ASSERT_EQ(clock_.sleeps().size(), 1u);
   ASSERT_EQ(observed_.size(), 1u);
   EXPECT_EQ(observed_[0].attempt, 1);
   EXPECT_EQ(observed_[0].reason, "503 Service Unavailable");
-  EXPECT_EQ(observed_[0].delay, clock_.sleeps[0]);
-  EXPECT_LE(clock_.sleeps[0], milliseconds(100));
+  EXPECT_EQ(observed_[0].delay, clock_.sleeps()[0]);
+  EXPECT_LE(clock_.sleeps()[0], milliseconds(100));
 }
 
 TEST_F(ClientTest, HonoursRetryAfterSeconds) {
-  script_ = {Answer(503, {{"retry-after", "7"}}), Answer(200)};
+  transport_.Script({Answer(503, {{"retry-after", "7"}}), Answer(200)});
   auto client = MakeClient();
   ASSERT_TRUE(client->Send(Get()).ok());
-  ASSERT_EQ(clock_.sleeps.size(), 1u);
-  EXPECT_EQ(clock_.sleeps[0], seconds(7));
+  ASSERT_EQ(clock_.sleeps().size(), 1u);
+  EXPECT_EQ(clock_.sleeps()[0], seconds(7));
 }
 
 TEST_F(ClientTest, HonoursRetryAfterHttpDate) {
   // The fake wall clock reads 2026-01-01T00:00:00Z; the server asks for 12 seconds.
-  script_ = {Answer(503, {{"retry-after", "Thu, 01 Jan 2026 00:00:12 GMT"}}), Answer(200)};
+  transport_.Script({Answer(503, {{"retry-after", "Thu, 01 Jan 2026 00:00:12 GMT"}}), Answer(200)});
   auto client = MakeClient();
   ASSERT_TRUE(client->Send(Get()).ok());
-  ASSERT_EQ(clock_.sleeps.size(), 1u);
-  EXPECT_EQ(clock_.sleeps[0], seconds(12));
+  ASSERT_EQ(clock_.sleeps().size(), 1u);
+  EXPECT_EQ(clock_.sleeps()[0], seconds(12));
 }
 
 TEST_F(ClientTest, CapsRetryAfter) {
   RetryPolicy p = Policy();
   p.max_retry_after = seconds(5);
-  script_ = {Answer(429, {{"retry-after", "3600"}}), Answer(200)};
+  transport_.Script({Answer(429, {{"retry-after", "3600"}}), Answer(200)});
   auto client = MakeClient(p);
   ASSERT_TRUE(client->Send(Get()).ok());
-  ASSERT_EQ(clock_.sleeps.size(), 1u);
-  EXPECT_EQ(clock_.sleeps[0], seconds(5));
+  ASSERT_EQ(clock_.sleeps().size(), 1u);
+  EXPECT_EQ(clock_.sleeps()[0], seconds(5));
 }
 
 TEST_F(ClientTest, RetriesOn429) {
-  script_ = {Answer(429, {{"retry-after", "1"}}), Answer(429), Answer(201)};
+  transport_.Script({Answer(429, {{"retry-after", "1"}}), Answer(429), Answer(201)});
   auto client = MakeClient();
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 201);
   ASSERT_EQ(observed_.size(), 2u);
   EXPECT_EQ(observed_[0].reason, "429 Too Many Requests");
-  EXPECT_EQ(clock_.sleeps[0], seconds(1));
+  EXPECT_EQ(clock_.sleeps()[0], seconds(1));
 }
 
 TEST_F(ClientTest, ExhaustedAttemptsReturnLastResponse) {
-  script_ = {Answer(502), Answer(503), Answer(504), Answer(500, {}, "last")};
+  transport_.Script({Answer(502), Answer(503), Answer(504), Answer(500, {}, "last")});
   auto client = MakeClient();
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 500);
   EXPECT_EQ(r->body, "last");
-  EXPECT_EQ(seen_.size(), 4u);
-  EXPECT_EQ(clock_.sleeps.size(), 3u);  // no sleep after the final attempt
+  EXPECT_EQ(transport_.request_count(), 4u);
+  EXPECT_EQ(clock_.sleeps().size(), 3u);  // no sleep after the final attempt
 }
 
 TEST_F(ClientTest, RetriesConnectionErrorsForIdempotentRequests) {
-  script_ = {UnavailableError("connection reset by peer"), TimeoutError("timed out"), Answer(200)};
+  transport_.Script(
+      {UnavailableError("connection reset by peer"), TimeoutError("timed out"), Answer(200)});
   auto client = MakeClient();
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(seen_.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 3u);
   ASSERT_EQ(observed_.size(), 2u);
   EXPECT_EQ(observed_[0].reason, "connection reset by peer");
 }
 
 TEST_F(ClientTest, AttemptHooksSeeEveryAttemptAndItsStatus) {
-  script_ = {UnavailableError("connection reset by peer"), Answer(503), Answer(200)};
+  transport_.Script({UnavailableError("connection reset by peer"), Answer(503), Answer(200)});
   auto client = MakeClient();
   std::vector<std::string> events;
   AttemptHooks hooks;
-  hooks.before = [&](const Request&) { events.push_back("before@" + std::to_string(seen_.size())); };
+  hooks.before = [&](const Request&) {
+    events.push_back("before@" + std::to_string(transport_.request_count()));
+  };
   hooks.after = [&](const Request&, int status) { events.push_back(std::to_string(status)); };
   client->SetAttemptHooks(hooks);
   ASSERT_TRUE(client->Send(Get()).ok());
   // `before` runs ahead of each round trip (a rate limiter may block there); 0 = no answer.
-  EXPECT_EQ(events, (std::vector<std::string>{"before@0", "0", "before@1", "503", "before@2", "200"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"before@0", "0", "before@1", "503", "before@2", "200"}));
 }
 
 TEST_F(ClientTest, ExhaustedConnectionErrorsReturnLastError) {
-  script_ = {UnavailableError("refused 1"), UnavailableError("refused 2"),
-             UnavailableError("refused 3"), UnavailableError("refused 4")};
+  transport_.Script({UnavailableError("refused 1"), UnavailableError("refused 2"),
+                     UnavailableError("refused 3"), UnavailableError("refused 4")});
   auto client = MakeClient();
   Result<Response> r = client->Send(Get());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_EQ(r.status().message(), "refused 4");
-  EXPECT_EQ(seen_.size(), 4u);
+  EXPECT_EQ(transport_.request_count(), 4u);
 }
 
 TEST_F(ClientTest, PostNotRetriedOnAmbiguousErrors) {
@@ -206,52 +175,76 @@ TEST_F(ClientTest, PostNotRetriedOnAmbiguousErrors) {
        {Result<Response>(UnavailableError("reset after send")),
         Result<Response>(TimeoutError("operation timed out")), Result<Response>(Answer(500)),
         Result<Response>(Answer(502)), Result<Response>(Answer(504))}) {
-    script_ = {ambiguous, Answer(201)};
-    seen_.clear();
+    transport_.Script({ambiguous, Answer(201)});
+    transport_.ClearRequests();
     auto client = MakeClient();
     Result<Response> r = client->Send(Post());
-    EXPECT_EQ(seen_.size(), 1u);
+    EXPECT_EQ(transport_.request_count(), 1u);
     EXPECT_EQ(r.ok(), ambiguous.ok());
-    EXPECT_TRUE(clock_.sleeps.empty());
+    EXPECT_TRUE(clock_.sleeps().empty());
   }
 }
 
+// The server carried the POST out but the reply was lost on the way back: the caller gets a
+// connection error (the outcome is unknown to it) and the request is not sent a second time.
+TEST_F(ClientTest, PostWhoseReplyWasLostIsAnErrorAndNotRepeated) {
+  int posts_carried_out = 0;
+  transport_.SetHandler([&](const Request& req) -> Result<Response> {
+    if (req.method == "POST") ++posts_carried_out;
+    return Answer(201);
+  });
+  transport_.DropRepliesAfterSending([](const Request& req) { return req.method == "POST"; });
+  auto client = MakeClient();
+  Result<Response> r = client->Send(Post());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_EQ(posts_carried_out, 1);
+  EXPECT_EQ(transport_.request_count(), 1u);
+  EXPECT_EQ(transport_.dropped(), 1);
+  EXPECT_TRUE(clock_.sleeps().empty());
+  // One reply was dropped, not every later one.
+  Result<Response> again = client->Send(Post());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->status, 201);
+  EXPECT_EQ(posts_carried_out, 2);
+}
+
 TEST_F(ClientTest, PostRetriedWhenNothingWasSentOrServerDeclined) {
-  script_ = {ConnectError("connection refused"), ConnectError("connect timeout", Code::kTimeout),
-             Answer(503), Answer(201)};
+  transport_.Script({ConnectError("connection refused"),
+                     ConnectError("connect timeout", Code::kTimeout), Answer(503), Answer(201)});
   auto client = MakeClient();
   Result<Response> r = client->Send(Post());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 201);
-  EXPECT_EQ(seen_.size(), 4u);
-  for (const Request& req : seen_) EXPECT_EQ(req.body, R"({"id":"/payments/api"})");
+  EXPECT_EQ(transport_.request_count(), 4u);
+  for (const Request& req : transport_.requests()) EXPECT_EQ(req.body, R"({"id":"/payments/api"})");
 }
 
 TEST_F(ClientTest, PostRetriedOn429) {
-  script_ = {Answer(429), Answer(201)};
+  transport_.Script({Answer(429), Answer(201)});
   auto client = MakeClient();
   ASSERT_TRUE(client->Send(Post()).ok());
-  EXPECT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(transport_.request_count(), 2u);
 }
 
 TEST_F(ClientTest, ClientErrorsNotRetried) {
   for (int status : {400, 401, 403, 404, 409, 422}) {
-    script_ = {Answer(status), Answer(200)};
-    seen_.clear();
+    transport_.Script({Answer(status), Answer(200)});
+    transport_.ClearRequests();
     auto client = MakeClient();
     Result<Response> r = client->Send(Get());
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, status);
-    EXPECT_EQ(seen_.size(), 1u) << status;
+    EXPECT_EQ(transport_.request_count(), 1u) << status;
   }
-  EXPECT_TRUE(clock_.sleeps.empty());
+  EXPECT_TRUE(clock_.sleeps().empty());
 }
 
 TEST_F(ClientTest, TerminalErrorsNotRetried) {
-  script_ = {InvalidError("malformed URL"), Answer(200)};
+  transport_.Script({InvalidError("malformed URL"), Answer(200)});
   auto client = MakeClient();
   EXPECT_FALSE(client->Send(Get()).ok());
-  EXPECT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(transport_.request_count(), 1u);
 }
 
 TEST_F(ClientTest, BackoffGrowsIsCappedAndJittered) {
@@ -288,25 +281,21 @@ TEST_F(ClientTest, SleepsUseBackoffWhenLongerThanRetryAfter) {
   p.max_attempts = 6;
   p.base_delay = milliseconds(10000);
   p.max_delay = milliseconds(10000);
-  script_ = {Answer(503, {{"retry-after", "0"}}),
-             Answer(503),
-             Answer(503),
-             Answer(503),
-             Answer(503),
-             Answer(503)};
-  Client reference(std::make_unique<ScriptedTransport>(&script_, &seen_), p, clock_, 42);
+  transport_.Script({Answer(503, {{"retry-after", "0"}}), Answer(503), Answer(503), Answer(503),
+                     Answer(503), Answer(503)});
+  Client reference(transport_.Borrow(), p, clock_, 42);
   std::vector<milliseconds> expected;
   for (int attempt = 1; attempt < 6; ++attempt) expected.push_back(reference.BackoffDelay(attempt));
   auto client = MakeClient(p);
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);
-  EXPECT_EQ(clock_.sleeps, expected);
+  EXPECT_EQ(clock_.sleeps(), expected);
 }
 
 TEST_F(ClientTest, CountsStats) {
-  script_ = {Answer(503), Answer(200), Answer(201), Answer(404), UnavailableError("down"),
-             Answer(200)};
+  transport_.Script(
+      {Answer(503), Answer(200), Answer(201), Answer(404), UnavailableError("down"), Answer(200)});
   auto client = MakeClient();
   ASSERT_TRUE(client->Send(Get()).ok());   // 2 attempts, 1 retry
   ASSERT_TRUE(client->Send(Post()).ok());  // 1 attempt, 1 write
@@ -322,7 +311,7 @@ TEST_F(ClientTest, CountsStats) {
 }
 
 TEST_F(ClientTest, AddsDefaultHeadersWithoutOverridingRequest) {
-  script_ = {Answer(200), Answer(200)};
+  transport_.Script({Answer(200), Answer(200)});
   auto client = MakeClient();
   client->SetDefaultHeader("Authorization", "token=old");
   client->SetDefaultHeader("authorization", "Bearer s3cret");
@@ -333,14 +322,14 @@ TEST_F(ClientTest, AddsDefaultHeadersWithoutOverridingRequest) {
   ASSERT_TRUE(client->Send(custom).ok());
 
   using Headers = std::vector<std::pair<std::string, std::string>>;
-  EXPECT_EQ(seen_[0].headers,
+  EXPECT_EQ(transport_.request(0).headers,
             (Headers{{"Authorization", "Bearer s3cret"}, {"Accept", "application/json"}}));
-  EXPECT_EQ(seen_[1].headers,
+  EXPECT_EQ(transport_.request(1).headers,
             (Headers{{"ACCEPT", "text/plain"}, {"Authorization", "Bearer s3cret"}}));
 }
 
 TEST_F(ClientTest, RetryReasonNeverContainsSecrets) {
-  script_ = {Answer(503, {}, "body"), Answer(200)};
+  transport_.Script({Answer(503, {}, "body"), Answer(200)});
   auto client = MakeClient();
   client->SetDefaultHeader("Authorization", "Bearer s3cret");
   Request req = Post();
@@ -355,7 +344,7 @@ TEST_F(ClientTest, RetryReasonNeverContainsSecrets) {
 // The signer runs before every attempt on a fresh copy: each retry carries its own signature,
 // never an accumulation of earlier ones, and the caller's request stays unsigned.
 TEST_F(ClientTest, SignerSignsEveryAttemptAfresh) {
-  script_ = {Answer(503), ConnectError("refused"), Answer(200)};
+  transport_.Script({Answer(503), ConnectError("refused"), Answer(200)});
   auto client = MakeClient();
   client->SetDefaultHeader("Accept", "application/json");
   int signed_count = 0;
@@ -369,10 +358,10 @@ TEST_F(ClientTest, SignerSignsEveryAttemptAfresh) {
     observed_headers.push_back(std::to_string(r.headers.size()));
   });
   ASSERT_TRUE(client->Send(Get()).ok());
-  ASSERT_EQ(seen_.size(), 3u);
+  ASSERT_EQ(transport_.request_count(), 3u);
   using Headers = std::vector<std::pair<std::string, std::string>>;
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(seen_[i].headers,
+    EXPECT_EQ(transport_.request(i).headers,
               (Headers{{"Accept", "application/json"}, {"X-Signature", std::to_string(i + 1)}}));
   }
   EXPECT_EQ(observed_headers, (std::vector<std::string>{"1", "1"}));  // unsigned
@@ -381,9 +370,9 @@ TEST_F(ClientTest, SignerSignsEveryAttemptAfresh) {
 // AWS throttling is HTTP 400 with a code in the body: the classifier makes it retryable, with
 // the same backoff, Retry-After, observer and counters as a 503 — also for a POST.
 TEST_F(ClientTest, ClassifierRetriesAnswersTheBuiltInRulesDoNot) {
-  script_ = {Answer(400, {}, R"({"__type":"ThrottlingException"})"),
-             Answer(400, {{"retry-after", "2"}}, R"({"__type":"ThrottlingException"})"),
-             Answer(400, {}, R"({"__type":"ValidationException"})"), Answer(200)};
+  transport_.Script({Answer(400, {}, R"({"__type":"ThrottlingException"})"),
+                     Answer(400, {{"retry-after", "2"}}, R"({"__type":"ThrottlingException"})"),
+                     Answer(400, {}, R"({"__type":"ValidationException"})"), Answer(200)});
   auto client = MakeClient();
   std::vector<int> classified;
   client->SetRetryClassifier([&](const Request&, const Response& r) -> std::string {
@@ -395,31 +384,31 @@ TEST_F(ClientTest, ClassifierRetriesAnswersTheBuiltInRulesDoNot) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("ValidationException"), std::string::npos);
-  EXPECT_EQ(seen_.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 3u);
   EXPECT_EQ(classified, (std::vector<int>{400, 400, 400}));
   ASSERT_EQ(observed_.size(), 2u);
   EXPECT_EQ(observed_[0].reason, "400 ThrottlingException");
   EXPECT_EQ(observed_[1].attempt, 2);
-  EXPECT_LE(clock_.sleeps[0], milliseconds(100));  // backoff with jitter, attempt 1
-  EXPECT_EQ(clock_.sleeps[1], seconds(2));         // Retry-After honoured
+  EXPECT_LE(clock_.sleeps()[0], milliseconds(100));  // backoff with jitter, attempt 1
+  EXPECT_EQ(clock_.sleeps()[1], seconds(2));         // Retry-After honoured
   EXPECT_EQ(client->stats().retries.load(), 2);
 }
 
 TEST_F(ClientTest, ClassifierRetriesAreBoundedByMaxAttempts) {
-  for (int i = 0; i < 5; ++i) script_.push_back(Answer(400, {}, "throttled"));
+  for (int i = 0; i < 5; ++i) transport_.Push(Answer(400, {}, "throttled"));
   auto client = MakeClient();
   client->SetRetryClassifier([](const Request&, const Response&) { return std::string("t"); });
   Result<Response> r = client->Send(Get());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
-  EXPECT_EQ(seen_.size(), 4u);
-  EXPECT_EQ(clock_.sleeps.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 4u);
+  EXPECT_EQ(clock_.sleeps().size(), 3u);
 }
 
 // The classifier may also retry a non-idempotent 500 the built-in rules leave alone (an AWS
 // InternalFailure body says the service did not act); 503/429 never reach it.
 TEST_F(ClientTest, ClassifierSeesOnlyAnswersNotAlreadyRetried) {
-  script_ = {Answer(503), Answer(500, {}, "aws-error"), Answer(201)};
+  transport_.Script({Answer(503), Answer(500, {}, "aws-error"), Answer(201)});
   auto client = MakeClient();
   std::vector<int> classified;
   client->SetRetryClassifier([&](const Request&, const Response& r) {

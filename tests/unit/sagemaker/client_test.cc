@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
 #include <map>
+
+#include "tests/common/fake_clock.h"
+#include "tests/common/fake_transport.h"
 
 namespace converge::sagemaker {
 namespace {
@@ -17,39 +19,13 @@ constexpr char kAccessKey[] = "AKIDEXAMPLE";
 constexpr char kSecret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 constexpr char kToken[] = "FwoGZXIvYXdzSESSIONTOKENEXAMPLE";
 
-class FakeClock : public Clock {
- public:
-  std::chrono::steady_clock::time_point Now() const override { return steady_; }
-  std::chrono::system_clock::time_point WallNow() const override { return wall_; }
-  void SleepFor(milliseconds d) override {
-    sleeps.push_back(d);
-    steady_ += d;
-    wall_ += d;
-  }
-  std::vector<milliseconds> sleeps;
+using test::FakeTransport;
 
- private:
-  std::chrono::steady_clock::time_point steady_{};
-  std::chrono::system_clock::time_point wall_{
-      std::chrono::sys_days{std::chrono::year{2024} / 1 / 2} + std::chrono::hours{3}};
-};
+using test::FakeClock;
 
-class ScriptedTransport : public http::Transport {
- public:
-  ScriptedTransport(std::deque<Result<http::Response>>* script, std::vector<http::Request>* seen)
-      : script_(script), seen_(seen) {}
-  Result<http::Response> RoundTrip(const http::Request& request) override {
-    seen_->push_back(request);
-    if (script_->empty()) return InternalError("script exhausted");
-    Result<http::Response> r = std::move(script_->front());
-    script_->pop_front();
-    return r;
-  }
-
- private:
-  std::deque<Result<http::Response>>* script_;
-  std::vector<http::Request>* seen_;
-};
+// SigV4 dates in these tests are 2024-01-02T03:00:00Z.
+const std::chrono::system_clock::time_point kSigningTime =
+    std::chrono::sys_days{std::chrono::year{2024} / 1 / 2} + std::chrono::hours{3};
 
 http::Response Answer(int status, std::string body = "",
                       std::map<std::string, std::string> headers = {}) {
@@ -81,31 +57,30 @@ class SageMakerClientTest : public ::testing::Test {
     o.retry.max_attempts = 4;
     o.retry.base_delay = milliseconds(100);
     o.retry.max_delay = milliseconds(1000);
-    auto c =
-        std::make_unique<Client>(o, clock_, std::make_unique<ScriptedTransport>(&script_, &seen_));
+    auto c = std::make_unique<Client>(o, clock_, transport_.Borrow());
     c->SetRetryObserver([this](const http::Request&, int, milliseconds, const std::string& reason) {
       reasons_.push_back(reason);
     });
     return c;
   }
 
-  std::deque<Result<http::Response>> script_;
-  std::vector<http::Request> seen_;
+  FakeTransport transport_;
   std::vector<std::string> reasons_;
-  FakeClock clock_;
+  FakeClock clock_{kSigningTime};
 };
 
 // The request botocore would send, signed so that re-signing what was received verifies.
 TEST_F(SageMakerClientTest, SendsSignedJson11Request) {
-  script_ = {Answer(200, R"({"ModelArn":"arn:aws:sagemaker:us-east-1:123456789012:model/m-1"})")};
+  transport_.Script(
+      {Answer(200, R"({"ModelArn":"arn:aws:sagemaker:us-east-1:123456789012:model/m-1"})")});
   auto client = Make();
   json input = {{"ModelName", "m-1"}, {"ExecutionRoleArn", "arn:aws:iam::123456789012:role/r"}};
   auto out = client->Call("CreateModel", input);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)["ModelArn"], "arn:aws:sagemaker:us-east-1:123456789012:model/m-1");
 
-  ASSERT_EQ(seen_.size(), 1u);
-  const http::Request& r = seen_[0];
+  ASSERT_EQ(transport_.request_count(), 1u);
+  const http::Request& r = transport_.request(0);
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://api.sagemaker.us-east-1.amazonaws.com/");
   EXPECT_EQ(HeaderOf(r, "X-Amz-Target"), "SageMaker.CreateModel");
@@ -132,7 +107,7 @@ TEST_F(SageMakerClientTest, SendsSignedJson11Request) {
 }
 
 TEST_F(SageMakerClientTest, SessionTokenEndpointPathAndEmptyOutput) {
-  script_ = {Answer(200, ""), Answer(200, "{}")};
+  transport_.Script({Answer(200, ""), Answer(200, "{}")});
   auto client = Make("http://127.0.0.1:8080/sagemaker", kToken);
   EXPECT_EQ(client->url(), "http://127.0.0.1:8080/sagemaker/");
   auto out = client->Call("DeleteModel", {{"ModelName", "m-1"}});
@@ -140,10 +115,10 @@ TEST_F(SageMakerClientTest, SessionTokenEndpointPathAndEmptyOutput) {
   EXPECT_EQ(*out, json::object());
   out = client->Call("ListModels", nullptr);
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(seen_[1].body, "{}");
-  EXPECT_TRUE(seen_[1].idempotent);
+  EXPECT_EQ(transport_.request(1).body, "{}");
+  EXPECT_TRUE(transport_.request(1).idempotent);
 
-  const http::Request& r = seen_[0];
+  const http::Request& r = transport_.request(0);
   EXPECT_EQ(r.url, "http://127.0.0.1:8080/sagemaker/");
   EXPECT_EQ(HeaderOf(r, "X-Amz-Security-Token"), kToken);
   auto auth = aws::ParseAuthorization(HeaderOf(r, "Authorization"));
@@ -164,17 +139,18 @@ TEST_F(SageMakerClientTest, SessionTokenEndpointPathAndEmptyOutput) {
 TEST_F(SageMakerClientTest, DefaultEndpoints) {
   ClientOptions o;
   o.region = "cn-north-1";
-  Client cn(o, clock_, std::make_unique<ScriptedTransport>(&script_, &seen_));
+  Client cn(o, clock_, transport_.Borrow());
   EXPECT_EQ(cn.url(), "https://api.sagemaker.cn-north-1.amazonaws.com.cn/");
   o.region = "eu-west-1";
   o.endpoint = "https://vpce-1.api.sagemaker.eu-west-1.vpce.amazonaws.com";
-  Client vpce(o, clock_, std::make_unique<ScriptedTransport>(&script_, &seen_));
+  Client vpce(o, clock_, transport_.Borrow());
   EXPECT_EQ(vpce.url(), "https://vpce-1.api.sagemaker.eu-west-1.vpce.amazonaws.com/");
 }
 
 TEST_F(SageMakerClientTest, ListAllPages) {
-  script_ = {Answer(200, R"({"Models":[{"ModelName":"a"},{"ModelName":"b"}],"NextToken":"t1"})"),
-             Answer(200, R"({"Models":[{"ModelName":"c"}],"NextToken":""})")};
+  transport_.Script(
+      {Answer(200, R"({"Models":[{"ModelName":"a"},{"ModelName":"b"}],"NextToken":"t1"})"),
+       Answer(200, R"({"Models":[{"ModelName":"c"}],"NextToken":""})")});
   auto client = Make();
   std::vector<std::string> names;
   Status s = client->ListAll("ListModels", {{"NameContains", "x"}}, "Models", [&](json& m) {
@@ -183,15 +159,16 @@ TEST_F(SageMakerClientTest, ListAllPages) {
   });
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c"}));
-  ASSERT_EQ(seen_.size(), 2u);
-  EXPECT_EQ(json::parse(seen_[0].body), (json{{"NameContains", "x"}, {"MaxResults", 100}}));
-  EXPECT_EQ(json::parse(seen_[1].body),
+  ASSERT_EQ(transport_.request_count(), 2u);
+  EXPECT_EQ(json::parse(transport_.request(0).body),
+            (json{{"NameContains", "x"}, {"MaxResults", 100}}));
+  EXPECT_EQ(json::parse(transport_.request(1).body),
             (json{{"NameContains", "x"}, {"MaxResults", 100}, {"NextToken", "t1"}}));
   EXPECT_EQ(client->WriteCount(), 0);
 }
 
 TEST_F(SageMakerClientTest, ListAllStopsOnVisitorErrorAndBadPages) {
-  script_ = {Answer(200, R"({"Tags":[{"Key":"a"},{"Key":"b"}],"NextToken":"t1"})")};
+  transport_.Script({Answer(200, R"({"Tags":[{"Key":"a"},{"Key":"b"}],"NextToken":"t1"})")});
   auto client = Make();
   int visited = 0;
   Status s =
@@ -201,20 +178,21 @@ TEST_F(SageMakerClientTest, ListAllStopsOnVisitorErrorAndBadPages) {
       });
   EXPECT_EQ(s.message(), "stop");
   EXPECT_EQ(visited, 1);
-  EXPECT_EQ(json::parse(seen_[0].body)["MaxResults"], 50);
+  EXPECT_EQ(json::parse(transport_.request(0).body)["MaxResults"], 50);
 
   // A missing member is an empty page; a repeated token is an error rather than a loop.
-  script_ = {Answer(200, R"({"NextToken":"same"})"), Answer(200, R"({"NextToken":"same"})")};
+  transport_.Script(
+      {Answer(200, R"({"NextToken":"same"})"), Answer(200, R"({"NextToken":"same"})")});
   s = client->ListAll("ListTags", {{"ResourceArn", "arn"}}, "Tags",
                       [](json&) { return Status::Ok(); });
   EXPECT_EQ(s.code(), Code::kInternal);
   EXPECT_NE(s.message().find("pagination did not advance"), std::string::npos);
 
-  script_ = {Answer(200, R"({"Endpoints":{}})")};
+  transport_.Script({Answer(200, R"({"Endpoints":{}})")});
   s = client->ListAll("ListEndpoints", {}, "Endpoints", [](json&) { return Status::Ok(); });
   EXPECT_EQ(s.code(), Code::kInternal);
 
-  script_ = {AwsError(400, "ValidationException", "bad MaxResults")};
+  transport_.Script({AwsError(400, "ValidationException", "bad MaxResults")});
   s = client->ListAll("ListEndpoints", {}, "Endpoints", [](json&) { return Status::Ok(); });
   EXPECT_EQ(s.code(), Code::kInvalid);
 }
@@ -298,8 +276,9 @@ TEST(SageMakerMapErrorTest, Table) {
 }
 
 TEST_F(SageMakerClientTest, ErrorMessageAndApiError) {
-  script_ = {AwsError(400, "ValidationException",
-                      "Could not find endpoint \"arn:aws:sagemaker:us-east-1:1:endpoint/e\".")};
+  transport_.Script(
+      {AwsError(400, "ValidationException",
+                "Could not find endpoint \"arn:aws:sagemaker:us-east-1:1:endpoint/e\".")});
   auto client = Make();
   ApiError e;
   auto out = client->Call("DescribeEndpoint", {{"EndpointName", "e"}}, &e);
@@ -311,13 +290,13 @@ TEST_F(SageMakerClientTest, ErrorMessageAndApiError) {
   EXPECT_EQ(e.code, "ValidationException");
   EXPECT_EQ(e.request_id, "req-1");
   EXPECT_EQ(Client::LastError().code, "ValidationException");
-  EXPECT_EQ(seen_.size(), 1u);  // a 400 is not retried
+  EXPECT_EQ(transport_.request_count(), 1u);  // a 400 is not retried
 
-  script_ = {Answer(200, "{}")};
+  transport_.Script({Answer(200, "{}")});
   ASSERT_TRUE(client->Call("DescribeEndpoint", {{"EndpointName", "e"}}).ok());
   EXPECT_EQ(Client::LastError().code, "");
 
-  script_ = {Answer(200, "[1]")};
+  transport_.Script({Answer(200, "[1]")});
   out = client->Call("DescribeEndpoint", {{"EndpointName", "e"}});
   EXPECT_EQ(out.status().code(), Code::kInternal);
 }
@@ -326,31 +305,32 @@ TEST_F(SageMakerClientTest, NonRetryableClientErrorsAreNotRetried) {
   for (auto answer :
        {AwsError(400, "ValidationException", "bad"), AwsError(400, "ResourceLimitExceeded", "q"),
         AwsError(400, "AccessDeniedException", "no"), Answer(403, "")}) {
-    script_ = {answer, Answer(200, "{}")};
-    seen_.clear();
+    transport_.Script({answer, Answer(200, "{}")});
+    transport_.ClearRequests();
     auto client = Make();
     EXPECT_FALSE(client->Call("CreateEndpoint", {{"EndpointName", "e"}}).ok());
-    EXPECT_EQ(seen_.size(), 1u);
+    EXPECT_EQ(transport_.request_count(), 1u);
   }
-  EXPECT_TRUE(clock_.sleeps.empty());
+  EXPECT_TRUE(clock_.sleeps().empty());
 }
 
 // Throttling (HTTP 400) is retried with backoff, and every attempt is signed afresh.
 TEST_F(SageMakerClientTest, ThrottlingRetriedThenSucceeds) {
-  script_ = {AwsError(400, "ThrottlingException", "Rate exceeded"),
-             Answer(400, R"({"__type":"ThrottlingException"})", {{"retry-after", "2"}}),
-             Answer(200, R"({"ModelArn":"arn"})")};
+  transport_.Script({AwsError(400, "ThrottlingException", "Rate exceeded"),
+                     Answer(400, R"({"__type":"ThrottlingException"})", {{"retry-after", "2"}}),
+                     Answer(200, R"({"ModelArn":"arn"})")});
   auto client = Make();
   auto out = client->Call("CreateModel", {{"ModelName", "m"}});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  ASSERT_EQ(seen_.size(), 3u);
+  ASSERT_EQ(transport_.request_count(), 3u);
   EXPECT_EQ(reasons_,
             (std::vector<std::string>{"400 ThrottlingException", "400 ThrottlingException"}));
-  ASSERT_EQ(clock_.sleeps.size(), 2u);
-  EXPECT_LE(clock_.sleeps[0], milliseconds(100));
-  EXPECT_EQ(clock_.sleeps[1], std::chrono::seconds(2));
-  EXPECT_NE(HeaderOf(seen_[2], "X-Amz-Date"), HeaderOf(seen_[0], "X-Amz-Date"));
-  for (const auto& r : seen_) {
+  ASSERT_EQ(clock_.sleeps().size(), 2u);
+  EXPECT_LE(clock_.sleeps()[0], milliseconds(100));
+  EXPECT_EQ(clock_.sleeps()[1], std::chrono::seconds(2));
+  EXPECT_NE(HeaderOf(transport_.request(2), "X-Amz-Date"),
+            HeaderOf(transport_.request(0), "X-Amz-Date"));
+  for (const auto& r : transport_.requests()) {
     int auth_headers = 0;
     for (const auto& h : r.headers) auth_headers += h.first == "Authorization";
     EXPECT_EQ(auth_headers, 1);
@@ -362,17 +342,17 @@ TEST_F(SageMakerClientTest, ThrottlingRetriedThenSucceeds) {
 // Eventual consistency: a config referencing a model created a moment ago is retried; the same
 // message on a read (a model that does not exist) is an answer.
 TEST_F(SageMakerClientTest, NotYetVisibleReferencesAreRetriedOnCreates) {
-  script_ = {AwsError(400, "ValidationException", "Could not find model \"arn:m\"."),
-             Answer(200, R"({"EndpointConfigArn":"arn:c"})")};
+  transport_.Script({AwsError(400, "ValidationException", "Could not find model \"arn:m\"."),
+                     Answer(200, R"({"EndpointConfigArn":"arn:c"})")});
   auto client = Make();
   ASSERT_TRUE(client->Call("CreateEndpointConfig", {{"EndpointConfigName", "c"}}).ok());
-  EXPECT_EQ(seen_.size(), 2u);
-  script_ = {AwsError(400, "ValidationException", "Could not find model \"arn:m\"."),
-             Answer(200, "{}")};
-  seen_.clear();
+  EXPECT_EQ(transport_.request_count(), 2u);
+  transport_.Script(
+      {AwsError(400, "ValidationException", "Could not find model \"arn:m\"."), Answer(200, "{}")});
+  transport_.ClearRequests();
   auto d = client->Call("DescribeModel", {{"ModelName", "m"}});
   EXPECT_EQ(d.status().code(), Code::kNotFound);
-  EXPECT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(transport_.request_count(), 1u);
 }
 
 // Expired temporary credentials are re-read (another process refreshed them) and the call is
@@ -386,16 +366,19 @@ TEST_F(SageMakerClientTest, ExpiredTokenRefreshesCredentialsOnce) {
     ++refreshes;
     return aws::Credentials{"AKIDNEWNEWNEW", "new-secret-value", "new-token-value"};
   };
-  Client client(o, clock_, std::make_unique<ScriptedTransport>(&script_, &seen_));
-  script_ = {AwsError(400, "ExpiredTokenException", "The security token included in the request is expired"),
-             Answer(200, "{}")};
+  Client client(o, clock_, transport_.Borrow());
+  transport_.Script({AwsError(400, "ExpiredTokenException",
+                              "The security token included in the request is expired"),
+                     Answer(200, "{}")});
   ASSERT_TRUE(client.Call("ListModels", json::object()).ok());
-  ASSERT_EQ(seen_.size(), 2u);
-  EXPECT_NE(HeaderOf(seen_[0], "Authorization").find("AKIDOLDOLDOLD"), std::string::npos);
-  EXPECT_NE(HeaderOf(seen_[1], "Authorization").find("AKIDNEWNEWNEW"), std::string::npos);
-  EXPECT_EQ(HeaderOf(seen_[1], "X-Amz-Security-Token"), "new-token-value");
+  ASSERT_EQ(transport_.request_count(), 2u);
+  EXPECT_NE(HeaderOf(transport_.request(0), "Authorization").find("AKIDOLDOLDOLD"),
+            std::string::npos);
+  EXPECT_NE(HeaderOf(transport_.request(1), "Authorization").find("AKIDNEWNEWNEW"),
+            std::string::npos);
+  EXPECT_EQ(HeaderOf(transport_.request(1), "X-Amz-Security-Token"), "new-token-value");
   // Expired again with nothing newer to load: an error, no loop.
-  script_ = {AwsError(400, "ExpiredTokenException", "expired: old-secret-value")};
+  transport_.Script({AwsError(400, "ExpiredTokenException", "expired: old-secret-value")});
   auto r = client.Call("ListModels", json::object());
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(refreshes, 2);
@@ -404,44 +387,44 @@ TEST_F(SageMakerClientTest, ExpiredTokenRefreshesCredentialsOnce) {
 
 TEST_F(SageMakerClientTest, ThrottlingExhausted) {
   for (int i = 0; i < 4; ++i)
-    script_.push_back(AwsError(400, "ThrottlingException", "Rate exceeded"));
+    transport_.Push(AwsError(400, "ThrottlingException", "Rate exceeded"));
   auto client = Make();
   auto out = client->Call("DescribeEndpoint", {{"EndpointName", "e"}});
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), Code::kUnavailable);
   EXPECT_EQ(out.status().message(),
             "SageMaker DescribeEndpoint: ThrottlingException: Rate exceeded (request id req-1)");
-  EXPECT_EQ(seen_.size(), 4u);
-  EXPECT_EQ(clock_.sleeps.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 4u);
+  EXPECT_EQ(clock_.sleeps().size(), 3u);
 }
 
 TEST_F(SageMakerClientTest, ServerErrorsRetried) {
   // A read is retried on any 5xx; a write only when the service answered with an error body.
-  script_ = {Answer(500, ""), Answer(502, "<html/>"), Answer(200, "{}")};
+  transport_.Script({Answer(500, ""), Answer(502, "<html/>"), Answer(200, "{}")});
   auto client = Make();
   ASSERT_TRUE(client->Call("DescribeModel", {{"ModelName", "m"}}).ok());
-  EXPECT_EQ(seen_.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 3u);
 
-  seen_.clear();
-  script_ = {AwsError(500, "InternalFailure", "oops"), AwsError(503, "ServiceUnavailable", ""),
-             Answer(200, "{}")};
+  transport_.ClearRequests();
+  transport_.Script({AwsError(500, "InternalFailure", "oops"),
+                     AwsError(503, "ServiceUnavailable", ""), Answer(200, "{}")});
   ASSERT_TRUE(client->Call("CreateEndpoint", {{"EndpointName", "e"}}).ok());
-  EXPECT_EQ(seen_.size(), 3u);
+  EXPECT_EQ(transport_.request_count(), 3u);
   EXPECT_EQ(reasons_.back(), "503 Service Unavailable");
 
-  seen_.clear();
-  script_ = {Answer(502, "<html>proxy</html>"), Answer(200, "{}")};
+  transport_.ClearRequests();
+  transport_.Script({Answer(502, "<html>proxy</html>"), Answer(200, "{}")});
   auto out = client->Call("CreateEndpoint", {{"EndpointName", "e"}});
   ASSERT_FALSE(out.ok());
   // A proxy's 502 to a write: the service may have acted, so the outcome is unknown (the
   // executor reads the endpoint back before repeating the call).
   EXPECT_EQ(out.status().code(), Code::kUnknownOutcome);
-  EXPECT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(transport_.request_count(), 1u);
 }
 
 // A write whose outcome is unknown is not repeated, and the error says so; a read is repeated.
 TEST_F(SageMakerClientTest, AmbiguousTransportFailures) {
-  script_ = {TimeoutError("operation timed out after 30000 ms"), Answer(200, "{}")};
+  transport_.Script({TimeoutError("operation timed out after 30000 ms"), Answer(200, "{}")});
   auto client = Make();
   auto out = client->Call("CreateEndpoint", {{"EndpointName", "e"}});
   ASSERT_FALSE(out.ok());
@@ -449,17 +432,17 @@ TEST_F(SageMakerClientTest, AmbiguousTransportFailures) {
   EXPECT_EQ(out.status().message(),
             "SageMaker CreateEndpoint: operation timed out after 30000 ms (sent, but no reply "
             "came: it may have been carried out)");
-  EXPECT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(transport_.request_count(), 1u);
 
-  seen_.clear();
-  script_ = {http::ConnectError("connection refused"), Answer(200, "{}")};
+  transport_.ClearRequests();
+  transport_.Script({http::ConnectError("connection refused"), Answer(200, "{}")});
   ASSERT_TRUE(client->Call("CreateEndpoint", {{"EndpointName", "e"}}).ok());
-  EXPECT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(transport_.request_count(), 2u);
 
-  seen_.clear();
-  script_ = {TimeoutError("timed out"), Answer(200, "{}")};
+  transport_.ClearRequests();
+  transport_.Script({TimeoutError("timed out"), Answer(200, "{}")});
   ASSERT_TRUE(client->Call("DescribeEndpoint", {{"EndpointName", "e"}}).ok());
-  EXPECT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(transport_.request_count(), 2u);
 }
 
 TEST_F(SageMakerClientTest, SecretsNeverInErrors) {
@@ -469,7 +452,7 @@ TEST_F(SageMakerClientTest, SecretsNeverInErrors) {
                            "Canonical String for this request should have been 'POST\n/\n"
                            "\nx-amz-security-token:") +
                        kToken + "\n' key " + kSecret + " id " + kAccessKey;
-  script_ = {AwsError(400, "InvalidSignatureException", echoed)};
+  transport_.Script({AwsError(400, "InvalidSignatureException", echoed)});
   auto client = Make("", kToken);
   ApiError e;
   auto out = client->Call("ListModels", {}, &e);
@@ -489,7 +472,7 @@ TEST_F(SageMakerClientTest, InvalidUtf8InputIsAnError) {
   auto out = client->Call("CreateModel", {{"ModelName", std::string("\xff\xfe")}});
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), Code::kInvalid);
-  EXPECT_TRUE(seen_.empty());
+  EXPECT_TRUE((transport_.request_count() == 0));
 }
 
 TEST_F(SageMakerClientTest, FromBackendResolvesRegionCredentialsAndEndpoint) {
