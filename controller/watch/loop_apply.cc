@@ -1,3 +1,4 @@
+// The apply step of a batch: one run, the executor and the settler, each result recorded.
 #include <chrono>
 #include <map>
 #include <mutex>

@@ -1,3 +1,4 @@
+// Connecting the backends (rate-limited, counted) and binding specs to their reconcilers.
 #include <map>
 #include <memory>
 #include <mutex>

@@ -1,3 +1,4 @@
+// A worker's batch, step by step (the apply step is in loop_apply.cc).
 #include <chrono>
 #include <exception>
 #include <map>

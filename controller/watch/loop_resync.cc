@@ -1,3 +1,4 @@
+// The periodic full pass: observe everything, plan, queue what is not synced.
 #include <algorithm>
 #include <chrono>
 #include <limits>

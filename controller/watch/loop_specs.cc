@@ -1,3 +1,4 @@
+// Reading the specs (the work tree, or the commit with --committed-only) and queueing what changed.
 #include <mutex>
 #include <set>
 #include <string>

@@ -1,3 +1,4 @@
+// The resource board and what it is shown as: /status, /metrics and /readyz.
 #include <map>
 #include <mutex>
 #include <string>
