@@ -1,5 +1,9 @@
 // One function per `converge` subcommand. Each returns the process exit code:
 // 0 success / no changes, 2 changes present (plan --detailed-exitcode), 1 error.
+//
+// One file per command family: validate_command.cc, plan_apply_commands.cc, state_commands.cc
+// (history, snapshots, rollback, hold/release, import), rerun_command.cc, watch_command.cc;
+// commands.cc keeps DefaultStateDir and sandbox. What several share is in command_support.h.
 #pragma once
 
 #include <string>

@@ -25,7 +25,7 @@
 
 namespace converge::store {
 
-class Database;  // the SQLite connection (store.cc)
+class Database;  // the SQLite connection (database.h, internal to the store)
 
 using json = nlohmann::json;
 
