@@ -47,6 +47,21 @@ json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics) {
   return diags;
 }
 
+const char* PlanErrorKindName(PlanError::Kind k) {
+  switch (k) {
+    case PlanError::Kind::kNotManaged: return "not-managed";
+    case PlanError::Kind::kUnresolvable: return "unresolvable";
+    case PlanError::Kind::kTooManyDeletes: return "too-many-deletes";
+  }
+  return "unresolvable";
+}
+
+std::string PlanError::Text() const {
+  std::string out = position.empty() ? "" : position + ": ";
+  if (!key.empty()) out += key + (kind == Kind::kNotManaged ? " " : ": ");
+  return out + message;
+}
+
 json PlanToJson(const Plan& plan) {
   json changes = json::array();
   for (const auto& c : plan.changes) {
@@ -83,6 +98,15 @@ json PlanToJson(const Plan& plan) {
   json summary = json::object();
   for (const char* a : {"create", "update", "scale", "replace", "delete", "run"}) summary[a] = 0;
   for (const auto& [a, n] : plan.Summary()) summary[a] = n;
+  json errors = json::array();
+  json error_details = json::array();
+  for (const PlanError& e : plan.errors) {
+    errors.push_back(e.Text());
+    error_details.push_back({{"kind", PlanErrorKindName(e.kind)},
+                             {"key", e.key},
+                             {"position", e.position},
+                             {"message", e.message}});
+  }
   return {{"format_version", plan.format_version},
           {"created_at", plan.created_at},
           {"spec_dir", plan.spec_dir},
@@ -92,7 +116,8 @@ json PlanToJson(const Plan& plan) {
           {"skipped", std::move(skipped)},
           {"settle", std::move(settle)},
           {"diagnostics", std::move(diags)},
-          {"errors", plan.errors},
+          {"errors", std::move(errors)},
+          {"error_details", std::move(error_details)},
           {"backends", plan.backends},
           {"summary", std::move(summary)}};
 }
@@ -142,8 +167,21 @@ Result<Plan> PlanFromJson(const json& j) {
       }
     if (j.contains("backends") && j["backends"].is_object())
       for (const auto& [name, spec] : j["backends"].items()) p.backends[name] = spec;
-    if (j.contains("errors"))
-      for (const auto& e : j["errors"]) p.errors.push_back(e.get<std::string>());
+    if (j.contains("error_details")) {
+      for (const auto& e : j["error_details"]) {
+        PlanError pe;
+        std::string kind = e.value("kind", "");
+        for (auto k : {PlanError::Kind::kNotManaged, PlanError::Kind::kUnresolvable,
+                       PlanError::Kind::kTooManyDeletes})
+          if (kind == PlanErrorKindName(k)) pe.kind = k;
+        pe.key = e.value("key", "");
+        pe.position = e.value("position", "");
+        pe.message = e.value("message", "");
+        p.errors.push_back(std::move(pe));
+      }
+    } else if (j.contains("errors")) {  // a plan file written before error_details
+      for (const auto& e : j["errors"]) p.errors.push_back(PlanError{{}, "", "", e.get<std::string>()});
+    }
     return p;
   } catch (const json::exception& e) {
     return InvalidError(std::string("malformed plan file: ") + e.what());

@@ -40,6 +40,22 @@ struct SkippedResource {
   std::string reason;
 };
 
+// An error that stops the plan from being applied, as a value: which resource it is about ("" when
+// it is about the plan as a whole, e.g. too many deletions), where its spec is, what is wrong.
+struct PlanError {
+  enum class Kind {
+    kNotManaged,      // an existing object converge does not own is in the way of a spec
+    kUnresolvable,    // the spec cannot be planned (a reference to nothing)
+    kTooManyDeletes,  // more deletions than --max-deletes
+  };
+  Kind kind = Kind::kUnresolvable;
+  std::string key;       // "App//shop/web", or "" for the whole plan
+  std::string position;  // "file:line:column" of the spec, or ""
+  std::string message;
+  // For people: "file:line:column: KEY: message".
+  std::string Text() const;
+};
+
 struct Plan {
   std::string format_version = kPlanFormatVersion;
   std::string created_at;
@@ -52,7 +68,7 @@ struct Plan {
   // check, without any backend write, so later removals from the spec are reset.
   std::vector<PlannedChange> settle;
   std::vector<Diagnostic> diagnostics;  // load errors and warnings
-  std::vector<std::string> errors;      // plan-level errors (e.g. too many deletions)
+  std::vector<PlanError> errors;        // errors that stop the plan (nothing is applied)
   std::map<std::string, json> backends; // Backend specs used (secret references only)
   size_t resources = 0;                 // desired resources considered
 
@@ -61,6 +77,7 @@ struct Plan {
   bool HasErrors() const;
 };
 
+const char* PlanErrorKindName(PlanError::Kind k);  // "not-managed", ...
 json PlanToJson(const Plan& plan);
 // [{severity, file, line, column, document, message}] — shared by plan and validate output.
 json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics);

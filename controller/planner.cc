@@ -133,9 +133,10 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
 
     if (live && !live->owned && !la) {
-      plan.errors.push_back(doc.pos.ToString() + ": " + key + " already exists in backend " +
-                            doc.backend + " but is not managed by converge; adopt it with " +
-                            "`converge import " + key + "` or rename the spec");
+      plan.errors.push_back(PlanError{PlanError::Kind::kNotManaged, key, doc.pos.ToString(),
+                                      "already exists in backend " + doc.backend +
+                                          " but is not managed by converge; adopt it with " +
+                                          "`converge import " + key + "` or rename the spec"});
       continue;
     }
     json desired = rec->Desired(doc);
@@ -143,7 +144,8 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     json live_def = live ? rec->Definition(live->Doc()) : json();
     DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
     if (!diff.error.empty()) {
-      plan.errors.push_back(doc.pos.ToString() + ": " + key + ": " + diff.error);
+      plan.errors.push_back(
+          PlanError{PlanError::Kind::kUnresolvable, key, doc.pos.ToString(), diff.error});
       continue;
     }
     if (diff.action == Action::kNoop) {
@@ -232,10 +234,11 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     }
   }
   if (static_cast<int>(deletes.size()) > options.max_deletes) {
-    plan.errors.push_back("the plan would delete " + std::to_string(deletes.size()) +
-                          " resources, more than --max-deletes " +
-                          std::to_string(options.max_deletes) +
-                          "; check the specs, then raise --max-deletes to allow it");
+    plan.errors.push_back(PlanError{PlanError::Kind::kTooManyDeletes, "", "",
+                                    "the plan would delete " + std::to_string(deletes.size()) +
+                                        " resources, more than --max-deletes " +
+                                        std::to_string(options.max_deletes) +
+                                        "; check the specs, then raise --max-deletes to allow it"});
   }
   for (auto& d : deletes) plan.changes.push_back(std::move(d));
   AssignStages(plan.changes, in.reconcilers);

@@ -120,7 +120,7 @@ std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
       out << "  " << p.yellow() << "!" << p.reset() << " " << Display(s.key) << " [" << s.status
           << "]: " << s.reason << "\n";
   }
-  for (const auto& e : plan.errors) out << "\n" << p.red() << "Error: " << p.reset() << e << "\n";
+  for (const auto& e : plan.errors) out << "\n" << p.red() << "Error: " << p.reset() << e.Text() << "\n";
   if (plan.HasChanges()) out << "\n" << p.bold() << SummaryLine(plan) << p.reset() << "\n";
   return out.str();
 }
@@ -135,7 +135,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     out << "> [!CAUTION]\n> The specs have errors; this plan is incomplete and will not apply.\n\n";
     for (const auto& d : plan.diagnostics)
       if (d.severity == Severity::kError) out << "- `" << d.pos.ToString() << "`: " << d.message << "\n";
-    for (const auto& e : plan.errors) out << "- " << e << "\n";
+    for (const auto& e : plan.errors) out << "- " << e.Text() << "\n";
     out << "\n";
   }
   if (!plan.HasChanges()) {

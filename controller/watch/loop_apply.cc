@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "controller/watch/loop.h"
-#include "controller/watch/outcome_text.h"
 
 namespace converge::watch {
 
@@ -115,7 +114,7 @@ void Loop::RecordResult(Batch& b, const ChangeResult& r,
     default:
       ++tally->failed;
       tally->ok = false;
-      if (IsTerminal(r)) {
+      if (r.status.terminal()) {  // retrying the same spec cannot help
         queue_.Forget(k);
         SetState(k, "failed", r.message, d);
         std::lock_guard<std::mutex> lock(mu_);

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "controller/watch/loop.h"
-#include "controller/watch/outcome_text.h"
 
 namespace converge::watch {
 
@@ -162,10 +161,10 @@ Plan Loop::PlanBatch(const Batch& b, const PlanInputs& in) {
 // changes), or too many deletions (no deletion of this batch happens: see DriftGate).
 void Loop::ReportPlanErrors(Batch& b, const Plan& plan) {
   for (const auto& e : plan.errors) {
-    log_.Error("plan error: " + e);
+    log_.Error("plan error: " + e.Text());
     for (const auto& k : b.keys) {
-      if (!PlanErrorNames(e, k)) continue;
-      SetState(k, "failed", e, b.Doc(k));
+      if (e.key != k) continue;
+      SetState(k, "failed", e.Text(), b.Doc(k));
       std::lock_guard<std::mutex> lock(mu_);
       for (const auto& c : plan.changes)
         if (c.key.ToString() == k) terminal_[k] = c.revision;
@@ -184,7 +183,7 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
   for (auto& c : plan.changes) {
     const std::string k = c.key.ToString();
     if (c.action == Action::kDelete && deletes_blocked) {
-      SetState(k, "failed", "deletion blocked: " + plan.errors.front(), nullptr);
+      SetState(k, "failed", "deletion blocked: " + plan.errors.front().Text(), nullptr);
       metrics_.Inc("converge_reconciles_total", {{"result", "terminal"}});
       b.handled.insert(k);
       continue;

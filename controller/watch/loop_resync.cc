@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "controller/watch/loop.h"
-#include "controller/watch/outcome_text.h"
 
 namespace converge::watch {
 
@@ -71,9 +70,8 @@ bool Loop::Resync(const char* why) {
   // Plan errors (an unmanaged object in the way of a spec): the batch reports them per resource;
   // never shown as synced.
   for (const auto& e : plan.errors) {
-    log_.Error("resync: plan error: " + e);
-    for (const Document& d : specs->documents)
-      if (PlanErrorNames(e, d.Key())) queued.insert(d.Key());
+    log_.Error("resync: plan error: " + e.Text());
+    if (!e.key.empty()) queued.insert(e.key);
   }
   for (const auto& s : plan.skipped) queued.insert(s.key.ToString());  // shown as held etc.
   // Resources that already match: synced.

@@ -138,7 +138,7 @@ TEST(Planner, MaxDeletesIsAnError) {
   f.in.live["m"] = {Live("/a", "1"), Live("/b", "1"), Live("/c", "1")};
   Plan p = f.Run();
   EXPECT_TRUE(p.HasErrors());
-  EXPECT_THAT(p.errors.at(0), ::testing::HasSubstr("more than --max-deletes 2"));
+  EXPECT_THAT(p.errors.at(0).Text(), ::testing::HasSubstr("more than --max-deletes 2"));
 }
 
 TEST(Planner, HeldUntilTheSpecChanges) {
@@ -162,7 +162,7 @@ TEST(Planner, UnownedExistingObjectIsAnErrorNotATakeover) {
   f.in.live["m"] = {Live("/a", "x:1", 1, /*owned=*/false)};
   Plan p = f.Run();
   EXPECT_TRUE(p.changes.empty());
-  EXPECT_THAT(p.errors.at(0), ::testing::HasSubstr("converge import App//a"));
+  EXPECT_THAT(p.errors.at(0).Text(), ::testing::HasSubstr("converge import App//a"));
   f.in.last_applied["App//a"] = LastAppliedDoc{json::object(), ""};  // imported
   EXPECT_THAT(Actions(f.Run()), ::testing::ElementsAre("update /a"));
 }
