@@ -140,7 +140,8 @@ TEST(SageMakerDiffTest, EndpointUpdateScaleNoop) {
   auto sc = scaled.rec->Diff(scaled.Desired(2), LiveEndpoint(cfg, 2, 0.9), json());
   EXPECT_EQ(sc.action, Action::kScale);
   ASSERT_EQ(sc.fields.size(), 2u);
-  EXPECT_EQ(sc.fields[0].path, "ProductionVariants.blue.DesiredInstanceCount");
+  // Paths name the variant as every SageMaker diff does (ProductionVariants[blue].ModelName).
+  EXPECT_EQ(sc.fields[0].path, "ProductionVariants[blue].DesiredInstanceCount");
   EXPECT_EQ(sc.fields[0].after, 5);
 }
 
