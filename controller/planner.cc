@@ -25,17 +25,9 @@ bool AutoRollbackOf(const Document& doc, const BackendConfig& backend) {
   return backend.auto_rollback;
 }
 
-// A live object (or its last-applied spec) can carry `converge/prune: "false"`.
-bool PruneProtected(const json& live_def, const LastAppliedDoc* la) {
-  auto protected_in = [](const json& doc) {
-    if (!doc.is_object()) return false;
-    auto labels = doc.find("labels");
-    if (labels == doc.end() || !labels->is_object()) return false;
-    auto p = labels->find("converge/prune");
-    return p != labels->end() && *p == "false";
-  };
-  return protected_in(live_def) || (la && protected_in(la->doc));
-}
+// The same rule for every backend: the reconciler reports whether the live object carries the
+// annotation converge/prune: "false" (Marathon in its labels, SageMaker in a tag).
+bool PruneProtected(const LiveObject& live) { return live.prune_protected; }
 
 }  // namespace
 
@@ -211,7 +203,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
                  " spec file(s) failed to load, so its desired state is unknown: not pruned");
         continue;
       }
-      if (PruneProtected(live_def, la)) {
+      if (PruneProtected(o)) {
         skip("protected", "annotated converge/prune: \"false\": never pruned");
         continue;
       }

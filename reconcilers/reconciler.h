@@ -39,6 +39,10 @@ struct LiveObject {
   json doc;            // as the backend returned it (status fields included), or null when
   std::string raw;     // ... a backend keeps it compact: JSON text, parsed on demand by Doc()
   bool owned = false;  // carries this converge instance's ownership label
+  // The object says "never prune" (the annotation converge/prune: "false", copied by Desired
+  // onto the object: a Marathon label, a SageMaker tag), so it outlives the spec. The planner
+  // never deletes such an object, whatever the backend.
+  bool prune_protected = false;
 
   // The document, parsed from `raw` when that is how it is kept (10,000 parsed documents cost
   // ten times the memory of their text).

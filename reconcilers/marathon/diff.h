@@ -1,7 +1,8 @@
 // The pure Marathon app diff behind `converge plan`: what would change if converge applied the
 // desired app definition, given the live app and what converge applied last time.
 //
-// Semantics, in short (diff.cc has the details):
+// Semantics, in short (the shared engine reconcilers/common/json_diff.h does the comparing;
+// diff.cc holds Marathon's defaults, its port rule and the scale-vs-update decision):
 //  * only members the desired document sets are compared ("subset" semantics), so server
 //    defaults and server-populated members never show; numbers compare by value (512 == 512.0);
 //    a desired port of 0 (servicePort, port, hostPort, containerPort, ports[i]) means "Marathon

@@ -9,6 +9,14 @@
 namespace converge::marathon {
 namespace {
 
+// The label Desired copies the annotation converge/prune into; "false" protects the app.
+bool PruneProtectedLabels(const json& app) {
+  auto labels = app.find("labels");
+  if (labels == app.end() || !labels->is_object()) return false;
+  auto p = labels->find("converge/prune");
+  return p != labels->end() && *p == "false";
+}
+
 // The ownership label is converge's bookkeeping, not the user's intent: it is written with
 // every change but never reported as a difference on its own.
 json WithoutOwnershipLabel(json doc) {
@@ -38,6 +46,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
     auto labels = app.find("labels");
     o.owned = labels != app.end() && labels->is_object() && labels->contains(kManagedByLabel) &&
               (*labels)[kManagedByLabel] == instance_;
+    o.prune_protected = PruneProtectedLabels(app);
     // Kept as compact text of the definition (status stripped); parsed again when planned.
     o.raw = AppDefinition(app).dump();
     out.push_back(std::move(o));
@@ -54,6 +63,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
   o.key = key;
   const json& labels = (**app).value("labels", json::object());
   o.owned = labels.is_object() && labels.value(kManagedByLabel, "") == instance_;
+  o.prune_protected = PruneProtectedLabels(**app);
   o.doc = std::move(**app);
   return std::optional<LiveObject>(std::move(o));
 }

@@ -12,7 +12,13 @@
 // reported (notice + FailureReason) and not restarted; `converge rerun` starts <name>-<hash>-r<N>.
 //
 // Ownership is the tag converge.io/managed-by=<instance>; converge.io/name=<spec name> maps a
-// content-addressed object back to its spec.
+// content-addressed object back to its spec. The annotation `converge/prune: "false"` travels as
+// the tag converge.io/prune=false (on every retained version), so an object stays protected from
+// `--prune` after its spec is deleted; Observe reports it as LiveObject::prune_protected.
+//
+// Source files: reconciler.cc (names, hashes, desired documents, references), observe.cc,
+// diff.cc, apply.cc, endpoints.cc (rollout health, restore), tags.cc (tag sync, garbage
+// collection), jobs.cc (everything about runs).
 #pragma once
 
 #include <chrono>
@@ -31,6 +37,8 @@ namespace converge::sagemaker {
 
 constexpr char kManagedByTag[] = "converge.io/managed-by";
 constexpr char kNameTag[] = "converge.io/name";
+// Carries the annotation converge/prune; "false" protects the object from pruning.
+constexpr char kPruneTag[] = "converge.io/prune";
 
 // The SageMaker API as the reconciler needs it (implemented over the JSON 1.1 client; faked in
 // unit tests).
@@ -92,9 +100,11 @@ class Reconciler : public converge::Reconciler {
   // Both read one snapshot of the bound specs (`specs`), so a request and its hash always come
   // from the same spec set even while the watch loop rebinds.
   json Request(const SpecMap& specs, const std::string& kind, const std::string& name) const;
-  std::string LiveName(const SpecMap& specs, const std::string& kind, const std::string& name) const;
-  // `user_tags` plus converge's ownership tags: the Tags of a Create* request.
-  json CreateTags(json user_tags, const std::string& name) const;
+  std::string LiveName(const SpecMap& specs, const std::string& kind,
+                       const std::string& name) const;
+  // `tags` (the user's, and converge.io/prune when set) plus converge's ownership tags: the Tags
+  // of a Create* request.
+  json CreateTags(json tags, const std::string& name) const;
   // Whether an object's tags say this converge instance manages it.
   bool Mine(const std::map<std::string, std::string>& tags) const;
   Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
@@ -102,6 +112,9 @@ class Reconciler : public converge::Reconciler {
   // configs are immutable). Deletes are ordered by it: a config goes before its models.
   Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
   DiffResult DiffObject(const json& desired, const json& live, const json& last_applied) const;
+  DiffResult DiffVersions(const KindSpec& k, const json& desired, const json& live,
+                          const json& last_applied) const;
+  DiffResult DiffEndpoint(const json& desired, const json& live) const;
   // References of a bound spec to objects that are not specs (models converge does not manage).
   std::vector<ResourceKey> ExternalRefs(const std::string& kind, const std::string& name) const;
   // Existence of objects by name, from the lists of Observe and the look-ups of Get.
@@ -110,8 +123,19 @@ class Reconciler : public converge::Reconciler {
   std::string DanglingReference(const std::string& kind, const std::string& name) const;
   // DeleteEndpoint, wait until the name is free, CreateEndpoint: the only way out of Failed.
   Status RecreateEndpoint(const std::string& name, const json& create_input);
-  // AddTags / DeleteTags so that the user tags (not converge.io/…) of `arn` become `want_tags`.
+  // AddTags / DeleteTags so that the synced tags (the user's and converge.io/prune; not the
+  // ownership tags) of `arn` become `want_tags`.
   Status SyncTags(const std::string& arn, const json& live_tags, const json& want_tags);
+  // The versions of an immutable kind other than `except` get the prune tag of `desired_tags`.
+  Status SyncPruneTags(const json& versions, const std::string& except, const json& desired_tags);
+  Result<Health> EndpointHealth(const ResourceKey& key, const json& desired);
+  Status RestoreEndpoint(const ResourceKey& key, const json& definition);
+  // Jobs (jobs.cc): observed by the names their specs give, run once per revision.
+  Status ObserveJobs(const KindSpec& k, const SpecMap& bound, std::vector<LiveObject>& out);
+  Result<std::optional<LiveObject>> GetJob(const KindSpec& k, const ResourceKey& key);
+  static DiffResult DiffJob(const KindSpec& k, const json& desired, const json& live);
+  Status StartRun(const KindSpec& k, const json& desired);
+  Result<Health> JobHealth(const KindSpec& k, const json& desired);
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);
@@ -138,7 +162,7 @@ class Reconciler : public converge::Reconciler {
   };
   static constexpr std::chrono::minutes kTagCacheTtl{5};
   std::map<std::string, CachedTags> tag_cache_;
-  std::map<std::string, std::vector<std::string>> config_models_cache_;    // by config name
+  std::map<std::string, std::vector<std::string>> config_models_cache_;  // by config name
 };
 
 // Pure helpers, exposed for tests.

@@ -36,12 +36,12 @@ def backend_yaml(url, **extra):
     return harness.document("Backend", "ml", spec)
 
 
-def model_yaml(name, image="repo/churn:1", tags=None):
+def model_yaml(name, image="repo/churn:1", tags=None, annotations=None):
     spec = {"ExecutionRoleArn": ROLE,
             "PrimaryContainer": {"Image": image, "ModelDataUrl": "s3://models/%s.tar.gz" % name}}
     if tags:
         spec["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-    return harness.document("Model", name, spec, backend="ml")
+    return harness.document("Model", name, spec, backend="ml", annotations=annotations)
 
 
 def config_yaml(name, variants):
@@ -418,6 +418,37 @@ class SageMakerTest(harness.SandboxTestCase):
         self.apply_ok(ws, "--prune")
         self.assertEqual(self.models(), [])
         self.assertEqual(self.configs(), [])
+
+    def test_a_model_annotated_prune_false_is_never_pruned(self):
+        # The annotation is added after the model exists: converge tags the model in place
+        # (converge.io/prune=false), so the protection outlives the spec file.
+        ws = self.ws()
+        ws.write("models.yaml", model_yaml("keep") + "---\n" + model_yaml("drop"))
+        self.apply_ok(ws)
+        keep_spec = model_yaml("keep", annotations={"converge/prune": "false"})
+        ws.write("models.yaml", keep_spec + "---\n" + model_yaml("drop"))
+        plan = ws.plan_json()
+        self.assertEqual([(c["kind"], c["name"], c["action"]) for c in plan["changes"]],
+                         [("Model", "keep", "update")])
+        self.apply_ok(ws)
+        [keep] = [m for m in self.models() if m.startswith("keep-")]
+        arn = self.sm.describe_model(ModelName=keep)["ModelArn"]
+        self.assertIn({"Key": "converge.io/prune", "Value": "false"},
+                      self.sm.list_tags(ResourceArn=arn)["Tags"])
+        self.assert_no_changes(ws)
+
+        ws.remove("models.yaml")
+        ws.write("other.yaml", model_yaml("other"))
+        plan = ws.plan_json("--prune")
+        self.assertEqual([(c["name"], c["action"]) for c in plan["changes"]
+                          if c["action"] == "delete"], [("drop", "delete")])
+        skipped = {s["name"]: s for s in plan["skipped"]}
+        self.assertEqual(skipped["keep"]["status"], "protected")
+        code, out, err = ws.apply("--prune", timeout=120)
+        self.assertEqual(code, 0, "apply --prune failed\nstdout: %s\nstderr: %s" % (out, err))
+        self.assertIn("protected", out)
+        self.assertIn(keep, self.models())
+        self.assertFalse([m for m in self.models() if m.startswith("drop-")])
 
     def test_secrets_are_never_printed_or_stored(self):
         ws = self.ws()

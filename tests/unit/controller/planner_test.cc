@@ -120,15 +120,21 @@ TEST(Planner, FailedFileBlocksEveryDelete) {
   EXPECT_EQ(p.skipped[0].status, "unknown-desired-state");
 }
 
-TEST(Planner, PruneProtectedByLabel) {
+TEST(Planner, PruneProtectedIsWhatTheReconcilerReports) {
+  // The same rule for every backend: the planner reads the fact, never a backend's document.
   Fixture f;
   f.opts.prune = true;
-  LiveObject o = Live("/keep", "k:1");
-  o.doc["labels"] = {{"converge/prune", "false"}};
-  f.in.live["m"] = {o};
+  LiveObject keep = Live("/keep", "k:1");
+  keep.prune_protected = true;  // a Marathon label or a SageMaker tag, as the reconciler saw it
+  LiveObject labelled = Live("/labelled", "l:1");
+  labelled.doc["labels"] = {{"converge/prune", "false"}};  // not reported as protected: pruned
+  f.in.live["m"] = {keep, labelled};
   Plan p = f.Run();
-  EXPECT_TRUE(p.changes.empty());
-  EXPECT_EQ(p.skipped.at(0).status, "protected");
+  EXPECT_THAT(Actions(p), ::testing::ElementsAre("delete /labelled"));
+  ASSERT_EQ(p.skipped.size(), 1u);
+  EXPECT_EQ(p.skipped[0].key.name, "/keep");
+  EXPECT_EQ(p.skipped[0].status, "protected");
+  EXPECT_THAT(p.skipped[0].reason, ::testing::HasSubstr("converge/prune"));
 }
 
 TEST(Planner, MaxDeletesIsAnError) {

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace converge::sagemaker {
 namespace {
@@ -140,7 +142,8 @@ TEST(SageMakerDiffTest, EndpointUpdateScaleNoop) {
   auto sc = scaled.rec->Diff(scaled.Desired(2), LiveEndpoint(cfg, 2, 0.9), json());
   EXPECT_EQ(sc.action, Action::kScale);
   ASSERT_EQ(sc.fields.size(), 2u);
-  EXPECT_EQ(sc.fields[0].path, "ProductionVariants.blue.DesiredInstanceCount");
+  // Paths name the variant as every SageMaker diff does (ProductionVariants[blue].ModelName).
+  EXPECT_EQ(sc.fields[0].path, "ProductionVariants[blue].DesiredInstanceCount");
   EXPECT_EQ(sc.fields[0].after, 5);
 }
 
@@ -338,6 +341,150 @@ TEST(SageMakerHealthTest, JobsWaitTheirStoppingCondition) {
   EXPECT_EQ(w.rec->HealthTimeout(job, std::chrono::seconds(1200)), std::chrono::seconds(7200 + 900));
   EXPECT_EQ(w.rec->HealthTimeout(json::object(), std::chrono::seconds(1200)),
             std::chrono::seconds(1200));
+}
+
+// ----- prune protection -------------------------------------------------------------------
+
+json TagsWith(const std::string& prune_value) {
+  json tags = {{{"Key", kManagedByTag}, {"Value", "converge"}}, {{"Key", kNameTag}, {"Value", "churn"}},
+               {{"Key", "team"}, {"Value", "ml"}}};
+  if (!prune_value.empty()) tags.push_back({{"Key", kPruneTag}, {"Value", prune_value}});
+  return tags;
+}
+
+// A world whose models churn-00000001 (old) and the desired version carry `tags_of(arn)`.
+void FakeModels(World& w, const std::string& desired_name, std::function<json(const json&)> tags_of) {
+  w.api->ops["ListModels"] = [desired_name](const json&) -> Result<json> {
+    return json{{"Models",
+                 {{{"ModelName", "churn-00000001"}, {"ModelArn", "arn:old"}, {"CreationTime", 1}},
+                  {{"ModelName", desired_name}, {"ModelArn", "arn:new"}, {"CreationTime", 2}}}}};
+  };
+  w.api->ops["ListTags"] = [tags_of](const json& in) -> Result<json> {
+    return json{{"Tags", tags_of(in["ResourceArn"])}};
+  };
+  for (const char* op : {"ListEndpointConfigs", "ListEndpoints", "ListTrainingJobs"})
+    w.api->ops[op] = [](const json&) -> Result<json> {
+      return json{{"EndpointConfigs", json::array()}, {"Endpoints", json::array()},
+                  {"TrainingJobSummaries", json::array()}};
+    };
+}
+
+const LiveObject* Find(const std::vector<LiveObject>& objects, const std::string& key) {
+  for (const auto& o : objects)
+    if (o.key.ToString() == key) return &o;
+  return nullptr;
+}
+
+const json kTeamTag = json::parse(R"([{"Key": "team", "Value": "ml"}])");
+
+TEST(SageMakerPruneTest, AnnotationTravelsAsATagAndObserveReportsIt) {
+  World w;
+  w.docs[0].spec["Tags"] = kTeamTag;
+  w.docs[0].annotations["converge/prune"] = "false";
+  json want = w.rec->Desired(w.docs[0]);
+  EXPECT_NE(std::find(want["Tags"].begin(), want["Tags"].end(),
+                      json{{"Key", kPruneTag}, {"Value", "false"}}),
+            want["Tags"].end());
+  // The tag is not part of the content: annotating a spec makes no new model.
+  EXPECT_EQ(want["ModelName"], w.Desired(0)["ModelName"]) << "same content, same name";
+
+  const std::string name = want["ModelName"];
+  std::string old_tag = "", new_tag = "false";
+  FakeModels(w, name, [&](const json& arn) { return TagsWith(arn == "arn:old" ? old_tag : new_tag); });
+  auto live = w.rec->Observe();
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  const LiveObject* model = Find(*live, "Model/churn");
+  ASSERT_NE(model, nullptr);
+  EXPECT_TRUE(model->prune_protected);
+  // Every retained version gets the spec's protection; nothing is planned once they have it.
+  DiffResult d = w.rec->Diff(want, model->doc, json());
+  EXPECT_EQ(d.action, Action::kUpdate);
+  ASSERT_EQ(d.fields.size(), 1u);
+  EXPECT_EQ(d.fields[0].path, "Versions[churn-00000001].Tags[\"converge.io/prune\"]");
+  EXPECT_EQ(d.fields[0].after, "false");
+
+  // Without the tag on any version, the model is not protected.
+  World plain;
+  FakeModels(plain, name, [](const json&) { return TagsWith(""); });
+  auto unprotected = plain.rec->Observe();
+  ASSERT_TRUE(unprotected.ok());
+  EXPECT_FALSE(Find(*unprotected, "Model/churn")->prune_protected);
+}
+
+TEST(SageMakerPruneTest, AnnotationAddedLaterTagsEveryVersionAndRemovedUntagsThem) {
+  World w;
+  w.docs[0].spec["Tags"] = kTeamTag;
+  w.docs[0].annotations["converge/prune"] = "false";
+  json want = w.rec->Desired(w.docs[0]);
+  const std::string name = want["ModelName"];
+  FakeModels(w, name, [](const json&) { return TagsWith(""); });  // created before the annotation
+  w.api->ops["AddTags"] = [](const json&) -> Result<json> { return json::object(); };
+  w.api->ops["DeleteTags"] = [](const json&) -> Result<json> { return json::object(); };
+  auto live = w.rec->Get({"Model", "churn"});
+  ASSERT_TRUE(live.ok() && live->has_value());
+  EXPECT_FALSE((**live).prune_protected);
+  DiffResult d = w.rec->Diff(want, (**live).doc, json());
+  ASSERT_EQ(d.action, Action::kUpdate);
+  EXPECT_EQ(d.fields[0].path, "Tags");
+  ChangeRequest c{{"Model", "churn"}, Action::kUpdate, want, (**live).doc};
+  ASSERT_TRUE(w.rec->Apply(c).ok());
+  std::set<std::string> tagged;
+  for (const auto& [op, in] : w.api->calls)
+    if (op == "AddTags") {
+      EXPECT_EQ(in["Tags"], json::parse(R"([{"Key": "converge.io/prune", "Value": "false"}])"));
+      tagged.insert(in["ResourceArn"].get<std::string>());
+    }
+  EXPECT_EQ(tagged, (std::set<std::string>{"arn:new", "arn:old"}));
+
+  // The annotation goes: the tag goes from every version, and the user's tags stay.
+  World w2;
+  w2.docs[0].spec["Tags"] = kTeamTag;
+  FakeModels(w2, name, [](const json&) { return TagsWith("false"); });
+  w2.api->ops["DeleteTags"] = [](const json&) -> Result<json> { return json::object(); };
+  auto protected_live = w2.rec->Get({"Model", "churn"});
+  ASSERT_TRUE(protected_live.ok() && protected_live->has_value());
+  EXPECT_TRUE((**protected_live).prune_protected);
+  json unannotated = w2.Desired(0);
+  DiffResult d2 = w2.rec->Diff(unannotated, (**protected_live).doc, json());
+  ASSERT_EQ(d2.action, Action::kUpdate);
+  ChangeRequest c2{{"Model", "churn"}, Action::kUpdate, unannotated, (**protected_live).doc};
+  ASSERT_TRUE(w2.rec->Apply(c2).ok());
+  std::set<std::string> untagged;
+  for (const auto& [op, in] : w2.api->calls) {
+    EXPECT_NE(op, "AddTags");
+    if (op == "DeleteTags") {
+      EXPECT_EQ(in["TagKeys"], json::array({kPruneTag}));
+      untagged.insert(in["ResourceArn"].get<std::string>());
+    }
+  }
+  EXPECT_EQ(untagged, (std::set<std::string>{"arn:new", "arn:old"}));
+}
+
+TEST(SageMakerPruneTest, EndpointTagIsSyncedInPlace) {
+  World w;
+  w.docs[2].annotations["converge/prune"] = "false";
+  json want = w.rec->Desired(w.docs[2]);
+  json live = LiveEndpoint(want["EndpointConfigName"], 2, 0.9);
+  live["EndpointArn"] = "arn:e";
+  live["Tags"] = json::array();
+  DiffResult d = w.rec->Diff(want, live, json());
+  EXPECT_EQ(d.action, Action::kUpdate);
+  ASSERT_EQ(d.fields.size(), 1u);
+  EXPECT_EQ(d.fields[0].path, "Tags");
+  w.api->ops["AddTags"] = [](const json&) -> Result<json> { return json::object(); };
+  ASSERT_TRUE(w.rec->Apply({{"Endpoint", "churn"}, Action::kUpdate, want, live}).ok());
+  ASSERT_EQ(w.api->calls.size(), 1u);
+  EXPECT_EQ(w.api->calls[0].first, "AddTags");
+  // Observed with the tag: protected, and nothing more to do.
+  w.api->ops["DescribeEndpoint"] = [&](const json&) -> Result<json> { return live; };
+  w.api->ops["ListTags"] = [](const json&) -> Result<json> {
+    return json{{"Tags", {{{"Key", kManagedByTag}, {"Value", "converge"}},
+                          {{"Key", kPruneTag}, {"Value", "false"}}}}};
+  };
+  auto got = w.rec->Get({"Endpoint", "churn"});
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((**got).prune_protected);
+  EXPECT_EQ(w.rec->Diff(want, (**got).doc, json()).action, Action::kNoop);
 }
 
 }  // namespace

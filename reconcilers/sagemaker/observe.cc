@@ -1,0 +1,224 @@
+#include <set>
+
+#include "reconcilers/sagemaker/reconciler.h"
+#include "reconcilers/sagemaker/reconciler_internal.h"
+
+namespace converge::sagemaker {
+namespace internal {
+
+double CreationTime(const json& o) {
+  auto it = o.find("CreationTime");
+  return it != o.end() && it->is_number() ? it->get<double>() : 0;
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::CreationTime;
+
+// A prune deletes every retained version, so one version that says "never prune" protects all.
+bool AnyVersionProtected(const json& versions_doc) {
+  for (const json& v : versions_doc.value("Versions", json::array()))
+    if (internal::PruneProtectedTags(v.value("Tags", json()))) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string& arn,
+                                                              bool cacheable) {
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    if (auto it = tag_cache_.find(arn);
+        it != tag_cache_.end() && std::chrono::steady_clock::now() - it->second.at < kTagCacheTtl)
+      return it->second.tags;
+  }
+  std::map<std::string, std::string> tags;
+  Status s = api_->ListAll("ListTags", {{"ResourceArn", arn}}, "Tags", [&](json& t) {
+    tags[t.value("Key", "")] = t.value("Value", "");
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    tag_cache_[arn] = CachedTags{tags, std::chrono::steady_clock::now()};
+  }
+  return tags;
+}
+
+Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(tag_mu_);
+    if (auto it = config_models_cache_.find(name); it != config_models_cache_.end())
+      return it->second;
+  }
+  auto d = api_->Call("DescribeEndpointConfig", {{"EndpointConfigName", name}});
+  if (!d.ok()) return d.status();
+  std::vector<std::string> models;
+  for (const json& v : d->value("ProductionVariants", json::array()))
+    if (v.contains("ModelName") && v["ModelName"].is_string())
+      models.push_back(v["ModelName"].get<std::string>());
+  std::lock_guard<std::mutex> lock(tag_mu_);
+  config_models_cache_[name] = models;
+  return models;
+}
+
+// Lists the owned versions of an immutable kind, grouped by spec name, newest first:
+// out[spec] = {"Versions": [{"Name", "Arn", "CreationTime"}, ...]}.
+Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_name,
+                                   std::map<std::string, json>& out) {
+  json input = json::object();
+  if (!only_name.empty()) input["NameContains"] = only_name + "-";
+  std::vector<json> candidates;
+  std::set<std::string> existing;  // every name listed, whoever owns it (references)
+  Status s = api_->ListAll(k.list_op, input, k.list_member, [&](json& o) {
+    std::string name = o.value(k.name_member, "");
+    existing.insert(name);
+    std::string spec = SpecNameOfLive(name);
+    // Only names of converge's shape can be converge's: skip the tag lookup for the rest.
+    if (!spec.empty() && (only_name.empty() || spec == only_name)) candidates.push_back(o);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(known_mu_);
+    if (only_name.empty())
+      known_[k.kind] = std::move(existing);
+    else
+      known_[k.kind].insert(existing.begin(), existing.end());
+  }
+  for (const json& o : candidates) {
+    auto tags = TagsOf(o.value(k.arn_member, ""), /*cacheable=*/true);
+    if (!tags.ok()) {
+      if (tags.status().code() == Code::kNotFound) continue;  // deleted meanwhile
+      return tags.status();
+    }
+    auto n = tags->find(kNameTag);
+    if (!Mine(*tags) || n == tags->end()) continue;
+    json version = {{"Name", o.value(k.name_member, "")},
+                    {"Arn", o.value(k.arn_member, "")},
+                    {"CreationTime", o.value("CreationTime", json(0))},
+                    {"Tags", internal::SyncedTags(*tags)}};
+    if (k.kind == "EndpointConfig") {
+      auto models = ModelsOfConfig(version["Name"].get<std::string>());
+      if (!models.ok()) {
+        if (models.status().code() == Code::kNotFound) continue;  // deleted meanwhile
+        return models.status();
+      }
+      version["Models"] = *models;
+    }
+    json& doc = out[n->second];
+    if (doc.is_null()) doc = {{"Versions", json::array()}};
+    doc["Versions"].push_back(std::move(version));
+  }
+  for (auto& [_, doc] : out) {
+    auto& v = doc["Versions"];
+    std::sort(v.begin(), v.end(), [](const json& a, const json& b) {
+      if (CreationTime(a) != CreationTime(b)) return CreationTime(a) > CreationTime(b);
+      return a["Name"].get<std::string>() > b["Name"].get<std::string>();
+    });
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<json>> Reconciler::DescribeEndpoint(const std::string& name) {
+  auto d = api_->Call("DescribeEndpoint", {{"EndpointName", name}});
+  if (!d.ok()) {
+    if (d.status().code() == Code::kNotFound) return std::optional<json>();
+    return d.status();
+  }
+  return std::optional<json>(std::move(*d));
+}
+
+Result<std::vector<LiveObject>> Reconciler::Observe() {
+  std::vector<LiveObject> out;
+  const auto bound = Specs();
+  static const std::map<std::string, json> kNone;
+  for (const KindSpec& k : sagemaker::Kinds()) {
+    if (k.job) {
+      CONVERGE_RETURN_IF_ERROR(ObserveJobs(k, *bound, out));
+    } else if (k.hashed_name) {
+      std::map<std::string, json> versions;
+      CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, "", versions));
+      for (auto& [name, doc] : versions) {
+        LiveObject o;
+        o.key = {k.kind, name};
+        o.doc = std::move(doc);
+        o.owned = true;
+        o.prune_protected = AnyVersionProtected(o.doc);
+        out.push_back(std::move(o));
+      }
+    } else {  // Endpoint: the name is the spec name; foreign endpoints of that name conflict.
+      std::vector<json> listed;
+      CONVERGE_RETURN_IF_ERROR(
+          api_->ListAll(k.list_op, json::object(), k.list_member, [&](json& o) {
+            listed.push_back(std::move(o));
+            return Status::Ok();
+          }));
+      auto eps = bound->find("Endpoint");
+      const auto& specs = eps == bound->end() ? kNone : eps->second;
+      for (const json& e : listed) {
+        const std::string name = e.value("EndpointName", "");
+        auto tags = TagsOf(e.value("EndpointArn", ""), false);
+        if (!tags.ok()) {
+          if (tags.status().code() == Code::kNotFound) continue;
+          // Least-privilege roles may not read the tags of other teams' endpoints: those are
+          // not converge's business unless a spec names them.
+          if (tags.status().code() == Code::kPermission && !specs.count(name)) continue;
+          return tags.status();
+        }
+        bool owned = Mine(*tags);
+        if (!owned && !specs.count(name)) continue;  // not ours and not wanted: not our business
+        LiveObject o;
+        o.key = {"Endpoint", name};
+        o.owned = owned;
+        auto d = DescribeEndpoint(name);
+        if (!d.ok()) return d.status();
+        if (!d->has_value()) continue;  // deleted between list and describe
+        o.doc = std::move(**d);
+        o.doc["Tags"] = internal::SyncedTags(*tags);
+        o.prune_protected = internal::PruneProtectedTags(o.doc["Tags"]);
+        out.push_back(std::move(o));
+      }
+    }
+  }
+  return out;
+}
+
+Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
+  const KindSpec* k = FindKind(key.kind);
+  if (!k) return InvalidError("SageMaker has no kind " + key.kind);
+  // What the spec references outside converge must exist (checked by Diff): look it up.
+  for (const ResourceKey& r : ExternalRefs(key.kind, key.name)) {
+    const KindSpec* rk = FindKind(r.kind);
+    auto d = api_->Call(rk->describe_op, {{rk->name_member, r.name}});
+    if (!d.ok() && d.status().code() != Code::kNotFound) return d.status();
+    NoteExisting(r.kind, r.name, d.ok());
+  }
+  LiveObject o;
+  o.key = key;
+  if (k->job) return GetJob(*k, key);
+  if (k->hashed_name) {
+    std::map<std::string, json> versions;
+    CONVERGE_RETURN_IF_ERROR(ObserveVersions(*k, key.name, versions));
+    auto it = versions.find(key.name);
+    if (it == versions.end()) return std::optional<LiveObject>();
+    o.doc = std::move(it->second);
+    o.owned = true;
+    o.prune_protected = AnyVersionProtected(o.doc);
+  } else {
+    auto d = DescribeEndpoint(key.name);
+    if (!d.ok()) return d.status();
+    if (!d->has_value()) return std::optional<LiveObject>();
+    o.doc = std::move(**d);
+    auto tags = TagsOf(o.doc.value("EndpointArn", ""), false);
+    if (!tags.ok()) return tags.status();
+    o.owned = Mine(*tags);
+    o.doc["Tags"] = internal::SyncedTags(*tags);
+    o.prune_protected = internal::PruneProtectedTags(o.doc["Tags"]);
+  }
+  return std::optional<LiveObject>(std::move(o));
+}
+
+}  // namespace converge::sagemaker
