@@ -75,7 +75,6 @@ bool Canonical(const json& v, int depth_left, std::string& out) {
   return true;
 }
 
-
 // `unknown field "foo" (allowed: a, b, …)` or `unknown field "instanse"; did you mean
 // "instances"?`.
 std::string UnknownFieldMessage(const json& schema, const std::string& key) {
@@ -456,6 +455,5 @@ bool JsonSchema::IsValid(const json& instance) const {
 std::vector<SchemaViolation> JsonSchema::CoerceNumericStrings(json& instance) const {
   return CoerceNumbers(*impl_, *schema_, instance);
 }
-
 
 }  // namespace converge

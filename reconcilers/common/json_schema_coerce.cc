@@ -117,7 +117,6 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-
 }  // namespace
 
 std::string ClosestName(const std::string& key, const std::vector<std::string>& names) {
@@ -295,7 +294,6 @@ class Coercer {
   std::string path_;
   std::vector<SchemaViolation> out_;
 };
-
 
 }  // namespace
 

@@ -48,10 +48,9 @@ Ranges Complement(Ranges r) {
 }
 
 const Ranges& SpaceRanges() {  // ECMAScript WhiteSpace and LineTerminator
-  static const Ranges kSpace = {{0x09, 0x0D},     {0x20, 0x20},     {0xA0, 0xA0},
-                                {0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029},
-                                {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
-                                {0xFEFF, 0xFEFF}};
+  static const Ranges kSpace = {
+      {0x09, 0x0D},     {0x20, 0x20},     {0xA0, 0xA0},     {0x1680, 0x1680}, {0x2000, 0x200A},
+      {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}, {0xFEFF, 0xFEFF}};
   return kSpace;
 }
 
@@ -343,8 +342,9 @@ Result<std::string> TranslateEcmaPattern(std::string_view pattern) {
 Result<SchemaPattern> SchemaPattern::Compile(const std::string& pattern) {
   Result<std::string> text = TranslateEcmaPattern(pattern);
   auto refuse = [&](const std::string& why) {
-    return InvalidError("pattern " + json(pattern).dump(-1, ' ', false, json::error_handler_t::replace) +
-                        ": " + why);
+    return InvalidError("pattern " +
+                        json(pattern).dump(-1, ' ', false, json::error_handler_t::replace) + ": " +
+                        why);
   };
   if (!text.ok()) return refuse(text.status().message());
   RE2::Options options;

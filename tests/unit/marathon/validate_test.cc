@@ -617,7 +617,7 @@ TEST(SchemaPatternTest, UnsupportedSyntaxIsRefused) {
 TEST(SchemaPatternTest, EcmaScriptMeaningOnRe2) {
   EXPECT_TRUE(Matches("\\bword\\b", "a word here"));
   EXPECT_FALSE(Matches("\\bword\\b", "swordfish"));
-  EXPECT_TRUE(Matches("^\\s$", "\u00a0"));   // ECMAScript \s includes no-break space
+  EXPECT_TRUE(Matches("^\\s$", "\u00a0"));  // ECMAScript \s includes no-break space
   EXPECT_TRUE(Matches("^\\S$", "x"));
   EXPECT_FALSE(Matches("^\\S$", "\u2028"));
   EXPECT_TRUE(Matches("^[\\S\\s]+$", "a\nb"));  // botocore's "anything" class
@@ -631,7 +631,7 @@ TEST(SchemaPatternTest, EcmaScriptMeaningOnRe2) {
   EXPECT_TRUE(Matches("^[\\uD800\\uDC00-\\uDBFF\\uDFFF]$", "\U0001F600"));
   EXPECT_TRUE(Matches("^\\x41\\cJ$", "A\n"));
   EXPECT_TRUE(Matches("^(?<word>[a-z]+)$", "abc"));  // named groups: the name is dropped
-  EXPECT_TRUE(Matches("^[a-\\d]+$", "a-1"));  // "-" after a class escape is literal
+  EXPECT_TRUE(Matches("^[a-\\d]+$", "a-1"));         // "-" after a class escape is literal
   EXPECT_TRUE(Matches("^a}$", "a}"));
   EXPECT_TRUE(Matches("^a{1,x}$", "a{1,x}"));
   EXPECT_TRUE(Matches("^[^/]$", std::string("\xff")));  // an invalid byte is one U+FFFD
@@ -644,18 +644,18 @@ TEST(SchemaPatternTest, UpstreamPatternsCompile) {
   std::vector<std::string> marathon, botocore;
   std::function<void(const json&, std::vector<std::string>&)> collect =
       [&](const json& j, std::vector<std::string>& out) {
-    if (j.is_object()) {
-      for (const auto& [k, v] : j.items()) {
-        if (k == "pattern" && v.is_string()) out.push_back(v.get<std::string>());
-        if (k == "patternProperties" && v.is_object()) {
-          for (const auto& [name, _] : v.items()) out.push_back(name);
+        if (j.is_object()) {
+          for (const auto& [k, v] : j.items()) {
+            if (k == "pattern" && v.is_string()) out.push_back(v.get<std::string>());
+            if (k == "patternProperties" && v.is_object()) {
+              for (const auto& [name, _] : v.items()) out.push_back(name);
+            }
+            collect(v, out);
+          }
+        } else if (j.is_array()) {
+          for (const json& v : j) collect(v, out);
         }
-        collect(v, out);
-      }
-    } else if (j.is_array()) {
-      for (const json& v : j) collect(v, out);
-    }
-  };
+      };
   collect(AppSchema().schema(), marathon);
   collect(json::parse(ReadFile(std::string(CONVERGE_SOURCE_DIR) +
                                "/reconcilers/sagemaker/model/service-subset.json")),
