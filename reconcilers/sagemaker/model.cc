@@ -41,9 +41,10 @@ std::string Quote(const json& v) {
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
 }
 
-// Patterns are compiled once. AWS matches the whole value (Java's Matcher.matches), so each is
-// wrapped in ^(?:...)$. Patterns the linear-time engine refuses (lookbehind, \p{L}, \uXXXX) are
-// not checked: botocore does not check patterns at all, so this is a bonus, never a gap.
+// Patterns are compiled once (RE2, linear time). AWS matches the whole value (Java's
+// Matcher.matches), so each is wrapped in ^(?:...)$. Patterns RE2 cannot run in linear time
+// (lookahead, lookbehind) or that repeat more than 1000 times are not checked: botocore does not
+// check patterns at all, so this is a bonus, never a gap.
 const SchemaPattern* PatternFor(const std::string& pattern) {
   static std::mutex mu;
   static std::map<std::string, std::optional<SchemaPattern>> cache;
