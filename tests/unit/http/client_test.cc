@@ -186,7 +186,8 @@ TEST_F(ClientTest, PostNotRetriedOnAmbiguousErrors) {
 }
 
 // The server carried the POST out but the reply was lost on the way back: the caller gets a
-// connection error (the outcome is unknown to it) and the request is not sent a second time.
+// kUnknownOutcome (the executor resolves it by reading the object back) and the request is not
+// sent a second time.
 TEST_F(ClientTest, PostWhoseReplyWasLostIsAnErrorAndNotRepeated) {
   int posts_carried_out = 0;
   transport_.SetHandler([&](const Request& req) -> Result<Response> {
@@ -197,7 +198,7 @@ TEST_F(ClientTest, PostWhoseReplyWasLostIsAnErrorAndNotRepeated) {
   auto client = MakeClient();
   Result<Response> r = client->Send(Post());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_EQ(r.status().code(), Code::kUnknownOutcome);
   EXPECT_EQ(posts_carried_out, 1);
   EXPECT_EQ(transport_.request_count(), 1u);
   EXPECT_EQ(transport_.dropped(), 1);
