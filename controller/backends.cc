@@ -30,6 +30,7 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
     ConnectContext ctx;
     ctx.instance = instance;
     ctx.clock = &clock;
+    ctx.cancel = options.cancel;
     if (options.attempt_hooks) ctx.attempt_hooks = options.attempt_hooks(name);
     auto rec = factory->connect(cfg, ctx);
     if (!rec.ok()) return rec.status();

@@ -30,6 +30,8 @@ struct ConnectOptions {
   // When set: hooks installed on each backend's HTTP client, around every attempt (retries
   // included) — `converge watch` rate-limits and counts requests per backend with them.
   std::function<http::AttemptHooks(const std::string& backend)> attempt_hooks;
+  // Fired when converge must stop at once: waits inside a backend call end early.
+  const Cancellation* cancel = nullptr;
 };
 
 // Connects every backend (resolving secrets). `instance` names this converge for ownership

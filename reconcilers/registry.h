@@ -55,6 +55,9 @@ struct KindDef {
 struct ConnectContext {
   std::string instance;  // this converge's name, for ownership labels / tags
   Clock* clock = nullptr;
+  // Fired when converge must stop at once (SIGTERM past the shutdown timeout): a wait inside a
+  // backend call (Clock::SleepUnless) ends early. May be null.
+  const Cancellation* cancel = nullptr;
   // Installed on the backend's HTTP client around every attempt (retries included): `converge
   // watch` rate-limits and counts requests per backend with them. Empty = none.
   http::AttemptHooks attempt_hooks;

@@ -200,7 +200,7 @@ class Loop {
   // SIGTERM/SIGINT: no new change starts (no_new_changes_); past --shutdown-timeout health waits
   // stop too (cancel_). ExecOptions::stop_starting / cancel.
   std::atomic<bool> no_new_changes_{false};
-  std::atomic<bool> cancel_{false};
+  Cancellation cancel_;  // fired when the shutdown timeout passes: every wait ends
   std::shared_mutex bind_rw_;  // guards the two below; held shared while a batch plans
   std::shared_ptr<BackendSet> bound_set_;
   std::shared_ptr<const LoadResult> bound_specs_;

@@ -36,7 +36,7 @@ bool Loop::ApplyChanges(Batch& b, std::vector<PlannedChange> to_apply, const Pla
   eo.health_timeout = o_.health_timeout;
   eo.git_commit = commit;
   eo.stop_starting = &no_new_changes_;
-  eo.cancel = &cancel_;
+  eo.cancellation = &cancel_;
   Executor exec(ExecContext{store_.get(), b.backends->reconcilers, b.backends->configs,
                             &SystemClock(), &progress},
                 eo);

@@ -278,7 +278,7 @@ bool Loop::StopThreads(size_t threads) {
   // call that hangs is what the grace period below is for.
   log_.Warn("shutdown timeout passed with changes in flight; interrupting their health waits",
             {{"timeout_s", std::to_string(o_.shutdown_timeout.count())}});
-  cancel_ = true;
+  cancel_.Cancel();
   std::unique_lock<std::mutex> l(done_mu_);
   return done_cv_.wait_for(l, std::chrono::seconds(15), all_done);
 }

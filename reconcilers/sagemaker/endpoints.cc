@@ -2,7 +2,7 @@
 // of Failed (delete, then create again), and putting a snapshot back after a failed change.
 #include <algorithm>
 #include <cmath>
-#include <thread>
+#include "specs/base/clock.h"
 
 #include "reconcilers/sagemaker/reconciler.h"
 #include "reconcilers/sagemaker/reconciler_internal.h"
@@ -68,15 +68,21 @@ Status Reconciler::RecreateEndpoint(const std::string& name, const json& create_
   auto del = api_->Call("DeleteEndpoint", {{"EndpointName", name}});
   if (!del.ok() && del.status().code() != Code::kNotFound) return del.status();
   // Deleting takes a while; the name is free once DescribeEndpoint no longer finds it.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  // The wait goes through the Clock and ends at once when converge must stop (the endpoint is
+  // then deleted and not yet re-created: the next plan sees it missing and creates it).
+  Clock& clock = options_.clock != nullptr ? *options_.clock : SystemClock();
+  const auto deadline = clock.Now() + std::chrono::minutes(30);
   while (true) {
     auto d = DescribeEndpoint(name);
     if (!d.ok()) return d.status();
     if (!d->has_value()) break;
-    if (std::chrono::steady_clock::now() > deadline)
+    if (clock.Now() > deadline)
       return TimeoutError("endpoint " + name + " still " + (**d).value("EndpointStatus", "") +
                           " 30 minutes after DeleteEndpoint");
-    std::this_thread::sleep_for(std::min(options_.poll_interval, std::chrono::milliseconds(5000)));
+    if (!clock.SleepUnless(std::min(options_.poll_interval, std::chrono::milliseconds(5000)),
+                           options_.cancel))
+      return CancelledError("endpoint " + name +
+                            " deleted; its re-creation was cut short: converge is stopping");
   }
   auto r = api_->Call("CreateEndpoint", create_input);
   return r.ok() ? Status::Ok() : r.status();

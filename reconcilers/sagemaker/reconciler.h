@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "reconcilers/reconciler.h"
+#include "specs/base/clock.h"
 #include "reconcilers/sagemaker/kinds.h"
 
 namespace converge::sagemaker {
@@ -58,6 +59,10 @@ class Api {
 struct Options {
   int retain_versions = 3;  // per Model / EndpointConfig spec, the live one included
   std::chrono::milliseconds poll_interval{10000};
+  // Every wait inside a call (a Failed endpoint's deletion before it is re-created) goes through
+  // this clock and ends early when `cancel` fires. Null clock = the real one.
+  Clock* clock = nullptr;
+  const Cancellation* cancel = nullptr;
 };
 
 class Reconciler : public converge::Reconciler {

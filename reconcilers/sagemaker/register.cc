@@ -84,8 +84,11 @@ void RegisterBackend(BackendRegistry& registry) {
     if (!client.ok()) return client.status();
     if (ctx.attempt_hooks.before || ctx.attempt_hooks.after)
       (*client)->SetAttemptHooks(ctx.attempt_hooks);
+    Options options = OptionsOf(cfg);
+    options.clock = ctx.clock;
+    options.cancel = ctx.cancel;
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
-        std::make_unique<ClientApi>(std::move(*client)), ctx.instance, OptionsOf(cfg)));
+        std::make_unique<ClientApi>(std::move(*client)), ctx.instance, options));
   };
   registry.Register(std::move(f));
 }
