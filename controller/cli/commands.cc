@@ -14,7 +14,6 @@
 #include "controller/executor.h"
 #include "controller/planner.h"
 #include "controller/render.h"
-#include "controller/sandbox/sandbox.h"
 #include "controller/store/store.h"
 
 namespace converge::cli {
@@ -728,20 +727,6 @@ int RunImport(const GlobalOptions& g, const ImportOptions& o) {
             << "). converge manages it from now on; give it a spec, or `apply --prune` will "
                "delete it.\n";
   return 0;
-}
-
-int RunSandbox(const SandboxCmdOptions& o) {
-  sandbox::Options opts;
-  opts.listen = o.listen;
-  opts.state_file = o.state_file;
-  opts.marathon_deploy_ms = o.marathon_deploy_ms;
-  opts.marathon_basic_auth = o.marathon_basic_auth;
-  opts.sagemaker_delay_ms = o.sagemaker_delay_ms;
-  opts.sagemaker_failing_images = o.sagemaker_failing_images;
-  opts.sagemaker_access_key = o.sagemaker_access_key;
-  opts.sagemaker_secret_key = o.sagemaker_secret_key;
-  opts.sagemaker_region = o.sagemaker_region;
-  return sandbox::Run(opts);
 }
 
 int RunRerun(const GlobalOptions& g, const RerunOptions& o) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "controller/cli/commands.h"
+#include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
 
 int main(int argc, char** argv) {
@@ -145,37 +146,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   add_state(rerun);
 
-  // sandbox
+  // sandbox (controller/cli/sandbox_command.cc)
   SandboxCmdOptions sb;
-  auto* sandbox =
-      app.add_subcommand("sandbox",
-                         "Serve emulated backends on loopback (Marathon at /marathon, SageMaker at "
-                         "/sagemaker) for demos and tests");
-  sandbox->add_option("--listen", sb.listen, "host:port (port 0 picks a free port and prints it)");
-  sandbox->add_option("--state", sb.state_file, "Persist emulator state in FILE");
-  sandbox->add_option("--marathon-deploy-ms", sb.marathon_deploy_ms,
-                      "How long a Marathon deployment takes (default 1000)");
-  sandbox->add_option("--marathon-basic-auth", sb.marathon_basic_auth,
-                      "Require HTTP Basic USER:PASS on the Marathon emulator");
-  sandbox
-      ->add_option("--sagemaker-delay-ms", sb.sagemaker_delay_ms,
-                   "How long SageMaker transitions (Creating, Updating, job runs) take "
-                   "(default 2000)")
-      ->check(CLI::Range(0, 86400000));
-  sandbox->add_option("--sagemaker-failing-image", sb.sagemaker_failing_images,
-                      "A container image whose SageMaker endpoints and jobs fail (repeatable)");
-  sandbox
-      ->add_option("--sagemaker-access-key", sb.sagemaker_access_key,
-                   "Access key SageMaker requests must be SigV4-signed with (default "
-                   "AKIDSANDBOX; empty = no signature check)")
-      ->envname("CONVERGE_SANDBOX_SAGEMAKER_ACCESS_KEY");
-  sandbox
-      ->add_option("--sagemaker-secret-key", sb.sagemaker_secret_key,
-                   "Its secret (default sandbox-secret; env "
-                   "CONVERGE_SANDBOX_SAGEMAKER_SECRET_KEY keeps it off the command line)")
-      ->envname("CONVERGE_SANDBOX_SAGEMAKER_SECRET_KEY");
-  sandbox->add_option("--sagemaker-region", sb.sagemaker_region,
-                      "Only accept requests signed for this region (default: any)");
+  auto* sandbox = AddSandboxCommand(app, sb);
 
   // watch (controller/cli/watch_command.cc)
   WatchCmdOptions wo;

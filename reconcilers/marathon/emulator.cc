@@ -17,7 +17,7 @@
 
 #include "specs/base/clock.h"
 #include "reconcilers/common/base64.h"
-#include "reconcilers/common/emulator_mount.h"
+#include "reconcilers/common/emulator/mount.h"
 
 namespace converge::marathon {
 namespace {
@@ -1234,8 +1234,8 @@ struct Emulator::Impl {
   std::map<std::string, AppRecord> apps;
   std::map<std::string, Deployment> deployments;
   std::set<std::pair<SteadyTime, std::string>> by_end;  // running deployments by end time
-  std::set<std::string> unhealthy_images;
-  int deploy_ms = 1000;
+  std::set<std::string> failing_images;
+  int transition_ms = 1000;
   std::map<int, std::string> service_ports;  // port -> owning app id
   int next_service_port = kServicePortMin;
   int next_host_port = kHostPortMin;
@@ -1247,8 +1247,8 @@ struct Emulator::Impl {
   explicit Impl(EmulatorOptions o) : options(std::move(o)) {
     if (!options.now) options.now = [] { return std::chrono::steady_clock::now(); };
     if (!options.wall_now) options.wall_now = [] { return std::chrono::system_clock::now(); };
-    deploy_ms = std::max(0, options.deploy_ms);
-    unhealthy_images.insert(options.unhealthy_images.begin(), options.unhealthy_images.end());
+    transition_ms = std::max(0, options.transition_ms);
+    failing_images.insert(options.failing_images.begin(), options.failing_images.end());
     if (!options.basic_auth.empty()) basic_header = "Basic " + Base64Encode(options.basic_auth);
   }
 
@@ -1265,14 +1265,14 @@ struct Emulator::Impl {
   // ----- health model -----------------------------------------------------------------------
 
   bool IsBadImage(const json& def) const {
-    if (unhealthy_images.empty()) return false;
+    if (failing_images.empty()) return false;
     auto c = def.find("container");
     if (c == def.end()) return false;
     auto d = c->find("docker");
     if (d == c->end()) return false;
     auto image = d->find("image");
     return image != d->end() && image->is_string() &&
-           unhealthy_images.count(image->get<std::string>()) > 0;
+           failing_images.count(image->get<std::string>()) > 0;
   }
 
   const AppChange* ChangeFor(const AppRecord& app, const std::string& id,
@@ -1408,7 +1408,7 @@ struct Emulator::Impl {
     d.start = now;
     bool noop = std::all_of(changes.begin(), changes.end(),
                             [](const AppChange& c) { return c.kind == StepKind::kNoop; });
-    d.duration = milliseconds(noop ? 0 : deploy_ms);
+    d.duration = milliseconds(noop ? 0 : transition_ms);
     for (const AppChange& c : changes) {
       auto it = apps.find(c.app_id);
       if (it != apps.end()) {
@@ -2299,9 +2299,9 @@ struct Emulator::Impl {
   // holds the lock only for a few milliseconds.
   std::string Export(SteadyTime now) const {
     std::string out = "{\"format\":\"converge-marathon-emulator/1\"";
-    out += ",\"deployMs\":" + std::to_string(deploy_ms);
+    out += ",\"transitionMs\":" + std::to_string(transition_ms);
     out += ",\"nextServicePort\":" + std::to_string(next_service_port);
-    out += ",\"unhealthyImages\":" + json(unhealthy_images).dump();
+    out += ",\"failingImages\":" + json(failing_images).dump();
     out += ",\"apps\":[";
     bool first = true;
     for (const auto& [id, app] : apps) {
@@ -2388,11 +2388,12 @@ struct Emulator::Impl {
     deployments = std::move(new_deployments);
     by_end = std::move(new_by_end);
     service_ports = std::move(ports);
-    deploy_ms = state.value("deployMs", deploy_ms);
+    // Files written before the knobs were renamed say deployMs / unhealthyImages.
+    transition_ms = state.value("transitionMs", state.value("deployMs", transition_ms));
     next_service_port = state.value("nextServicePort", kServicePortMin);
-    unhealthy_images.clear();
-    for (const json& i : state.value("unhealthyImages", json::array())) {
-      unhealthy_images.insert(i.get<std::string>());
+    failing_images.clear();
+    for (const json& i : state.value("failingImages", state.value("unhealthyImages", json::array()))) {
+      failing_images.insert(i.get<std::string>());
     }
     return Status::Ok();
   }
@@ -2430,24 +2431,33 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
   if (mutated && observer) observer();
 }
 
-void Emulator::SetDeployMs(int ms) {
+void Emulator::SetTransitionMs(int ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->deploy_ms = std::max(0, ms);
+  impl_->transition_ms = std::max(0, ms);
 }
 
-void Emulator::SetUnhealthyImages(std::vector<std::string> images) {
+int Emulator::TransitionMs() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->transition_ms;
+}
+
+std::map<std::string, std::string> Emulator::AdminAliases() const {
+  return {{"deploy-ms", "transition-ms"}, {"unhealthy-images", "failing-images"}};
+}
+
+void Emulator::SetFailingImages(std::vector<std::string> images) {
   std::function<void()> observer;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->unhealthy_images = std::set<std::string>(images.begin(), images.end());
+    impl_->failing_images = std::set<std::string>(images.begin(), images.end());
     observer = impl_->observer;
   }
   if (observer) observer();
 }
 
-std::vector<std::string> Emulator::UnhealthyImages() const {
+std::vector<std::string> Emulator::FailingImages() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return {impl_->unhealthy_images.begin(), impl_->unhealthy_images.end()};
+  return {impl_->failing_images.begin(), impl_->failing_images.end()};
 }
 
 void Emulator::Reset() {

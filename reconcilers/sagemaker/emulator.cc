@@ -22,7 +22,7 @@
 
 #include "reconcilers/common/aws_sigv4.h"
 #include "reconcilers/common/base64.h"
-#include "reconcilers/common/emulator_mount.h"
+#include "reconcilers/common/emulator/mount.h"
 #include "reconcilers/sagemaker/model.h"
 
 namespace converge::sagemaker {
@@ -489,7 +489,7 @@ struct Ctx {
 struct Emulator::Impl {
   EmulatorOptions options;
   mutable std::mutex mu;
-  int delay_ms = 0;
+  int transition_ms = 0;
   std::set<std::string> failing_images;
   std::map<std::string, Static> models;
   std::map<std::string, Static> configs;
@@ -505,7 +505,7 @@ struct Emulator::Impl {
   explicit Impl(EmulatorOptions o) : options(std::move(o)) {
     if (!options.now) options.now = [] { return std::chrono::steady_clock::now(); };
     if (!options.wall_now) options.wall_now = [] { return std::chrono::system_clock::now(); };
-    delay_ms = std::max(0, options.delay_ms);
+    transition_ms = std::max(0, options.transition_ms);
     failing_images.insert(options.failing_images.begin(), options.failing_images.end());
     handlers = {
         {"CreateModel", &Impl::CreateModel},
@@ -559,8 +559,8 @@ struct Emulator::Impl {
     return "arn:aws:sagemaker:" + c.region + ":" + options.account_id + ":" + type + "/" + name;
   }
 
-  SteadyTime Due(const Ctx& c) const { return c.now + milliseconds(delay_ms); }
-  double DueWall(const Ctx& c) const { return c.wall + delay_ms / 1000.0; }
+  SteadyTime Due(const Ctx& c) const { return c.now + milliseconds(transition_ms); }
+  double DueWall(const Ctx& c) const { return c.wall + transition_ms / 1000.0; }
 
   // ----- serving ------------------------------------------------------------------------------
 
@@ -788,8 +788,8 @@ struct Emulator::Impl {
             // The new fleet never became healthy: SageMaker rolls back to the old config.
             ep.status = "RollingBack";
             ep.phase = Phase::kRollingBack;
-            ep.due += milliseconds(delay_ms);
-            ep.due_wall += delay_ms / 1000.0;
+            ep.due += milliseconds(transition_ms);
+            ep.due_wall += transition_ms / 1000.0;
             for (Variant& v : ep.pending) v.status = "Deleting";
           } else {
             ep.config_name = ep.pending_config;
@@ -1832,14 +1832,14 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
   if (mutated && observer) observer();
 }
 
-void Emulator::SetDelayMs(int ms) {
+void Emulator::SetTransitionMs(int ms) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->delay_ms = std::max(0, ms);
+  impl_->transition_ms = std::max(0, ms);
 }
 
-int Emulator::DelayMs() const {
+int Emulator::TransitionMs() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->delay_ms;
+  return impl_->transition_ms;
 }
 
 void Emulator::SetFailingImages(std::vector<std::string> images) {
@@ -1850,6 +1850,44 @@ void Emulator::SetFailingImages(std::vector<std::string> images) {
 std::vector<std::string> Emulator::FailingImages() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return {impl_->failing_images.begin(), impl_->failing_images.end()};
+}
+
+std::map<std::string, std::string> Emulator::AdminAliases() const {
+  return {{"delay-ms", "transition-ms"}};
+}
+
+std::string Emulator::FaultTarget(const httplib::Request& req) const {
+  return req.get_header_value("X-Amz-Target");
+}
+
+void Emulator::AnswerFault(int status, const std::string& body, httplib::Response& res) const {
+  std::string text = body;
+  if (text.empty()) {
+    // An AWS error body: botocore reads the code from "__type".
+    text = json{{"__type", status >= 500 ? "InternalFailure" : "ThrottlingException"},
+                {"message", "converge sandbox: injected fault"}}
+               .dump();
+  }
+  const bool is_json = !json::parse(text, nullptr, false).is_discarded();
+  std::string request_id;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    request_id = impl_->NewRequestId();
+  }
+  res.status = status;
+  res.set_header("x-amzn-RequestId", request_id);
+  res.set_content(text, is_json ? kContentType : "text/plain");
+}
+
+void Emulator::MountAdmin(httplib::Server& server, const std::string& admin_prefix) {
+  const std::string path = admin_prefix + "/requests";
+  server.Get(path, [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(json{{"requests", Requests()}}.dump(), "application/json");
+  });
+  server.Delete(path, [this](const httplib::Request&, httplib::Response& res) {
+    ClearRequests();
+    res.set_content(json{{"requests", json::array()}}.dump(), "application/json");
+  });
 }
 
 nlohmann::json Emulator::Requests() const {
