@@ -340,7 +340,7 @@ TEST_F(EmulatorTest, ScaleIsAScaleApplicationStep) {
 
 TEST_F(EmulatorTest, DeploymentProgressFollowsTheClock) {
   EmulatorOptions o;
-  o.deploy_ms = 1000;
+  o.transition_ms = 1000;
   StartServer(o);
   Resp r = Call("POST", "/v2/apps",
                 R"({"id": "/h", "cmd": "x", "instances": 4,
@@ -377,7 +377,7 @@ TEST_F(EmulatorTest, DeploymentProgressFollowsTheClock) {
 
 TEST_F(EmulatorTest, ZeroDeployTimeFinishesOnTheNextCall) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   ASSERT_EQ(Call("POST", "/v2/apps", R"({"id": "/z", "cmd": "x", "instances": 2})").status, 201);
   json app = GetApp("/z");
@@ -485,9 +485,9 @@ TEST_F(EmulatorTest, DeletingADeploymentRollsBackOrJustCancels) {
   EXPECT_EQ(Call("GET", "/v2/apps/fresh").status, 404);
 }
 
-TEST_F(EmulatorTest, UnhealthyImagesNeverGetHealthy) {
+TEST_F(EmulatorTest, FailingImagesNeverGetHealthy) {
   EmulatorOptions o;
-  o.unhealthy_images = {"repo/app:bad"};
+  o.failing_images = {"repo/app:bad"};
   StartServer(o);
   const char* kBad = R"({"id": "/u", "instances": 2,
       "container": {"type": "DOCKER", "docker": {"image": "repo/app:bad"}},
@@ -539,7 +539,7 @@ TEST_F(EmulatorTest, UnhealthyImagesNeverGetHealthy) {
 
 TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   Call(
       "POST", "/v2/apps",
@@ -573,7 +573,7 @@ TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
 
 TEST_F(EmulatorTest, EmbedControlsTasksAndStats) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   Call("POST", "/v2/apps", R"({"id": "/e", "cmd": "x", "instances": 2})");
   json plain = Call("GET", "/v2/apps").body["apps"][0];
@@ -674,7 +674,7 @@ TEST_F(EmulatorTest, StateSurvivesExportAndImport) {
 
 TEST_F(EmulatorTest, ListsTenThousandAppsQuickly) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   json apps = json::array();
   for (int i = 0; i < 10000; ++i) {

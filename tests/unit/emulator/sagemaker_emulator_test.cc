@@ -43,7 +43,7 @@ class SageMakerEmulatorTest : public ::testing::Test {
     EmulatorOptions o;
     o.now = [this] { return now_; };
     o.wall_now = [this] { return wall_; };
-    o.delay_ms = 1000;
+    o.transition_ms = 1000;
     return o;
   }
 
@@ -401,7 +401,7 @@ TEST_F(SageMakerEmulatorTest, DeletingAConfigOrModelInUseIsAllowed) {
 }
 
 TEST_F(SageMakerEmulatorTest, ZeroDelayFinishesOnTheNextCall) {
-  emu_->SetDelayMs(0);
+  emu_->SetTransitionMs(0);
   Serving();
   EXPECT_EQ(Describe("ep")["EndpointStatus"], "InService");
 }
@@ -797,7 +797,7 @@ TEST_F(SageMakerEmulatorTest, StateExportImportKeepsResourcesAndTransitions) {
 
 TEST(SageMakerEmulatorServer, MountServesPrefixWithAndWithoutSlash) {
   EmulatorOptions o;
-  o.delay_ms = 0;
+  o.transition_ms = 0;
   Emulator emu(o);
   httplib::Server server;
   emu.Mount(server, "/sagemaker");
