@@ -6,9 +6,9 @@
 //
 // Model:
 //   * Every create/update/scale/restart/delete/rollback starts a deployment that finishes after
-//     transition_ms (measured with the injectable `now`). State advances lazily on each call, so tests
-//     with a fake clock need no sleeps. While it runs, the app lists it in `deployments`, other
-//     deployable calls on that app without ?force=true get 409 (app locked).
+//     transition_ms (measured with the injectable `now`). State advances lazily on each call, so
+//     tests with a fake clock need no sleeps. While it runs, the app lists it in `deployments`,
+//     other deployable calls on that app without ?force=true get 409 (app locked).
 //   * The stored definition changes when the deployment starts (as in Marathon); task counts move
 //     from their old value toward the target while the deployment runs.
 //   * Apps whose container.docker.image is in the failing images set never become healthy:

@@ -16,7 +16,8 @@
 // Any other target -> 400 UnknownOperationException.
 //
 // Behaviour (state advances lazily on each call; no background threads):
-//   * Endpoint: Creating -> InService after transition_ms, or Failed + FailureReason when a variant's
+//   * Endpoint: Creating -> InService after transition_ms, or Failed + FailureReason when a
+//   variant's
 //     model uses an image of the failing set (decided when the transition starts).
 //     UpdateEndpoint: Updating -> InService on the new config; a failing update goes Updating ->
 //     RollingBack -> InService on the OLD config with FailureReason set (as SageMaker rolls back).
@@ -29,11 +30,12 @@
 //     endpoint configuration), as the real service (the EndpointDeleted waiter relies on it).
 //   * Models and endpoint configs are immutable. Deleting one that an endpoint uses is allowed,
 //     as SageMaker allows it: the endpoint keeps running on what it deployed.
-//   * Jobs: InProgress -> Completed after transition_ms (Failed + FailureReason for a failing image:
+//   * Jobs: InProgress -> Completed after transition_ms (Failed + FailureReason for a failing
+//   image:
 //     training AlgorithmSpecification.TrainingImage, processing AppSpecification.ImageUri,
 //     transform: its model's images, tuning: the training definitions' TrainingImage). Stop:
-//     Stopping -> Stopped after transition_ms. An existing job name -> ResourceInUse. An unknown job
-//     name -> 400 ValidationException "Requested resource not found." — what the real service
+//     Stopping -> Stopped after transition_ms. An existing job name -> ResourceInUse. An unknown
+//     job name -> 400 ValidationException "Requested resource not found." — what the real service
 //     answers although the model declares ResourceNotFound (aws/aws-sdk#165, boto/boto3#2808).
 //   * Input is validated against the operation's input shape (ValidateShape with the service's
 //     constraints): a constraint violation (required, length, range, enum, pattern) -> 400
