@@ -103,7 +103,7 @@ Emulator::Impl::Prepared Emulator::Impl::Prepare(json body, const std::string& u
     }
   }
   Checker c;
-  CheckAppTypes(c, body);
+  CheckAppSchema(c, body);
   if (!c.type_errors.empty()) {
     out.error = InvalidJsonReply(c.type_errors);
     return out;
@@ -121,10 +121,11 @@ Emulator::Impl::Prepared Emulator::Impl::Prepare(json body, const std::string& u
       return out;
     }
     auto resolved = ResolvePath(body["id"].get<std::string>(), "/");
-    if (!resolved || *resolved == "/") {
-      c.Invalid("/id", kIdPatternMessage);
-    } else {
+    if (resolved && *resolved != "/") {
       id = *resolved;
+    } else if (std::none_of(c.invalid.begin(), c.invalid.end(),
+                            [](const Violation& v) { return v.path == "/id"; })) {
+      c.Invalid("/id", kIdPatternMessage);  // unless the schema's pattern said so already
     }
   }
   if (!c.invalid.empty()) {

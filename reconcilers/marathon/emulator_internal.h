@@ -187,23 +187,12 @@ std::optional<LabelSelector> ParseSelector(const std::string& term);
 
 std::optional<std::vector<LabelSelector>> ParseLabelQuery(const std::string& query);
 
-// Wrong JSON types are a 400 "Invalid JSON" with Play-style `error.expected.*` errors (as the
-// upstream example body shows); rule violations are a 422 "Object is not valid".
-
-enum class JType { kString, kNumber, kInteger, kBoolean, kArray, kObject, kStringOrObject };
-
-bool HasType(const json& v, JType t);
-
-const char* ExpectedError(const json& v, JType t);
-
-struct FieldSpec {
-  const char* name;
-  JType type;
-};
-
-// Every member of App in the 1.7 JSON schema, plus the ones the newer RAML App adds (check, tty,
-// role, resourceLimits).
-const std::vector<FieldSpec>& AppFields();
+// App validation (emulator_validation.cc). Bodies are checked against the schema `converge
+// validate` uses (AppSchema(), reconcilers/marathon/validate.h); its violations are answered in
+// Marathon's words: a wrong JSON type or a missing required member is a 400 "Invalid JSON" with
+// Play-style `error.expected.*` / `error.path.missing` errors (as the upstream example body
+// shows), anything else a 422 "Object is not valid". Rules Marathon checks that a schema cannot
+// say (cmd and args together, unique port names, ...) are checked on the normalized definition.
 
 // AppInfo-only members (raml/v2/types/app.raml AppInfo): a client may echo them back from a GET;
 // they are read-only, so they are dropped from request bodies.
@@ -214,86 +203,20 @@ class Checker {
   std::vector<Violation> type_errors;  // -> 400
   std::vector<Violation> invalid;      // -> 422
 
-  bool Type(const json& v, JType t, const std::string& path) {
-    if (HasType(v, t)) return true;
-    type_errors.push_back({path, ExpectedError(v, t)});
-    return false;
-  }
   void Invalid(const std::string& path, std::string error) {
     invalid.push_back({path.empty() ? "/" : path, std::move(error)});
   }
-  void AtLeast(const json& v, double min, const std::string& path) {
-    if (v.is_number() && v.get<double>() < min) Invalid(path, "is less than " + FormatNumber(min));
-  }
-  void AtMost(const json& v, double max, const std::string& path) {
-    if (v.is_number() && v.get<double>() > max) {
-      Invalid(path, "is greater than " + FormatNumber(max));
-    }
-  }
-  void OneOf(const json& v, std::initializer_list<const char*> allowed, const std::string& path) {
-    if (!v.is_string()) return;
-    std::string s = v.get<std::string>();
-    std::string list;
-    for (const char* a : allowed) {
-      if (s == a) return;
-      list += list.empty() ? a : std::string(", ") + a;
-    }
-    Invalid(path, "is not one of (" + list + ")");
-  }
-
-  // Type-checks the listed members of `obj`; with `closed` other members are reported (the
-  // schema's additionalProperties: false).
-  void Members(const json& obj, const std::string& path, const std::vector<FieldSpec>& fields,
-               bool closed) {
-    std::vector<std::string> unknown;
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const FieldSpec* spec = nullptr;
-      for (const FieldSpec& f : fields) {
-        if (it.key() == f.name) spec = &f;
-      }
-      if (spec == nullptr) {
-        unknown.push_back(it.key());
-      } else {
-        Type(it.value(), spec->type, path + "/" + it.key());
-      }
-    }
-    if (closed && !unknown.empty()) Invalid(path, kNotAllowedPrefix + json(unknown).dump());
-  }
-
-  // Type-checks every item of an array.
-  void Items(const json& arr, const std::string& path, JType t) {
-    for (size_t i = 0; i < arr.size(); ++i) Type(arr[i], t, Index(path, i));
-  }
-
   static std::string Index(const std::string& path, size_t i) {
     return path + "(" + std::to_string(i) + ")";
   }
 };
 
-bool Has(const json& obj, const char* key, JType t);
-
-void CheckStringMap(Checker& c, const json& obj, const std::string& path);
-
-void CheckPortMappings(Checker& c, const json& mappings, const std::string& path);
-
-void CheckContainerTypes(Checker& c, const json& container);
-
-void CheckHealthCheckTypes(Checker& c, const json& checks);
-
-void CheckReadinessCheckTypes(Checker& c, const json& checks);
-
-// Type checks of an App body (400 on failure) and the unknown-member check (422).
-void CheckAppTypes(Checker& c, const json& app);
+// Schema violations of an App body, in Marathon's words (type errors and the rest apart).
+void CheckAppSchema(Checker& c, const json& app);
 
 bool HostNetworking(const json& app);
 
-bool PortNameValid(const std::string& name);
-
-bool ExecutorValid(const std::string& e);
-
-void CheckPortMappingRules(Checker& c, const json& mappings, const std::string& path);
-
-// Rules on the normalized definition (defaults applied) -> 422.
+// Rules on the normalized definition (defaults applied) that the schema cannot say -> 422.
 void CheckAppRules(Checker& c, const json& app);
 
 void SetDefault(json& obj, const char* key, json value);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -17,100 +18,276 @@
 #include "reconcilers/common/base64.h"
 #include "reconcilers/common/emulator/mount.h"
 #include "reconcilers/marathon/emulator_internal.h"
+#include "reconcilers/marathon/validate.h"
 #include "specs/base/clock.h"
 
 namespace converge::marathon {
 namespace emulator_detail {
+namespace {
 
-bool HasType(const json& v, JType t) {
-  switch (t) {
-    case JType::kString:
-      return v.is_string();
-    case JType::kNumber:
-      return v.is_number();
-    case JType::kInteger:
-      if (v.is_number_integer()) return true;
-      if (v.is_number_float()) {
-        double d = v.get<double>();
-        return std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 2147483648.0;
+// ----- the schema's violations in Marathon's words ---------------------------------------------
+
+constexpr size_t kMaxKeyForRegex = 256;
+
+// A schema node with local $refs ("#/definitions/x") resolved.
+const json& Deref(const json& node) {
+  const json* n = &node;
+  for (int guard = 0; guard < 16 && n->is_object() && n->contains("$ref"); ++guard) {
+    const std::string ref = (*n)["$ref"].get<std::string>();
+    if (ref.rfind("#", 0) != 0) break;
+    const json::json_pointer ptr(ref.substr(1));
+    if (!AppSchema().schema().contains(ptr)) break;
+    n = &AppSchema().schema()[ptr];
+  }
+  return *n;
+}
+
+std::vector<std::string> DeclaredTypes(const json& node) {
+  std::vector<std::string> out;
+  auto it = node.find("type");
+  if (it == node.end()) return out;
+  if (it->is_string()) out.push_back(it->get<std::string>());
+  if (it->is_array()) {
+    for (const json& t : *it) out.push_back(t.get<std::string>());
+  }
+  return out;
+}
+
+bool HasJsonType(const json& v, const std::string& type) {
+  if (type == "string") return v.is_string();
+  if (type == "number") return v.is_number();
+  if (type == "integer") {
+    if (v.is_number_integer()) return true;
+    if (!v.is_number_float()) return false;
+    const double d = v.get<double>();
+    return std::isfinite(d) && std::floor(d) == d;
+  }
+  if (type == "boolean") return v.is_boolean();
+  if (type == "array") return v.is_array();
+  if (type == "object") return v.is_object();
+  if (type == "null") return v.is_null();
+  return true;
+}
+
+// Every type `node` (or, for oneOf / anyOf, its branches) declares; empty = any.
+std::vector<std::string> AcceptedTypes(const json& node) {
+  std::vector<std::string> types = DeclaredTypes(node);
+  for (const char* k : {"oneOf", "anyOf"}) {
+    if (!types.empty() || !node.contains(k)) continue;
+    for (const json& b : node[k]) {
+      std::vector<std::string> bt = DeclaredTypes(Deref(b));
+      if (bt.empty()) return {};
+      types.insert(types.end(), bt.begin(), bt.end());
+    }
+  }
+  return types;
+}
+
+bool TypeAccepted(const json& node, const json& v) {
+  std::vector<std::string> types = AcceptedTypes(node);
+  return types.empty() || std::any_of(types.begin(), types.end(),
+                                      [&](const std::string& t) { return HasJsonType(v, t); });
+}
+
+// The Play JSON reader's error for a value of the wrong type.
+std::string ExpectedError(const json& node, const json& v) {
+  std::vector<std::string> types = AcceptedTypes(node);
+  std::string t = types.empty() ? "value" : types.front();
+  if (std::find(types.begin(), types.end(), "object") != types.end()) t = "object";
+  if (t == "integer") return v.is_number() ? "error.expected.int" : "error.expected.jsnumber";
+  return "error.expected.js" + t;
+}
+
+// For walking into an instance: the branch of a oneOf / anyOf that takes `v`'s type.
+const json& Branch(const json& node, const json& v) {
+  for (const char* k : {"oneOf", "anyOf"}) {
+    if (!node.contains(k)) continue;
+    for (const json& b : node[k]) {
+      if (TypeAccepted(Deref(b), v)) return Deref(b);
+    }
+  }
+  return node;
+}
+
+// The schema of member `key` of an object `node`; nullptr when the object does not declare it.
+const json* MemberSchema(const json& node, const std::string& key) {
+  if (node.contains("properties") && node["properties"].contains(key)) {
+    return &Deref(node["properties"][key]);
+  }
+  if (node.contains("patternProperties")) {
+    for (const auto& [pattern, sub] : node["patternProperties"].items()) {
+      // std::regex backtracks; the schema's member-name patterns are short and a key this long
+      // is taken to match (the validator, which matches in linear time, has judged it already).
+      if (key.size() > kMaxKeyForRegex) return &Deref(sub);
+      try {
+        if (std::regex_search(key, std::regex(pattern))) return &Deref(sub);
+      } catch (const std::regex_error&) {
+        return &Deref(sub);
       }
-      return false;
-    case JType::kBoolean:
-      return v.is_boolean();
-    case JType::kArray:
-      return v.is_array();
-    case JType::kObject:
-      return v.is_object();
-    case JType::kStringOrObject:
-      return v.is_string() || v.is_object();
+    }
   }
-  return false;
+  auto extra = node.find("additionalProperties");
+  if (extra != node.end() && extra->is_object()) return &Deref(*extra);
+  if (extra != node.end() && extra->is_boolean() && !extra->get<bool>()) return nullptr;
+  static const json kAny = json::object();
+  return &kAny;
 }
 
-const char* ExpectedError(const json& v, JType t) {
-  switch (t) {
-    case JType::kString:
-      return "error.expected.jsstring";
-    case JType::kNumber:
-      return "error.expected.jsnumber";
-    case JType::kInteger:
-      return v.is_number() ? "error.expected.int" : "error.expected.jsnumber";
-    case JType::kBoolean:
-      return "error.expected.jsboolean";
-    case JType::kArray:
-      return "error.expected.jsarray";
-    case JType::kObject:
-    case JType::kStringOrObject:
-      return "error.expected.jsobject";
-  }
-  return "error.expected.jsvalue";
+const json* ItemSchema(const json& node, size_t index) {
+  static const json kAny = json::object();
+  auto items = node.find("items");
+  if (items == node.end()) return &kAny;
+  if (items->is_object()) return &Deref(*items);
+  if (items->is_array() && index < items->size()) return &Deref((*items)[index]);
+  auto extra = node.find("additionalItems");
+  if (extra != node.end() && extra->is_object()) return &Deref(*extra);
+  return &kAny;
 }
 
-const std::vector<FieldSpec>& AppFields() {
-  static const std::vector<FieldSpec> kFields = {
-      {"id", JType::kString},
-      {"acceptedResourceRoles", JType::kArray},
-      {"args", JType::kArray},
-      {"backoffFactor", JType::kNumber},
-      {"backoffSeconds", JType::kInteger},
-      {"cmd", JType::kString},
-      {"constraints", JType::kArray},
-      {"container", JType::kObject},
-      {"cpus", JType::kNumber},
-      {"dependencies", JType::kArray},
-      {"disk", JType::kNumber},
-      {"env", JType::kObject},
-      {"executor", JType::kString},
-      {"executorResources", JType::kObject},
-      {"fetch", JType::kArray},
-      {"gpus", JType::kInteger},
-      {"healthChecks", JType::kArray},
-      {"instances", JType::kInteger},
-      {"ipAddress", JType::kObject},
-      {"killSelection", JType::kString},
-      {"labels", JType::kObject},
-      {"maxLaunchDelaySeconds", JType::kInteger},
-      {"mem", JType::kNumber},
-      {"networks", JType::kArray},
-      {"portDefinitions", JType::kArray},
-      {"ports", JType::kArray},
-      {"readinessChecks", JType::kArray},
-      {"requirePorts", JType::kBoolean},
-      {"residency", JType::kObject},
-      {"secrets", JType::kObject},
-      {"taskKillGracePeriodSeconds", JType::kInteger},
-      {"unreachableStrategy", JType::kStringOrObject},
-      {"upgradeStrategy", JType::kObject},
-      {"uris", JType::kArray},
-      {"user", JType::kString},
-      {"version", JType::kString},
-      {"versionInfo", JType::kObject},
-      {"check", JType::kObject},
-      {"tty", JType::kBoolean},
-      {"role", JType::kString},
-      {"resourceLimits", JType::kObject},
-  };
-  return kFields;
+// True if `v` matches a "not" made of required members only (the root's "cmd and args"): that
+// violation is Marathon's own rule, answered by CheckAppRules in its words.
+bool MatchesRequired(const json& node, const json& v) {
+  if (!v.is_object()) return false;
+  bool any = false;
+  if (node.contains("required")) {
+    for (const json& name : node["required"]) {
+      if (!v.contains(name.get<std::string>())) return false;
+    }
+    any = true;
+  }
+  if (node.contains("allOf")) {
+    for (const json& b : node["allOf"]) {
+      if (!MatchesRequired(Deref(b), v)) return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
+std::string NumberText(const json& v) {
+  return v.is_number() ? FormatNumber(v.get<double>()) : v.dump();
+}
+
+// What Marathon says about `v` against the keywords of `node` besides type and members.
+std::vector<std::string> KeywordErrors(const json& node, const json& v) {
+  std::vector<std::string> out;
+  if (node.contains("enum") &&
+      std::find(node["enum"].begin(), node["enum"].end(), v) == node["enum"].end()) {
+    std::string list;
+    for (const json& e : node["enum"])
+      list += (list.empty() ? "" : ", ") + (e.is_string() ? e.get<std::string>() : e.dump());
+    out.push_back("is not one of (" + list + ")");
+  }
+  if (v.is_number() && node.contains("minimum")) {
+    const bool excl = node.value("exclusiveMinimum", false);
+    const double min = node["minimum"].get<double>();
+    if (v.get<double>() < min || (excl && v.get<double>() == min)) {
+      out.push_back("is less than " + std::string(excl ? "or equal to " : "") +
+                    NumberText(node["minimum"]));
+    }
+  }
+  if (v.is_number() && node.contains("maximum")) {
+    const bool excl = node.value("exclusiveMaximum", false);
+    const double max = node["maximum"].get<double>();
+    if (v.get<double>() > max || (excl && v.get<double>() == max)) {
+      out.push_back("is greater than " + std::string(excl ? "or equal to " : "") +
+                    NumberText(node["maximum"]));
+    }
+  }
+  if (v.is_string() && node.contains("minLength") && v.get<std::string>().empty()) {
+    out.push_back("must not be empty");
+  }
+  return out;
+}
+
+// One schema violation at JSON pointer `pointer` of `app`, in Marathon's words; `fallback` is
+// the schema validator's own message, used when no keyword explains it.
+void Explain(Checker& c, const json& app, const std::string& pointer, const std::string& fallback) {
+  const json* node = &Deref(AppSchema().schema());
+  const json* value = &app;
+  std::string path;  // Marathon's: "/container/portMappings(0)/name"
+  size_t pos = 0;
+  while (pos < pointer.size()) {
+    size_t next = pointer.find('/', pos + 1);
+    if (next == std::string::npos) next = pointer.size();
+    std::string token = pointer.substr(pos + 1, next - pos - 1);
+    pos = next;
+    for (size_t k; (k = token.find("~1")) != std::string::npos;) token.replace(k, 2, "/");
+    for (size_t k; (k = token.find("~0")) != std::string::npos;) token.replace(k, 2, "~");
+    if (node->contains("not") && MatchesRequired(Deref((*node)["not"]), *value)) return;
+    node = &Branch(*node, *value);
+    if (value->is_array()) {
+      size_t index = std::strtoul(token.c_str(), nullptr, 10);
+      if (index >= value->size()) break;
+      node = ItemSchema(*node, index);
+      value = &(*value)[index];
+      path = Checker::Index(path, index);
+      continue;
+    }
+    if (!value->is_object()) break;
+    const json* member = MemberSchema(*node, token);
+    if (!value->contains(token)) {  // a missing required member
+      c.type_errors.push_back({path + "/" + token, "error.path.missing"});
+      return;
+    }
+    if (member == nullptr) {  // an undeclared member
+      c.Invalid(path, kNotAllowedPrefix + json::array({token}).dump());
+      return;
+    }
+    node = member;
+    value = &(*value)[token];
+    path += "/" + token;
+  }
+  if (node->contains("not") && MatchesRequired(Deref((*node)["not"]), *value)) return;
+  if (!TypeAccepted(*node, *value)) {
+    c.type_errors.push_back({path.empty() ? "/" : path, ExpectedError(*node, *value)});
+    return;
+  }
+  node = &Branch(*node, *value);
+  if (value->is_object()) {
+    std::vector<std::string> unknown;
+    for (const auto& [key, member] : value->items()) {
+      if (MemberSchema(*node, key) == nullptr) unknown.push_back(key);
+    }
+    if (!unknown.empty()) {
+      c.Invalid(path, kNotAllowedPrefix + json(unknown).dump());
+      return;
+    }
+    bool missing = false;
+    for (const json& name : node->value("required", json::array())) {
+      if (!value->contains(name.get<std::string>())) {
+        c.type_errors.push_back({path + "/" + name.get<std::string>(), "error.path.missing"});
+        missing = true;
+      }
+    }
+    if (missing) return;
+  }
+  std::vector<std::string> errors = KeywordErrors(*node, *value);
+  // Left: a pattern (not matched again here: the validator matches in linear time) or a keyword
+  // Marathon has no words for.
+  if (errors.empty() && value->is_string() && node->contains("pattern")) {
+    errors.push_back("must fully match regular expression '" +
+                     (*node)["pattern"].get<std::string>() + "'");
+  }
+  if (errors.empty()) errors.push_back(fallback);
+  for (std::string& e : errors) c.Invalid(path, std::move(e));
+}
+
+void Dedupe(std::vector<Violation>& list) {
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<Violation> out;
+  for (Violation& v : list) {
+    if (seen.insert({v.path, v.error}).second) out.push_back(std::move(v));
+  }
+  list = std::move(out);
+}
+
+}  // namespace
+
+void CheckAppSchema(Checker& c, const json& app) {
+  for (const SchemaViolation& v : AppSchema().Validate(app)) Explain(c, app, v.path, v.message);
+  Dedupe(c.type_errors);
+  Dedupe(c.invalid);
 }
 
 bool IsAppInfoOnly(const std::string& key) {
@@ -118,194 +295,6 @@ bool IsAppInfoOnly(const std::string& key) {
       "tasksStaged", "tasksRunning", "tasksHealthy",    "tasksUnhealthy",       "deployments",
       "tasks",       "tasksStats",   "lastTaskFailure", "readinessCheckResults"};
   return kKeys.count(key) > 0;
-}
-
-bool Has(const json& obj, const char* key, JType t) {
-  auto it = obj.find(key);
-  return it != obj.end() && HasType(*it, t);
-}
-
-void CheckStringMap(Checker& c, const json& obj, const std::string& path) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    c.Type(it.value(), JType::kString, path + "/" + it.key());
-  }
-}
-
-void CheckPortMappings(Checker& c, const json& mappings, const std::string& path) {
-  static const std::vector<FieldSpec> kFields = {
-      {"containerPort", JType::kInteger}, {"hostPort", JType::kInteger},
-      {"labels", JType::kObject},         {"name", JType::kString},
-      {"networkNames", JType::kArray},    {"protocol", JType::kString},
-      {"servicePort", JType::kInteger}};
-  for (size_t i = 0; i < mappings.size(); ++i) {
-    std::string p = Checker::Index(path, i);
-    if (!c.Type(mappings[i], JType::kObject, p)) continue;
-    c.Members(mappings[i], p, kFields, true);
-    if (Has(mappings[i], "labels", JType::kObject)) {
-      CheckStringMap(c, mappings[i]["labels"], p + "/labels");
-    }
-  }
-}
-
-void CheckContainerTypes(Checker& c, const json& container) {
-  static const std::vector<FieldSpec> kContainer = {
-      {"type", JType::kString},      {"docker", JType::kObject}, {"appc", JType::kObject},
-      {"linuxInfo", JType::kObject}, {"volumes", JType::kArray}, {"portMappings", JType::kArray}};
-  static const std::vector<FieldSpec> kDocker = {
-      {"credential", JType::kObject},      {"pullConfig", JType::kObject},
-      {"forcePullImage", JType::kBoolean}, {"image", JType::kString},
-      {"network", JType::kString},         {"parameters", JType::kArray},
-      {"portMappings", JType::kArray},     {"privileged", JType::kBoolean}};
-  c.Members(container, "/container", kContainer, true);
-  if (Has(container, "docker", JType::kObject)) {
-    const json& docker = container["docker"];
-    c.Members(docker, "/container/docker", kDocker, true);
-    if (Has(docker, "parameters", JType::kArray)) {
-      const json& params = docker["parameters"];
-      for (size_t i = 0; i < params.size(); ++i) {
-        std::string p = Checker::Index("/container/docker/parameters", i);
-        if (!c.Type(params[i], JType::kObject, p)) continue;
-        c.Members(params[i], p, {{"key", JType::kString}, {"value", JType::kString}}, true);
-      }
-    }
-    if (Has(docker, "portMappings", JType::kArray)) {
-      CheckPortMappings(c, docker["portMappings"], "/container/docker/portMappings");
-    }
-  }
-  if (Has(container, "portMappings", JType::kArray)) {
-    CheckPortMappings(c, container["portMappings"], "/container/portMappings");
-  }
-  if (Has(container, "volumes", JType::kArray)) {
-    c.Items(container["volumes"], "/container/volumes", JType::kObject);
-  }
-}
-
-void CheckHealthCheckTypes(Checker& c, const json& checks) {
-  static const std::vector<FieldSpec> kFields = {{"command", JType::kObject},
-                                                 {"gracePeriodSeconds", JType::kInteger},
-                                                 {"ignoreHttp1xx", JType::kBoolean},
-                                                 {"intervalSeconds", JType::kInteger},
-                                                 {"maxConsecutiveFailures", JType::kInteger},
-                                                 {"path", JType::kString},
-                                                 {"port", JType::kInteger},
-                                                 {"portIndex", JType::kInteger},
-                                                 {"protocol", JType::kString},
-                                                 {"ipProtocol", JType::kString},
-                                                 {"timeoutSeconds", JType::kInteger},
-                                                 {"delaySeconds", JType::kInteger}};
-  for (size_t i = 0; i < checks.size(); ++i) {
-    std::string p = Checker::Index("/healthChecks", i);
-    if (!c.Type(checks[i], JType::kObject, p)) continue;
-    c.Members(checks[i], p, kFields, true);
-  }
-}
-
-void CheckReadinessCheckTypes(Checker& c, const json& checks) {
-  static const std::vector<FieldSpec> kFields = {{"name", JType::kString},
-                                                 {"protocol", JType::kString},
-                                                 {"path", JType::kString},
-                                                 {"portName", JType::kString},
-                                                 {"intervalSeconds", JType::kInteger},
-                                                 {"timeoutSeconds", JType::kInteger},
-                                                 {"httpStatusCodesForReady", JType::kArray},
-                                                 {"preserveLastResponse", JType::kBoolean}};
-  for (size_t i = 0; i < checks.size(); ++i) {
-    std::string p = Checker::Index("/readinessChecks", i);
-    if (!c.Type(checks[i], JType::kObject, p)) continue;
-    c.Members(checks[i], p, kFields, true);
-    if (Has(checks[i], "httpStatusCodesForReady", JType::kArray)) {
-      c.Items(checks[i]["httpStatusCodesForReady"], p + "/httpStatusCodesForReady",
-              JType::kInteger);
-    }
-  }
-}
-
-void CheckAppTypes(Checker& c, const json& app) {
-  c.Members(app, "", AppFields(), true);
-  for (const char* key : {"args", "acceptedResourceRoles", "uris", "dependencies"}) {
-    if (Has(app, key, JType::kArray)) c.Items(app[key], std::string("/") + key, JType::kString);
-  }
-  if (Has(app, "ports", JType::kArray)) c.Items(app["ports"], "/ports", JType::kInteger);
-  if (Has(app, "labels", JType::kObject)) CheckStringMap(c, app["labels"], "/labels");
-  if (Has(app, "env", JType::kObject)) {
-    for (auto it = app["env"].begin(); it != app["env"].end(); ++it) {
-      std::string p = "/env/" + it.key();
-      if (it->is_object()) {
-        if (!Has(*it, "secret", JType::kString)) c.Type(json(), JType::kString, p + "/secret");
-      } else {
-        c.Type(*it, JType::kString, p);
-      }
-    }
-  }
-  if (Has(app, "secrets", JType::kObject)) {
-    for (auto it = app["secrets"].begin(); it != app["secrets"].end(); ++it) {
-      std::string p = "/secrets/" + it.key();
-      if (c.Type(*it, JType::kObject, p)) {
-        c.Members(*it, p, {{"source", JType::kString}}, true);
-      }
-    }
-  }
-  if (Has(app, "constraints", JType::kArray)) {
-    const json& cs = app["constraints"];
-    for (size_t i = 0; i < cs.size(); ++i) {
-      std::string p = Checker::Index("/constraints", i);
-      if (c.Type(cs[i], JType::kArray, p)) c.Items(cs[i], p, JType::kString);
-    }
-  }
-  if (Has(app, "container", JType::kObject)) CheckContainerTypes(c, app["container"]);
-  if (Has(app, "healthChecks", JType::kArray)) CheckHealthCheckTypes(c, app["healthChecks"]);
-  if (Has(app, "readinessChecks", JType::kArray)) {
-    CheckReadinessCheckTypes(c, app["readinessChecks"]);
-  }
-  if (Has(app, "portDefinitions", JType::kArray)) {
-    const json& pds = app["portDefinitions"];
-    for (size_t i = 0; i < pds.size(); ++i) {
-      std::string p = Checker::Index("/portDefinitions", i);
-      if (!c.Type(pds[i], JType::kObject, p)) continue;
-      c.Members(pds[i], p,
-                {{"port", JType::kInteger},
-                 {"labels", JType::kObject},
-                 {"name", JType::kString},
-                 {"protocol", JType::kString}},
-                true);
-      if (Has(pds[i], "labels", JType::kObject)) CheckStringMap(c, pds[i]["labels"], p + "/labels");
-    }
-  }
-  if (Has(app, "fetch", JType::kArray)) {
-    const json& fetch = app["fetch"];
-    for (size_t i = 0; i < fetch.size(); ++i) {
-      std::string p = Checker::Index("/fetch", i);
-      if (!c.Type(fetch[i], JType::kObject, p)) continue;
-      c.Members(fetch[i], p,
-                {{"uri", JType::kString},
-                 {"executable", JType::kBoolean},
-                 {"extract", JType::kBoolean},
-                 {"cache", JType::kBoolean},
-                 {"destPath", JType::kString}},
-                true);
-      if (!fetch[i].contains("uri")) c.type_errors.push_back({p + "/uri", "error.path.missing"});
-    }
-  }
-  if (Has(app, "upgradeStrategy", JType::kObject)) {
-    c.Members(app["upgradeStrategy"], "/upgradeStrategy",
-              {{"minimumHealthCapacity", JType::kNumber}, {"maximumOverCapacity", JType::kNumber}},
-              true);
-  }
-  if (Has(app, "unreachableStrategy", JType::kObject)) {
-    c.Members(app["unreachableStrategy"], "/unreachableStrategy",
-              {{"inactiveAfterSeconds", JType::kInteger}, {"expungeAfterSeconds", JType::kInteger}},
-              true);
-  }
-  if (Has(app, "networks", JType::kArray)) {
-    const json& nets = app["networks"];
-    for (size_t i = 0; i < nets.size(); ++i) {
-      std::string p = Checker::Index("/networks", i);
-      if (!c.Type(nets[i], JType::kObject, p)) continue;
-      c.Members(nets[i], p,
-                {{"name", JType::kString}, {"mode", JType::kString}, {"labels", JType::kObject}},
-                true);
-    }
-  }
 }
 
 bool HostNetworking(const json& app) {
@@ -317,164 +306,51 @@ bool HostNetworking(const json& app) {
   return true;
 }
 
-bool PortNameValid(const std::string& name) {
-  if (name.empty() || !(name[0] >= 'a' && name[0] <= 'z')) return false;
-  return std::all_of(name.begin(), name.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
-  });
-}
-
-bool ExecutorValid(const std::string& e) {
-  if (e.empty() || e == "//cmd") return true;
-  // ^/?[^/]+(/[^/]+)*$
-  std::string_view s = e;
-  if (s.front() == '/') s.remove_prefix(1);
-  if (s.empty() || s.back() == '/') return false;
-  return s.find("//") == std::string_view::npos && s.front() != '/';
-}
-
-void CheckPortMappingRules(Checker& c, const json& mappings, const std::string& path) {
-  std::set<std::string> names;
-  for (size_t i = 0; i < mappings.size(); ++i) {
-    const json& m = mappings[i];
-    std::string p = Checker::Index(path, i);
-    for (const char* k : {"containerPort", "hostPort", "servicePort"}) {
-      if (m.contains(k)) {
-        c.AtLeast(m[k], 0, p + "/" + k);
-        c.AtMost(m[k], 65535, p + "/" + k);
-      }
-    }
-    if (m.contains("protocol")) c.OneOf(m["protocol"], {"tcp", "udp", "udp,tcp"}, p + "/protocol");
-    if (m.contains("name")) {
-      std::string n = m["name"].get<std::string>();
-      if (!PortNameValid(n))
-        c.Invalid(p + "/name", "must fully match regular expression '^[a-z][a-z0-9-]*$'");
-      if (!names.insert(n).second) c.Invalid(path, "Port names must be unique.");
-    }
-  }
-}
-
+// Marathon's own rules (AppDefinition validators in Marathon's code) that a JSON Schema cannot
+// say; ranges, enums and patterns are the schema's.
 void CheckAppRules(Checker& c, const json& app) {
-  bool has_cmd = app.contains("cmd");
-  bool has_args = app.contains("args") && !app["args"].empty();
-  if (has_cmd && app["cmd"].get<std::string>().empty()) c.Invalid("/cmd", "must not be empty");
+  const bool has_cmd = app.contains("cmd");
+  const bool has_args = app.contains("args") && !app["args"].empty();
   if (has_cmd && has_args) c.Invalid("/", "must not specify both cmd and args");
   if (!has_cmd && !has_args && !app.contains("container")) {
     c.Invalid("/",
               "AppDefinition must either contain one of 'cmd' or 'args', and/or a "
               "'container'.");
   }
-  c.AtLeast(app["instances"], 0, "/instances");
-  c.AtLeast(app["cpus"], 0.001, "/cpus");
-  c.AtLeast(app["mem"], 0, "/mem");
-  c.AtLeast(app["disk"], 0, "/disk");
-  c.AtLeast(app["gpus"], 0, "/gpus");
-  c.AtLeast(app["backoffSeconds"], 0, "/backoffSeconds");
-  c.AtLeast(app["backoffFactor"], 1.0, "/backoffFactor");
-  c.AtLeast(app["maxLaunchDelaySeconds"], 0, "/maxLaunchDelaySeconds");
-  if (app.contains("taskKillGracePeriodSeconds")) {
-    c.AtLeast(app["taskKillGracePeriodSeconds"], 0, "/taskKillGracePeriodSeconds");
-  }
-  for (const char* k : {"minimumHealthCapacity", "maximumOverCapacity"}) {
-    std::string p = std::string("/upgradeStrategy/") + k;
-    c.AtLeast(app["upgradeStrategy"][k], 0, p);
-    c.AtMost(app["upgradeStrategy"][k], 1, p);
-  }
-  c.OneOf(app["killSelection"], {"YOUNGEST_FIRST", "OLDEST_FIRST"}, "/killSelection");
   const json& unreachable = app["unreachableStrategy"];
-  if (unreachable.is_string()) {
-    c.OneOf(unreachable, {"disabled"}, "/unreachableStrategy");
-  } else {
-    c.AtLeast(unreachable["inactiveAfterSeconds"], 0, "/unreachableStrategy/inactiveAfterSeconds");
-    c.AtLeast(unreachable["expungeAfterSeconds"], 0, "/unreachableStrategy/expungeAfterSeconds");
-    if (unreachable["expungeAfterSeconds"].get<double>() <
-        unreachable["inactiveAfterSeconds"].get<double>()) {
-      c.Invalid("/unreachableStrategy/expungeAfterSeconds",
-                "must be greater than or equal to inactiveAfterSeconds");
-    }
-  }
-  if (!ExecutorValid(app["executor"].get<std::string>())) {
-    c.Invalid("/executor", "must fully match regular expression '^(//cmd)|(/?[^/]+(/[^/]+)*)|$'");
-  }
-  const json& constraints = app["constraints"];
-  for (size_t i = 0; i < constraints.size(); ++i) {
-    std::string p = Checker::Index("/constraints", i);
-    const json& con = constraints[i];
-    if (con.size() < 2 || con.size() > 3) {
-      c.Invalid(p, "Each constraint must have either 2 or 3 fields");
-      continue;
-    }
-    c.OneOf(con[1], {"UNIQUE", "CLUSTER", "GROUP_BY", "LIKE", "UNLIKE", "MAX_PER", "IS"},
-            p + "(1)");
+  if (unreachable.is_object() && unreachable["expungeAfterSeconds"].get<double>() <
+                                     unreachable["inactiveAfterSeconds"].get<double>()) {
+    c.Invalid("/unreachableStrategy/expungeAfterSeconds",
+              "must be greater than or equal to inactiveAfterSeconds");
   }
   const json& checks = app["healthChecks"];
   for (size_t i = 0; i < checks.size(); ++i) {
-    std::string p = Checker::Index("/healthChecks", i);
-    const json& hc = checks[i];
-    c.OneOf(hc["protocol"],
-            {"HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"},
-            p + "/protocol");
-    c.OneOf(hc["ipProtocol"], {"IPv4", "IPv6"}, p + "/ipProtocol");
-    for (const char* k : {"gracePeriodSeconds", "intervalSeconds", "maxConsecutiveFailures",
-                          "timeoutSeconds", "delaySeconds", "portIndex"}) {
-      if (hc.contains(k)) c.AtLeast(hc[k], 0, p + "/" + k);
-    }
-    if (hc.contains("port")) {
-      c.AtLeast(hc["port"], 0, p + "/port");
-      c.AtMost(hc["port"], 65535, p + "/port");
-    }
-    if (hc["protocol"] == "COMMAND" && !hc.contains("command")) {
-      c.Invalid(p + "/command", "is required for protocol COMMAND");
+    if (checks[i]["protocol"] == "COMMAND" && !checks[i].contains("command")) {
+      c.Invalid(Checker::Index("/healthChecks", i) + "/command",
+                "is required for protocol COMMAND");
     }
   }
-  const json& readiness = app["readinessChecks"];
-  for (size_t i = 0; i < readiness.size(); ++i) {
-    std::string p = Checker::Index("/readinessChecks", i);
-    c.OneOf(readiness[i]["protocol"], {"HTTP", "HTTPS"}, p + "/protocol");
-  }
-  if (app.contains("portDefinitions")) {
-    const json& pds = app["portDefinitions"];
-    if (!pds.empty() && !HostNetworking(app)) {
-      c.Invalid("/portDefinitions", "must be empty unless the app uses host networking");
-    }
+  auto unique_names = [&c](const json& ports, const std::string& path) {
     std::set<std::string> names;
-    for (size_t i = 0; i < pds.size(); ++i) {
-      std::string p = Checker::Index("/portDefinitions", i);
-      c.AtLeast(pds[i]["port"], 0, p + "/port");
-      c.AtMost(pds[i]["port"], 65535, p + "/port");
-      c.OneOf(pds[i]["protocol"], {"tcp", "udp", "udp,tcp"}, p + "/protocol");
-      if (pds[i].contains("name")) {
-        std::string n = pds[i]["name"].get<std::string>();
-        if (!PortNameValid(n)) {
-          c.Invalid(p + "/name", "must fully match regular expression '^[a-z][a-z0-9-]*$'");
-        }
-        if (!names.insert(n).second) c.Invalid("/portDefinitions", "Port names must be unique.");
+    for (const json& p : ports) {
+      if (p.contains("name") && p["name"].is_string() && !names.insert(p["name"]).second) {
+        c.Invalid(path, "Port names must be unique.");
       }
     }
+  };
+  if (app.contains("portDefinitions")) {
+    if (!app["portDefinitions"].empty() && !HostNetworking(app)) {
+      c.Invalid("/portDefinitions", "must be empty unless the app uses host networking");
+    }
+    unique_names(app["portDefinitions"], "/portDefinitions");
   }
   if (app.contains("container")) {
     const json& container = app["container"];
-    c.OneOf(container["type"], {"DOCKER", "MESOS"}, "/container/type");
     if (container["type"] == "DOCKER" && !container.contains("docker")) {
       c.Invalid("/container/docker", "must not be empty");
     }
-    if (container.contains("docker")) {
-      const json& docker = container["docker"];
-      if (!docker.contains("image")) {
-        c.Invalid("/container/docker/image", "error.path.missing");
-      } else if (docker["image"].get<std::string>().empty()) {
-        c.Invalid("/container/docker/image", "must not be empty");
-      }
-    }
     if (container.contains("portMappings")) {
-      CheckPortMappingRules(c, container["portMappings"], "/container/portMappings");
-    }
-  }
-  const json& nets = app["networks"];
-  for (size_t i = 0; i < nets.size(); ++i) {
-    if (nets[i].contains("mode")) {
-      c.OneOf(nets[i]["mode"], {"container", "container/bridge", "host"},
-              Checker::Index("/networks", i) + "/mode");
+      unique_names(container["portMappings"], "/container/portMappings");
     }
   }
 }
@@ -635,5 +511,4 @@ json ConfigOf(const json& def) {
 }
 
 }  // namespace emulator_detail
-
 }  // namespace converge::marathon

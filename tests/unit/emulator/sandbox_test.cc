@@ -399,8 +399,8 @@ TEST_F(SandboxTest, AfterFaultCarriesTheWriteOutAndWithholdsTheReply) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   // "after" cannot also answer or reset.
-  for (const char* bad : {R"({"after": true, "status": 503})",
-                          R"({"after": true, "reset_connection": true})"}) {
+  for (const char* bad :
+       {R"({"after": true, "status": 503})", R"({"after": true, "reset_connection": true})"}) {
     auto b = client_->Post("/_admin/faults", bad, "application/json");
     ASSERT_TRUE(b);
     EXPECT_EQ(b->status, 400) << bad;
@@ -413,8 +413,9 @@ TEST_F(SandboxTest, AfterFaultOnASageMakerOperation) {
   Start(o);
   Admin("POST", "/_admin/faults",
         {{"backend", "sagemaker"}, {"target", "SageMaker.CreateModel"}, {"after", true}});
-  auto r = SageMakerCall(*client_, "CreateModel",
-                         R"({"ModelName": "m", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+  auto r =
+      SageMakerCall(*client_, "CreateModel",
+                    R"({"ModelName": "m", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
                              "PrimaryContainer": {"Image": "img:1"}})");
   EXPECT_FALSE(r);
   r = SageMakerCall(*client_, "DescribeModel", R"({"ModelName": "m"})");
@@ -456,10 +457,10 @@ TEST_F(SandboxTest, SharedKnobRoutesAndTheirOldNames) {
     EXPECT_EQ(client_->Post(path, R"({"ms": -1})", "application/json")->status, 400) << path;
     EXPECT_EQ(client_->Post(path, R"({"ms": "5"})", "application/json")->status, 400) << path;
   }
-  EXPECT_EQ(client_->Post("/_admin/marathon/failing-images", R"({"images": [1]})",
-                          "application/json")
-                ->status,
-            400);
+  EXPECT_EQ(
+      client_->Post("/_admin/marathon/failing-images", R"({"images": [1]})", "application/json")
+          ->status,
+      400);
   EXPECT_EQ(client_->Get("/_admin/nope/transition-ms")->status, 404);
   EXPECT_EQ(client_->Get("/_admin/sagemaker/deploy-ms")->status, 404);  // Marathon's old name
   EXPECT_EQ(server_->Find("nope"), nullptr);
