@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
                     "Name of this converge instance, written to the converge.io/managed-by label "
                     "of every object it owns (default: converge; env CONVERGE_INSTANCE)");
   };
-  app.add_flag("--no-color", g.no_color, "Never colour output (colour is used only on a TTY; "
-                                         "NO_COLOR is honoured too)");
+  app.add_flag("--no-color", g.no_color,
+               "Never colour output (colour is used only on a TTY; "
+               "NO_COLOR is honoured too)");
 
   // validate
   ValidateOptions vo;
@@ -72,8 +73,9 @@ int main(int argc, char** argv) {
   apply->add_flag("--prune", ao.prune, "Delete owned objects that no longer have a spec");
   apply->add_option("--max-deletes", ao.max_deletes,
                     "Refuse to delete more than N objects in one run (default 5)");
-  apply->add_option("--parallelism", ao.parallelism,
-                    "Changes applied at once within a wave (default 4)")
+  apply
+      ->add_option("--parallelism", ao.parallelism,
+                   "Changes applied at once within a wave (default 4)")
       ->check(CLI::Range(1, 64));
   apply->add_option("--health-timeout", ao.health_timeout,
                     "How long to wait for a change to become healthy, e.g. 90s or 10m "
@@ -103,9 +105,10 @@ int main(int argc, char** argv) {
 
   // rollback
   RollbackOptions ro;
-  auto* rollback = app.add_subcommand(
-      "rollback", "Restore a resource (or every change of a run) from its snapshots; the "
-                  "resource is then held");
+  auto* rollback =
+      app.add_subcommand("rollback",
+                         "Restore a resource (or every change of a run) from its snapshots; the "
+                         "resource is then held");
   rollback->add_option("resource", ro.resource, "KIND/NAME to roll back");
   rollback->add_option("--to", ro.to, "Snapshot id (default: the newest snapshot)");
   rollback->add_option("--run", ro.run, "Roll back every change of run RUN, newest first");
@@ -134,9 +137,10 @@ int main(int argc, char** argv) {
 
   // rerun
   RerunOptions rr;
-  auto* rerun = app.add_subcommand(
-      "rerun", "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
-               "HyperParameterTuningJob) although a run for its revision exists");
+  auto* rerun =
+      app.add_subcommand("rerun",
+                         "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
+                         "HyperParameterTuningJob) although a run for its revision exists");
   rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
   rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
   rerun->add_option("--health-timeout", rr.health_timeout,

@@ -44,8 +44,9 @@ std::vector<emulator::EmulatorFlag> AllFlags(const SandboxBackend& b) {
        "How long a " + b.name + " transition takes (deployment, Creating/Updating, job run), ms",
        std::to_string(b.default_transition_ms), false},
       {emulator::kFailingImageFlag,
-       "A container image whose " + b.name + " deployments / runs never become healthy or fail "
-       "(repeatable)",
+       "A container image whose " + b.name +
+           " deployments / runs never become healthy or fail "
+           "(repeatable)",
        "", true},
   };
   for (emulator::EmulatorFlag& f : b.flags()) flags.push_back(std::move(f));

@@ -161,8 +161,7 @@ struct Server::Impl {
         foreign_state[name] = member;
         continue;
       }
-      CONVERGE_RETURN_IF_ERROR(e->ImportState(member).Annotate("state file " +
-                                                               options.state_file));
+      CONVERGE_RETURN_IF_ERROR(e->ImportState(member).Annotate("state file " + options.state_file));
     }
     return Status::Ok();  // a backend missing from the file (added since) starts empty
   }
@@ -234,9 +233,8 @@ Status Server::Start() {
   }
   s.host = (addr->host == "0.0.0.0" || addr->host == "::") ? "127.0.0.1" : addr->host;
   if (!s.options.state_file.empty()) {
-    s.saver = std::make_unique<emulator::StateSaver>([impl = impl_.get()] {
-      return impl->SaveNow();
-    });
+    s.saver =
+        std::make_unique<emulator::StateSaver>([impl = impl_.get()] { return impl->SaveNow(); });
     for (MountedEmulator& m : s.options.emulators) {
       m.emulator->SetMutationObserver([impl = impl_.get()] { impl->saver->MarkDirty(); });
     }

@@ -58,8 +58,9 @@ Result<FaultRule> ParseFaultRule(const json& j, const std::vector<std::string>& 
     return InvalidError("invalid status");
   }
   if (rule.after && (rule.reset_connection || rule.status != 0)) {
-    return InvalidError("\"after\" carries the request out and drops the reply; it cannot be "
-                        "combined with status or reset_connection");
+    return InvalidError(
+        "\"after\" carries the request out and drops the reply; it cannot be "
+        "combined with status or reset_connection");
   }
   if (rule.status == 0 && rule.latency_ms <= 0 && !rule.reset_connection && !rule.after) {
     return InvalidError("a fault needs a status, latency_ms, reset_connection or after");
