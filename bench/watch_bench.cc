@@ -265,8 +265,10 @@ void LatencyBench(const std::string& debounce, int changes) {
   fs::remove_all(dir);
   fs::create_directories(dir / "specs");
   sandbox::Options so;
-  so.marathon_deploy_ms = 0;
-  sandbox::Server server(so);
+  marathon::EmulatorOptions mo;
+  mo.transition_ms = 0;
+  so.emulators.push_back({"marathon", std::make_unique<marathon::Emulator>(mo)});
+  sandbox::Server server(std::move(so));
   if (!server.Start().ok()) return;
   Proxy proxy(server.url());
   std::ofstream(dir / "specs" / "backend.yaml")
