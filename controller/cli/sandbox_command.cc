@@ -41,7 +41,7 @@ const std::map<std::string, std::string>& LegacyFlagNames() {
 std::vector<emulator::EmulatorFlag> AllFlags(const SandboxBackend& b) {
   std::vector<emulator::EmulatorFlag> flags = {
       {emulator::kTransitionMsFlag,
-       "How long a " + b.name + " transition takes (deployment, Creating/Updating, job run), ms",
+       "How long a transition of the " + b.name + " emulator takes, in ms",
        std::to_string(b.default_transition_ms), false},
       {emulator::kFailingImageFlag,
        "A container image whose " + b.name +
