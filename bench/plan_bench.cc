@@ -24,6 +24,7 @@
 #include "controller/executor.h"
 #include "controller/planner.h"
 #include "controller/sandbox/sandbox.h"
+#include "reconcilers/marathon/emulator.h"
 #include "controller/store/store.h"
 
 namespace fs = std::filesystem;
@@ -70,8 +71,10 @@ World& GetWorld(int n) {
   fs::remove_all(w.dir);
   fs::create_directories(w.dir / "specs" / "apps");
   sandbox::Options so;
-  so.marathon_deploy_ms = 0;
-  w.server = std::make_unique<sandbox::Server>(so);
+  marathon::EmulatorOptions mo;
+  mo.transition_ms = 0;
+  so.emulators.push_back({"marathon", std::make_unique<marathon::Emulator>(mo)});
+  w.server = std::make_unique<sandbox::Server>(std::move(so));
   if (!w.server->Start().ok()) std::abort();
   std::ofstream(w.dir / "specs" / "backend.yaml")
       << "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: sb}\nspec: {type: marathon, "

@@ -28,6 +28,7 @@
 #include "controller/backends.h"
 #include "controller/planner.h"
 #include "controller/sandbox/sandbox.h"
+#include "reconcilers/marathon/emulator.h"
 #include "controller/watch/spec_cache.h"
 
 namespace fs = std::filesystem;
@@ -77,8 +78,10 @@ World& GetWorld(int n) {
   fs::remove_all(w.dir);
   fs::create_directories(w.dir / "specs" / "apps");
   sandbox::Options so;
-  so.marathon_deploy_ms = 0;
-  w.server = std::make_unique<sandbox::Server>(so);
+  marathon::EmulatorOptions mo;
+  mo.transition_ms = 0;
+  so.emulators.push_back({"marathon", std::make_unique<marathon::Emulator>(mo)});
+  w.server = std::make_unique<sandbox::Server>(std::move(so));
   if (!w.server->Start().ok()) std::abort();
   std::ofstream(w.dir / "specs" / "backend.yaml")
       << "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: sb}\nspec: {type: marathon, "
@@ -96,7 +99,7 @@ World& GetWorld(int n) {
     req.body = rec->Desired(d).dump();
     req.set_header("Content-Type", "application/json");
     httplib::Response res;
-    w.server->marathon().Handle(req, res, "/v2/apps" + d.name);
+    w.server->Get<marathon::Emulator>("marathon").Handle(req, res, "/v2/apps" + d.name);
   }
   w.cache = std::make_unique<watch::SpecCache>((w.dir / "specs").string(), DefaultKindRegistry());
   w.cache->Rescan();
@@ -262,8 +265,10 @@ void LatencyBench(const std::string& debounce, int changes) {
   fs::remove_all(dir);
   fs::create_directories(dir / "specs");
   sandbox::Options so;
-  so.marathon_deploy_ms = 0;
-  sandbox::Server server(so);
+  marathon::EmulatorOptions mo;
+  mo.transition_ms = 0;
+  so.emulators.push_back({"marathon", std::make_unique<marathon::Emulator>(mo)});
+  sandbox::Server server(std::move(so));
   if (!server.Start().ok()) return;
   Proxy proxy(server.url());
   std::ofstream(dir / "specs" / "backend.yaml")

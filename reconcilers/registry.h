@@ -86,6 +86,8 @@ struct BackendFactory {
   std::function<Result<std::unique_ptr<emulator::Emulator>>(const emulator::EmulatorFlagValues&)>
       make_emulator;
   int default_transition_ms = 1000;
+  // Older spellings of its flags kept working: flag name ("transition-ms") -> "--old-name".
+  std::map<std::string, std::string> emulator_flag_aliases;
 };
 
 class BackendRegistry {

@@ -83,18 +83,6 @@ struct RerunOptions {
   std::string output = "text";
 };
 
-struct SandboxCmdOptions {
-  std::string listen = "127.0.0.1:0";
-  std::string state_file;
-  int marathon_deploy_ms = 1000;
-  std::string marathon_basic_auth;
-  int sagemaker_delay_ms = 2000;
-  std::vector<std::string> sagemaker_failing_images;
-  std::string sagemaker_access_key = "AKIDSANDBOX";
-  std::string sagemaker_secret_key = "sandbox-secret";
-  std::string sagemaker_region;
-};
-
 std::string DefaultStateDir();
 int RunValidate(const GlobalOptions& g, const ValidateOptions& o);
 int RunPlan(const GlobalOptions& g, const PlanCmdOptions& o);
@@ -104,7 +92,6 @@ int RunSnapshots(const GlobalOptions& g, const SnapshotsOptions& o);
 int RunRollback(const GlobalOptions& g, const RollbackOptions& o);
 int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold);
 int RunImport(const GlobalOptions& g, const ImportOptions& o);
-int RunSandbox(const SandboxCmdOptions& o);
 int RunRerun(const GlobalOptions& g, const RerunOptions& o);
 
 }  // namespace converge::cli

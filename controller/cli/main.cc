@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "controller/cli/commands.h"
+#include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
 
 int main(int argc, char** argv) {
@@ -36,8 +37,9 @@ int main(int argc, char** argv) {
                     "Name of this converge instance, written to the converge.io/managed-by label "
                     "of every object it owns (default: converge; env CONVERGE_INSTANCE)");
   };
-  app.add_flag("--no-color", g.no_color, "Never colour output (colour is used only on a TTY; "
-                                         "NO_COLOR is honoured too)");
+  app.add_flag("--no-color", g.no_color,
+               "Never colour output (colour is used only on a TTY; "
+               "NO_COLOR is honoured too)");
 
   // validate
   ValidateOptions vo;
@@ -71,8 +73,9 @@ int main(int argc, char** argv) {
   apply->add_flag("--prune", ao.prune, "Delete owned objects that no longer have a spec");
   apply->add_option("--max-deletes", ao.max_deletes,
                     "Refuse to delete more than N objects in one run (default 5)");
-  apply->add_option("--parallelism", ao.parallelism,
-                    "Changes applied at once within a wave (default 4)")
+  apply
+      ->add_option("--parallelism", ao.parallelism,
+                   "Changes applied at once within a wave (default 4)")
       ->check(CLI::Range(1, 64));
   apply->add_option("--health-timeout", ao.health_timeout,
                     "How long to wait for a change to become healthy, e.g. 90s or 10m "
@@ -102,9 +105,10 @@ int main(int argc, char** argv) {
 
   // rollback
   RollbackOptions ro;
-  auto* rollback = app.add_subcommand(
-      "rollback", "Restore a resource (or every change of a run) from its snapshots; the "
-                  "resource is then held");
+  auto* rollback =
+      app.add_subcommand("rollback",
+                         "Restore a resource (or every change of a run) from its snapshots; the "
+                         "resource is then held");
   rollback->add_option("resource", ro.resource, "KIND/NAME to roll back");
   rollback->add_option("--to", ro.to, "Snapshot id (default: the newest snapshot)");
   rollback->add_option("--run", ro.run, "Roll back every change of run RUN, newest first");
@@ -133,9 +137,10 @@ int main(int argc, char** argv) {
 
   // rerun
   RerunOptions rr;
-  auto* rerun = app.add_subcommand(
-      "rerun", "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
-               "HyperParameterTuningJob) although a run for its revision exists");
+  auto* rerun =
+      app.add_subcommand("rerun",
+                         "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
+                         "HyperParameterTuningJob) although a run for its revision exists");
   rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
   rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
   rerun->add_option("--health-timeout", rr.health_timeout,
@@ -145,37 +150,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   add_state(rerun);
 
-  // sandbox
+  // sandbox (controller/cli/sandbox_command.cc)
   SandboxCmdOptions sb;
-  auto* sandbox =
-      app.add_subcommand("sandbox",
-                         "Serve emulated backends on loopback (Marathon at /marathon, SageMaker at "
-                         "/sagemaker) for demos and tests");
-  sandbox->add_option("--listen", sb.listen, "host:port (port 0 picks a free port and prints it)");
-  sandbox->add_option("--state", sb.state_file, "Persist emulator state in FILE");
-  sandbox->add_option("--marathon-deploy-ms", sb.marathon_deploy_ms,
-                      "How long a Marathon deployment takes (default 1000)");
-  sandbox->add_option("--marathon-basic-auth", sb.marathon_basic_auth,
-                      "Require HTTP Basic USER:PASS on the Marathon emulator");
-  sandbox
-      ->add_option("--sagemaker-delay-ms", sb.sagemaker_delay_ms,
-                   "How long SageMaker transitions (Creating, Updating, job runs) take "
-                   "(default 2000)")
-      ->check(CLI::Range(0, 86400000));
-  sandbox->add_option("--sagemaker-failing-image", sb.sagemaker_failing_images,
-                      "A container image whose SageMaker endpoints and jobs fail (repeatable)");
-  sandbox
-      ->add_option("--sagemaker-access-key", sb.sagemaker_access_key,
-                   "Access key SageMaker requests must be SigV4-signed with (default "
-                   "AKIDSANDBOX; empty = no signature check)")
-      ->envname("CONVERGE_SANDBOX_SAGEMAKER_ACCESS_KEY");
-  sandbox
-      ->add_option("--sagemaker-secret-key", sb.sagemaker_secret_key,
-                   "Its secret (default sandbox-secret; env "
-                   "CONVERGE_SANDBOX_SAGEMAKER_SECRET_KEY keeps it off the command line)")
-      ->envname("CONVERGE_SANDBOX_SAGEMAKER_SECRET_KEY");
-  sandbox->add_option("--sagemaker-region", sb.sagemaker_region,
-                      "Only accept requests signed for this region (default: any)");
+  auto* sandbox = AddSandboxCommand(app, sb);
 
   // watch (controller/cli/watch_command.cc)
   WatchCmdOptions wo;

@@ -1,199 +1,31 @@
 #include "controller/sandbox/sandbox.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <condition_variable>
-#include <cstdio>
 #include <cstring>
-#include <deque>
-#include <fstream>
 #include <iostream>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <random>
-#include <regex>
-#include <sstream>
 #include <thread>
-#include <vector>
+
+#include "controller/sandbox/admin.h"
+#include "reconcilers/common/emulator/connection.h"
+#include "reconcilers/common/emulator/faults.h"
+#include "reconcilers/common/emulator/request_log.h"
+#include "reconcilers/common/emulator/state_file.h"
 
 namespace converge::sandbox {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr size_t kLogSize = 1000;
-constexpr uint64_t kFaultSeed = 0x5eed;
-constexpr char kMarathonMount[] = "/marathon";
-constexpr char kSageMakerMount[] = "/sagemaker";
-
-struct FaultRule {
-  int id = 0;
-  std::string backend = "*";
-  std::string method = "*";
-  std::string path_regex;
-  std::regex regex;
-  std::string target;  // SageMaker: exact X-Amz-Target (all operations are POST /); "" = any
-  int status = 0;
-  int count = -1;  // remaining fires; -1 = unlimited
-  double rate = 1.0;
-  int latency_ms = 0;
-  std::string retry_after;
-  std::string body;
-  bool reset_connection = false;
-  int fired = 0;
-
-  json ToJson() const {
-    json j = {{"id", id},
-              {"backend", backend},
-              {"method", method},
-              {"path_regex", path_regex},
-              {"target", target},
-              {"status", status},
-              {"rate", rate},
-              {"latency_ms", latency_ms},
-              {"retry_after", retry_after},
-              {"body", body},
-              {"reset_connection", reset_connection},
-              {"fired", fired}};
-    j["remaining"] = count < 0 ? json() : json(count);
-    return j;
-  }
-};
-
-// Parses an admin fault body; returns an error message on failure.
-std::optional<std::string> ParseFault(const json& j, FaultRule* rule) {
-  if (!j.is_object()) return "fault rule must be a JSON object";
-  try {
-    rule->backend = j.value("backend", "*");
-    rule->method = j.value("method", "*");
-    for (char& c : rule->method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    rule->path_regex = j.value("path_regex", "");
-    rule->regex = std::regex(rule->path_regex);
-    rule->target = j.value("target", "");
-    rule->status = j.value("status", 0);
-    if (j.contains("count")) rule->count = j["count"].get<int>();
-    rule->rate = j.value("rate", 1.0);
-    rule->latency_ms = j.value("latency_ms", 0);
-    if (j.contains("retry_after")) {
-      const json& ra = j["retry_after"];
-      rule->retry_after = ra.is_string() ? ra.get<std::string>() : ra.dump();
-    }
-    rule->body = j.value("body", "");
-    rule->reset_connection = j.value("reset_connection", false);
-  } catch (const std::exception& e) {
-    return std::string("invalid fault rule: ") + e.what();
-  }
-  if (rule->backend != "*" && rule->backend != "marathon" && rule->backend != "sagemaker")
-    return "unknown backend " + rule->backend;
-  if (rule->rate < 0 || rule->rate > 1) return "rate must be within 0..1";
-  if (rule->status != 0 && (rule->status < 100 || rule->status > 599)) return "invalid status";
-  if (rule->status == 0 && rule->latency_ms <= 0 && !rule->reset_connection) {
-    return "a fault needs a status, latency_ms or reset_connection";
-  }
-  return std::nullopt;
-}
-
-void SetJson(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
-
-// body[key] as a list of strings; nullopt when it is not one (absent = empty).
-std::optional<std::vector<std::string>> StringList(const json& body, const char* key) {
-  std::vector<std::string> out;
-  const json list = body.is_object() ? body.value(key, json::array()) : json();
-  if (!list.is_array()) return std::nullopt;
-  for (const json& i : list) {
-    if (!i.is_string()) return std::nullopt;
-    out.push_back(i.get<std::string>());
-  }
-  return out;
-}
-
-std::optional<json> ParseJsonBody(const httplib::Request& req, httplib::Response& res) {
-  json j = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
-  if (j.is_discarded()) {
-    SetJson(res, 400, {{"message", "Invalid JSON"}});
-    return std::nullopt;
-  }
-  return j;
-}
-
-// Finds the accepted socket serving `req` (matched by both endpoints' ports) and makes the
-// kernel drop the connection: SO_LINGER 0 so closing sends a RST, and shutdown so the client
-// gets nothing. Returns false if the socket was not found.
-bool ResetConnection(const httplib::Request& req) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return false;
-  bool done = false;
-  while (dirent* entry = readdir(dir)) {
-    char* end = nullptr;
-    long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0') continue;
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t local_len = sizeof local;
-    socklen_t peer_len = sizeof peer;
-    if (getsockname(int(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
-    if (getpeername(int(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
-    auto port_of = [](const sockaddr_storage& a) -> int {
-      if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
-      if (a.ss_family == AF_INET6) {
-        return ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port);
-      }
-      return -1;
-    };
-    if (port_of(local) != req.local_port || port_of(peer) != req.remote_port) continue;
-    linger l{1, 0};
-    setsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    shutdown(int(fd), SHUT_RDWR);
-    done = true;
-    break;
-  }
-  closedir(dir);
-  return done;
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return InternalError("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::string err = std::strerror(errno);
-      ::close(fd);
-      return InternalError("cannot write " + tmp + ": " + err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return InternalError("cannot sync " + tmp + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return InternalError("cannot rename " + tmp + ": " + std::strerror(errno));
-  }
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
+constexpr char kStateFormat[] = "converge-sandbox/1";
+// Marks a response whose connection a fault drops: "reset" (already logged) or "after".
+constexpr char kFaultHeader[] = "X-Converge-Fault";
 
 struct ListenAddress {
   std::string host;
@@ -218,206 +50,133 @@ std::optional<ListenAddress> ParseListen(const std::string& listen) {
   return a;
 }
 
+std::vector<std::string> NamesOf(const std::vector<MountedEmulator>& emulators) {
+  std::vector<std::string> names;
+  for (const MountedEmulator& m : emulators) names.push_back(m.name);
+  return names;
+}
+
+bool IsAdmin(const std::string& path) {
+  return path.rfind("/_admin", 0) == 0;
+}
+
 }  // namespace
 
 struct Server::Impl {
   Options options;
-  marathon::Emulator emulator;
-  sagemaker::Emulator sagemaker_emulator;
   httplib::Server http;
   std::thread listener;
   int port = 0;
   std::string host;
   bool started = false;
   bool stopped = false;
+  emulator::FaultRules faults;
+  emulator::RequestLog requests;
+  // Members of the loaded state file that belong to no mounted emulator, written back as read.
+  json foreign_state = json::object();
+  std::unique_ptr<emulator::StateSaver> saver;
 
-  // Faults.
-  std::mutex fault_mu;
-  std::vector<FaultRule> faults;
-  int next_fault_id = 1;
-  std::mt19937_64 fault_rng{kFaultSeed};
+  explicit Impl(Options o) : options(std::move(o)), faults(NamesOf(options.emulators)) {}
 
-  // Request accounting.
-  std::mutex stats_mu;
-  long total = 0;
-  long writes = 0;
-  std::map<std::string, long> by_method;
-  std::deque<json> log;
-
-  // Persistence: a saver thread writes the state after mutations (coalescing bursts).
-  std::mutex save_mu;
-  std::condition_variable save_cv;
-  bool dirty = false;
-  bool saver_stop = false;
-  std::thread saver;
-
-  explicit Impl(Options o)
-      : options(std::move(o)),
-        emulator(EmulatorOptionsFor(options)),
-        sagemaker_emulator(SageMakerOptionsFor(options)) {}
-
-  static marathon::EmulatorOptions EmulatorOptionsFor(const Options& o) {
-    marathon::EmulatorOptions e;
-    e.deploy_ms = o.marathon_deploy_ms;
-    e.basic_auth = o.marathon_basic_auth;
-    e.token = o.marathon_token;
-    return e;
+  emulator::Emulator* Find(const std::string& name) {
+    for (MountedEmulator& m : options.emulators) {
+      if (m.name == name) return m.emulator.get();
+    }
+    return nullptr;
   }
-
-  static sagemaker::EmulatorOptions SageMakerOptionsFor(const Options& o) {
-    sagemaker::EmulatorOptions e;
-    e.delay_ms = o.sagemaker_delay_ms;
-    e.failing_images = o.sagemaker_failing_images;
-    e.access_key = o.sagemaker_access_key;
-    e.secret_key = o.sagemaker_secret_key;
-    e.region = o.sagemaker_region;
-    return e;
-  }
-
-  static bool IsAdmin(const std::string& path) { return path.rfind("/_admin", 0) == 0; }
 
   // ----- faults -------------------------------------------------------------------------------
 
   httplib::Server::HandlerResponse ApplyFaults(const httplib::Request& req,
                                                httplib::Response& res) {
     if (IsAdmin(req.path)) return httplib::Server::HandlerResponse::Unhandled;
-    std::string backend;
-    std::string rel = req.path;
-    for (const char* m : {kMarathonMount, kSageMakerMount}) {
-      const std::string mount = m;
+    emulator::FaultRequest fr{"", req.method, req.path, ""};
+    const emulator::Emulator* target = nullptr;
+    for (const MountedEmulator& m : options.emulators) {
+      const std::string mount = "/" + m.name;
       if (req.path == mount || req.path.rfind(mount + "/", 0) == 0) {
-        backend = mount.substr(1);
-        rel = req.path.substr(mount.size());
+        fr.backend = m.name;
+        fr.path = req.path.substr(mount.size());
+        target = m.emulator.get();
       }
     }
-    const std::string target = req.get_header_value("X-Amz-Target");
-    std::optional<FaultRule> fire;
-    {
-      std::lock_guard<std::mutex> lock(fault_mu);
-      for (FaultRule& r : faults) {
-        if (r.count == 0) continue;
-        if (r.backend != "*" && r.backend != backend) continue;
-        if (r.method != "*" && r.method != req.method) continue;
-        if (!r.path_regex.empty() && !std::regex_search(rel, r.regex)) continue;
-        if (!r.target.empty() && r.target != target) continue;
-        if (r.rate < 1.0) {
-          std::uniform_real_distribution<double> dist(0.0, 1.0);
-          if (dist(fault_rng) >= r.rate) continue;
-        }
-        if (r.count > 0) --r.count;
-        ++r.fired;
-        fire = r;
-        break;
-      }
-    }
+    if (target != nullptr) fr.target = target->FaultTarget(req);
+    std::optional<emulator::FaultRule> fire = faults.Fire(fr);
     if (!fire) return httplib::Server::HandlerResponse::Unhandled;
     if (fire->latency_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(fire->latency_ms));
     }
+    if (fire->after) {
+      res.set_header(kFaultHeader, "after");  // Record() drops the connection once routed
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     if (fire->reset_connection) {
       // Counted now: the client sees the connection drop before the post-routing hook runs.
-      Log(req.method, req.path, 0);
-      res.set_header("X-Converge-Fault", "reset");
-      if (ResetConnection(req)) {
-        res.status = 500;
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      // Could not find the socket: fail the response mid-way instead (declared length unmet).
-      res.status = 200;
-      res.set_content_provider(1024, "application/json",
-                               [](size_t, size_t, httplib::DataSink&) { return false; });
+      requests.Record(req.method, req.path, 0);
+      res.set_header(kFaultHeader, "reset");
+      emulator::DropConnection(req, res);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (fire->status == 0) return httplib::Server::HandlerResponse::Unhandled;  // latency only
-    res.status = fire->status;
-    if (!fire->retry_after.empty()) res.set_header("Retry-After", fire->retry_after);
-    std::string body = fire->body;
-    if (body.empty() && backend == "sagemaker") {
-      // An AWS error body: botocore reads the code from "__type".
-      body = json{{"__type", fire->status >= 500 ? "InternalFailure" : "ThrottlingException"},
-                  {"message", "converge sandbox: injected fault"}}
-                 .dump();
-    }
-    if (body.empty()) body = json{{"message", "converge sandbox: injected fault"}}.dump();
-    bool is_json = !json::parse(body, nullptr, false).is_discarded();
-    if (backend == "sagemaker") {
-      char request_id[40];
-      std::snprintf(request_id, sizeof request_id, "%08x-0000-4000-8000-%012x",
-                    static_cast<unsigned>(fire->id), static_cast<unsigned>(fire->fired));
-      res.set_header("x-amzn-RequestId", request_id);
-      res.set_content(body, is_json ? "application/x-amz-json-1.1" : "text/plain");
+    if (target != nullptr) {
+      target->AnswerFault(fire->status, fire->body, res);
     } else {
-      res.set_content(body, is_json ? "application/json" : "text/plain");
+      emulator::DefaultFaultAnswer(fire->status, fire->body, res);
     }
+    if (!fire->retry_after.empty()) res.set_header("Retry-After", fire->retry_after);
     return httplib::Server::HandlerResponse::Handled;
   }
 
-  // ----- request accounting -------------------------------------------------------------------
-
-  void Record(const httplib::Request& req, const httplib::Response& res) {
-    if (IsAdmin(req.path) || res.has_header("X-Converge-Fault")) return;  // resets: logged early
-    Log(req.method, req.path, res.status);
-  }
-
-  void Log(const std::string& method, const std::string& path, int status) {
-    std::lock_guard<std::mutex> lock(stats_mu);
-    ++total;
-    ++by_method[method];
-    if (method != "GET" && method != "HEAD") ++writes;
-    log.push_back({{"method", method}, {"path", path}, {"status", status}});
-    while (log.size() > kLogSize) log.pop_front();
+  // Post-routing: runs after the handler, before the response is written, so a client that got
+  // its answer sees it counted, and an "after" fault can still withhold the answer.
+  void Record(const httplib::Request& req, httplib::Response& res) {
+    if (IsAdmin(req.path)) return;
+    const std::string fault = res.get_header_value(kFaultHeader);
+    if (fault == "reset") return;  // logged before routing
+    if (fault == "after") {
+      requests.Record(req.method, req.path, 0);
+      emulator::DropConnection(req, res);
+      return;
+    }
+    requests.Record(req.method, req.path, res.status);
   }
 
   // ----- persistence --------------------------------------------------------------------------
 
   Status Load() {
     if (options.state_file.empty()) return Status::Ok();
-    std::ifstream in(options.state_file, std::ios::binary);
-    if (!in) {
-      if (::access(options.state_file.c_str(), F_OK) != 0) return Status::Ok();  // first run
-      return InvalidError("cannot read state file " + options.state_file);
+    auto text = emulator::ReadFileIfExists(options.state_file);
+    if (!text.ok()) return text.status();
+    if (!text->has_value() || (*text)->empty()) return Status::Ok();  // first run
+    json state = json::parse(**text, nullptr, false);
+    bool known = state.is_object() && state.value("format", "") == kStateFormat;
+    for (const MountedEmulator& m : options.emulators) {
+      known = known || (state.is_object() && state.contains(m.name));
     }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    if (buf.str().empty()) return Status::Ok();
-    json state = json::parse(buf.str(), nullptr, false);
-    if (state.is_discarded() || !state.is_object() || !state.contains("marathon")) {
-      return InvalidError("state file " + options.state_file + " is not a sandbox state");
+    if (!known) return InvalidError("state file " + options.state_file + " is not a sandbox state");
+    for (auto& [name, member] : state.items()) {
+      if (name == "format") continue;
+      emulator::Emulator* e = Find(name);
+      if (e == nullptr) {
+        foreign_state[name] = member;
+        continue;
+      }
+      CONVERGE_RETURN_IF_ERROR(e->ImportState(member).Annotate("state file " + options.state_file));
     }
-    CONVERGE_RETURN_IF_ERROR(
-        emulator.ImportState(state["marathon"]).Annotate("state file " + options.state_file));
-    if (!state.contains("sagemaker")) return Status::Ok();  // written before SageMaker existed
-    return sagemaker_emulator.ImportState(state["sagemaker"])
-        .Annotate("state file " + options.state_file);
+    return Status::Ok();  // a backend missing from the file (added since) starts empty
   }
 
   Status SaveNow() {
     if (options.state_file.empty()) return Status::Ok();
-    std::string state =
-        "{\"format\":\"converge-sandbox/1\",\"marathon\":" + emulator.SerializeState() +
-        ",\"sagemaker\":" + sagemaker_emulator.ExportState().dump() + "}";
-    return WriteFileAtomically(options.state_file, state);
-  }
-
-  void MarkDirty() {
-    {
-      std::lock_guard<std::mutex> lock(save_mu);
-      dirty = true;
+    std::string state = std::string("{\"format\":\"") + kStateFormat + "\"";
+    for (const MountedEmulator& m : options.emulators) {
+      state += "," + json(m.name).dump() + ":" + m.emulator->SerializeState();
     }
-    save_cv.notify_one();
-  }
-
-  void SaverLoop() {
-    std::unique_lock<std::mutex> lock(save_mu);
-    while (true) {
-      save_cv.wait(lock, [this] { return dirty || saver_stop; });
-      if (saver_stop) return;  // Stop() writes the final state
-      dirty = false;
-      lock.unlock();
-      Status st = SaveNow();
-      if (!st.ok()) std::cerr << "converge sandbox: " << st.ToString() << std::endl;
-      lock.lock();
+    for (const auto& [name, member] : foreign_state.items()) {
+      state += "," + json(name).dump() + ":" + member.dump();
     }
+    state += "}";
+    return emulator::WriteFileAtomically(options.state_file, state);
   }
 
   // ----- routes -------------------------------------------------------------------------------
@@ -433,134 +192,17 @@ struct Server::Impl {
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       return ApplyFaults(req, res);
     });
-    // Runs before the response is written, so a client that got its answer sees it counted.
     http.set_post_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { Record(req, res); });
-    emulator.Mount(http, kMarathonMount);
-    sagemaker_emulator.Mount(http, kSageMakerMount);
-
-    http.Post("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
-      auto body = ParseJsonBody(req, res);
-      if (!body) return;
-      FaultRule rule;
-      if (auto err = ParseFault(*body, &rule)) {
-        SetJson(res, 400, {{"message", *err}});
-        return;
-      }
-      std::lock_guard<std::mutex> lock(fault_mu);
-      rule.id = next_fault_id++;
-      faults.push_back(rule);
-      SetJson(res, 201, rule.ToJson());
-    });
-    http.Get("/_admin/faults", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(fault_mu);
-      json list = json::array();
-      for (const FaultRule& r : faults) list.push_back(r.ToJson());
-      SetJson(res, 200, {{"faults", list}});
-    });
-    http.Delete("/_admin/faults", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(fault_mu);
-      size_t n = faults.size();
-      faults.clear();
-      fault_rng.seed(kFaultSeed);
-      SetJson(res, 200, {{"cleared", n}});
-    });
-    http.Post("/_admin/marathon/unhealthy-images",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseJsonBody(req, res);
-                if (!body) return;
-                std::vector<std::string> images;
-                const json& list = body->value("images", json::array());
-                if (!list.is_array()) {
-                  SetJson(res, 400, {{"message", "images must be an array of strings"}});
-                  return;
-                }
-                for (const json& i : list) {
-                  if (!i.is_string()) {
-                    SetJson(res, 400, {{"message", "images must be an array of strings"}});
-                    return;
-                  }
-                  images.push_back(i.get<std::string>());
-                }
-                emulator.SetUnhealthyImages(images);
-                SetJson(res, 200, {{"images", emulator.UnhealthyImages()}});
-              });
-    http.Get("/_admin/marathon/unhealthy-images",
-             [this](const httplib::Request&, httplib::Response& res) {
-               SetJson(res, 200, {{"images", emulator.UnhealthyImages()}});
-             });
-    http.Post("/_admin/marathon/deploy-ms",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseJsonBody(req, res);
-                if (!body) return;
-                auto ms = body->find("ms");
-                if (ms == body->end() || !ms->is_number_integer() || ms->get<long long>() < 0) {
-                  SetJson(res, 400, {{"message", "ms must be a non-negative integer"}});
-                  return;
-                }
-                emulator.SetDeployMs(ms->get<int>());
-                SetJson(res, 200, {{"ms", ms->get<int>()}});
-              });
-    http.Get("/_admin/requests", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(stats_mu);
-      json methods = json::object();
-      for (const auto& [m, n] : by_method) methods[m] = n;
-      SetJson(res, 200,
-              {{"total", total},
-               {"by_method", methods},
-               {"writes", writes},
-               {"log", json(std::vector<json>(log.begin(), log.end()))}});
-    });
-    http.Delete("/_admin/requests", [this](const httplib::Request&, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(stats_mu);
-      total = writes = 0;
-      by_method.clear();
-      log.clear();
-      SetJson(res, 200, {{"total", 0}});
-    });
-    http.Post("/_admin/sagemaker/failing-images",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseJsonBody(req, res);
-                if (!body) return;
-                auto images = StringList(*body, "images");
-                if (!images) {
-                  SetJson(res, 400, {{"message", "images must be an array of strings"}});
-                  return;
-                }
-                sagemaker_emulator.SetFailingImages(*images);
-                SetJson(res, 200, {{"images", sagemaker_emulator.FailingImages()}});
-              });
-    http.Get("/_admin/sagemaker/failing-images",
-             [this](const httplib::Request&, httplib::Response& res) {
-               SetJson(res, 200, {{"images", sagemaker_emulator.FailingImages()}});
-             });
-    http.Post("/_admin/sagemaker/delay-ms",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                auto body = ParseJsonBody(req, res);
-                if (!body) return;
-                auto ms = body->find("ms");
-                if (ms == body->end() || !ms->is_number_integer() || ms->get<long long>() < 0 ||
-                    ms->get<long long>() > 86400000) {
-                  SetJson(res, 400, {{"message", "ms must be an integer within 0..86400000"}});
-                  return;
-                }
-                sagemaker_emulator.SetDelayMs(ms->get<int>());
-                SetJson(res, 200, {{"ms", sagemaker_emulator.DelayMs()}});
-              });
-    http.Get("/_admin/sagemaker/delay-ms", [this](const httplib::Request&, httplib::Response& res) {
-      SetJson(res, 200, {{"ms", sagemaker_emulator.DelayMs()}});
-    });
-    http.Get("/_admin/sagemaker/requests", [this](const httplib::Request&, httplib::Response& res) {
-      SetJson(res, 200, {{"requests", sagemaker_emulator.Requests()}});
-    });
-    http.Delete("/_admin/sagemaker/requests",
-                [this](const httplib::Request&, httplib::Response& res) {
-                  sagemaker_emulator.ClearRequests();
-                  SetJson(res, 200, {{"requests", json::array()}});
-                });
+    for (MountedEmulator& m : options.emulators) {
+      m.emulator->Mount(http, "/" + m.name);
+      MountKnobRoutes(http, "/_admin/" + m.name, *m.emulator);
+      m.emulator->MountAdmin(http, "/_admin/" + m.name);
+    }
+    MountFaultRoutes(http, faults);
+    MountRequestRoutes(http, requests);
     http.Post("/_admin/reset", [this](const httplib::Request&, httplib::Response& res) {
-      emulator.Reset();
-      sagemaker_emulator.Reset();
+      for (MountedEmulator& m : options.emulators) m.emulator->Reset();
       SetJson(res, 200, {{"reset", true}});
     });
   }
@@ -591,9 +233,11 @@ Status Server::Start() {
   }
   s.host = (addr->host == "0.0.0.0" || addr->host == "::") ? "127.0.0.1" : addr->host;
   if (!s.options.state_file.empty()) {
-    s.emulator.SetMutationObserver([impl = impl_.get()] { impl->MarkDirty(); });
-    s.sagemaker_emulator.SetMutationObserver([impl = impl_.get()] { impl->MarkDirty(); });
-    s.saver = std::thread([impl = impl_.get()] { impl->SaverLoop(); });
+    s.saver =
+        std::make_unique<emulator::StateSaver>([impl = impl_.get()] { return impl->SaveNow(); });
+    for (MountedEmulator& m : s.options.emulators) {
+      m.emulator->SetMutationObserver([impl = impl_.get()] { impl->saver->MarkDirty(); });
+    }
   }
   s.listener = std::thread([impl = impl_.get()] { impl->http.listen_after_bind(); });
   s.started = true;
@@ -610,16 +254,8 @@ void Server::Stop() {
   s.stopped = true;
   s.http.stop();
   if (s.listener.joinable()) s.listener.join();
-  if (s.saver.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(s.save_mu);
-      s.saver_stop = true;
-    }
-    s.save_cv.notify_one();
-    s.saver.join();
-  }
-  s.emulator.SetMutationObserver(nullptr);
-  s.sagemaker_emulator.SetMutationObserver(nullptr);
+  for (MountedEmulator& m : s.options.emulators) m.emulator->SetMutationObserver(nullptr);
+  if (s.saver) s.saver->Stop();
   Status st = s.SaveNow();
   if (!st.ok()) std::cerr << "converge sandbox: " << st.ToString() << std::endl;
 }
@@ -634,12 +270,8 @@ std::string Server::url() const {
   return "http://" + host + ":" + std::to_string(impl_->port);
 }
 
-marathon::Emulator& Server::marathon() {
-  return impl_->emulator;
-}
-
-sagemaker::Emulator& Server::sagemaker() {
-  return impl_->sagemaker_emulator;
+emulator::Emulator* Server::Find(const std::string& name) {
+  return impl_->Find(name);
 }
 
 namespace {
@@ -655,7 +287,7 @@ void OnSignal(int) {
 
 }  // namespace
 
-int Run(const Options& options) {
+int Run(Options options) {
   if (::pipe2(g_signal_pipe, O_CLOEXEC) != 0) {
     std::cerr << "converge sandbox: pipe: " << std::strerror(errno) << std::endl;
     return 1;
@@ -682,7 +314,7 @@ int Run(const Options& options) {
 
   int rc = 0;
   {
-    Server server(options);
+    Server server(std::move(options));
     Status st = server.Start();
     if (!st.ok()) {
       std::cerr << "converge sandbox: " << st.message() << std::endl;

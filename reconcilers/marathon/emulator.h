@@ -6,12 +6,12 @@
 //
 // Model:
 //   * Every create/update/scale/restart/delete/rollback starts a deployment that finishes after
-//     deploy_ms (measured with the injectable `now`). State advances lazily on each call, so tests
-//     with a fake clock need no sleeps. While it runs, the app lists it in `deployments`, other
-//     deployable calls on that app without ?force=true get 409 (app locked).
+//     transition_ms (measured with the injectable `now`). State advances lazily on each call, so
+//     tests with a fake clock need no sleeps. While it runs, the app lists it in `deployments`,
+//     other deployable calls on that app without ?force=true get 409 (app locked).
 //   * The stored definition changes when the deployment starts (as in Marathon); task counts move
 //     from their old value toward the target while the deployment runs.
-//   * Apps whose container.docker.image is in the "unhealthy images" set never become healthy:
+//   * Apps whose container.docker.image is in the failing images set never become healthy:
 //     their deployments never finish; with health checks tasksRunning = instances and
 //     tasksUnhealthy = instances, without them tasks keep failing (tasksRunning 0,
 //     lastTaskFailure set).
@@ -29,13 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "reconcilers/common/emulator/emulator.h"
 #include "specs/base/status.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace converge::marathon {
 
@@ -45,16 +40,16 @@ struct EmulatorOptions {
   // Wall time used for versions and timestamps. Default: std::chrono::system_clock::now.
   std::function<std::chrono::system_clock::time_point()> wall_now;
   // How long a deployment runs; 0 finishes deployments on the next call.
-  int deploy_ms = 1000;
+  int transition_ms = 1000;
   // Optional HTTP Basic credentials "user:password" and/or DC/OS token (`Authorization:
   // token=<t>`). When either is set, every /v2 call needs one of them (401 otherwise).
   std::string basic_auth;
   std::string token;
   // Docker images whose tasks never become healthy.
-  std::vector<std::string> unhealthy_images;
+  std::vector<std::string> failing_images;
 };
 
-class Emulator {
+class Emulator : public emulator::Emulator {
  public:
   explicit Emulator(EmulatorOptions options = {});
   ~Emulator();
@@ -63,30 +58,38 @@ class Emulator {
 
   // Registers handlers for `prefix` + "/..." (e.g. "/marathon/v2/apps") for every method.
   // `prefix` may be empty (Marathon at the root).
-  void Mount(httplib::Server& server, const std::string& prefix);
+  void Mount(httplib::Server& server, const std::string& prefix) override;
 
   // Serves one request; `path` is the request path with the mount prefix removed
   // (e.g. "/v2/apps/group/app"). Never throws.
   void Handle(const httplib::Request& req, httplib::Response& res, const std::string& path);
 
-  // Test / admin controls.
-  void SetDeployMs(int ms);
-  void SetUnhealthyImages(std::vector<std::string> images);
-  std::vector<std::string> UnhealthyImages() const;
-  void Reset();  // wipes apps, deployments and port counters (keeps options)
+  // The shared knobs: deployment duration; images whose deployments never become healthy.
+  void SetTransitionMs(int ms) override;
+  int TransitionMs() const override;
+  void SetFailingImages(std::vector<std::string> images) override;
+  std::vector<std::string> FailingImages() const override;
+  // deploy-ms, unhealthy-images: the admin routes' names before the knobs were shared.
+  std::map<std::string, std::string> AdminAliases() const override;
+  void Reset() override;  // wipes apps, deployments and port counters (keeps options)
 
   // Persistence: a JSON snapshot of apps (with version history) and running deployments
   // (with their remaining time). ImportState replaces the current state.
-  nlohmann::json ExportState() const;
-  std::string SerializeState() const;  // ExportState() as JSON text, cheaper
-  Status ImportState(const nlohmann::json& state);
+  nlohmann::json ExportState() const override;
+  std::string SerializeState() const override;  // ExportState() as JSON text, cheaper
+  Status ImportState(const nlohmann::json& state) override;
 
   // Called (outside the emulator lock) after every change of state, e.g. to persist it.
-  void SetMutationObserver(std::function<void()> observer);
+  void SetMutationObserver(std::function<void()> observer) override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The sandbox's view (`converge sandbox --marathon-<flag>`): the flags besides the shared
+// transition-ms and failing-image (basic-auth, token), and an emulator built from flag values.
+std::vector<emulator::EmulatorFlag> EmulatorFlags();
+Result<std::unique_ptr<emulator::Emulator>> MakeEmulator(const emulator::EmulatorFlagValues& flags);
 
 }  // namespace converge::marathon

@@ -1,5 +1,6 @@
 // Marathon's entry in the backend registry (reconcilers/registry.h).
 #include "reconcilers/marathon/client.h"
+#include "reconcilers/marathon/emulator.h"
 #include "reconcilers/marathon/reconciler.h"
 #include "reconcilers/registry.h"
 
@@ -22,6 +23,10 @@ void RegisterBackend(BackendRegistry& registry) {
     return std::unique_ptr<converge::Reconciler>(
         std::make_unique<Reconciler>(std::move(*client), ctx.instance));
   };
+  f.emulator_flags = EmulatorFlags();
+  f.make_emulator = MakeEmulator;
+  f.default_transition_ms = 1000;
+  f.emulator_flag_aliases = {{"transition-ms", "--marathon-deploy-ms"}};
   registry.Register(std::move(f));
 }
 

@@ -16,7 +16,8 @@
 // Any other target -> 400 UnknownOperationException.
 //
 // Behaviour (state advances lazily on each call; no background threads):
-//   * Endpoint: Creating -> InService after delay_ms, or Failed + FailureReason when a variant's
+//   * Endpoint: Creating -> InService after transition_ms, or Failed + FailureReason when a
+//   variant's
 //     model uses an image of the failing set (decided when the transition starts).
 //     UpdateEndpoint: Updating -> InService on the new config; a failing update goes Updating ->
 //     RollingBack -> InService on the OLD config with FailureReason set (as SageMaker rolls back).
@@ -29,11 +30,12 @@
 //     endpoint configuration), as the real service (the EndpointDeleted waiter relies on it).
 //   * Models and endpoint configs are immutable. Deleting one that an endpoint uses is allowed,
 //     as SageMaker allows it: the endpoint keeps running on what it deployed.
-//   * Jobs: InProgress -> Completed after delay_ms (Failed + FailureReason for a failing image:
+//   * Jobs: InProgress -> Completed after transition_ms (Failed + FailureReason for a failing
+//   image:
 //     training AlgorithmSpecification.TrainingImage, processing AppSpecification.ImageUri,
 //     transform: its model's images, tuning: the training definitions' TrainingImage). Stop:
-//     Stopping -> Stopped after delay_ms. An existing job name -> ResourceInUse. An unknown job
-//     name -> 400 ValidationException "Requested resource not found." — what the real service
+//     Stopping -> Stopped after transition_ms. An existing job name -> ResourceInUse. An unknown
+//     job name -> 400 ValidationException "Requested resource not found." — what the real service
 //     answers although the model declares ResourceNotFound (aws/aws-sdk#165, boto/boto3#2808).
 //   * Input is validated against the operation's input shape (ValidateShape with the service's
 //     constraints): a constraint violation (required, length, range, enum, pattern) -> 400
@@ -65,13 +67,8 @@
 #include <string>
 #include <vector>
 
+#include "reconcilers/common/emulator/emulator.h"
 #include "specs/base/status.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace converge::sagemaker {
 
@@ -81,7 +78,7 @@ struct EmulatorOptions {
   // Wall time for CreationTime & co. and the X-Amz-Date check. Default: system_clock::now.
   std::function<std::chrono::system_clock::time_point()> wall_now;
   // How long Creating/Updating/RollingBack/Deleting and job runs take; 0 = the next call.
-  int delay_ms = 2000;
+  int transition_ms = 2000;
   // Container images whose endpoints fail their health check and whose jobs fail.
   std::vector<std::string> failing_images;
   // SigV4 credentials requests must be signed with; empty access_key = no auth checks.
@@ -93,7 +90,7 @@ struct EmulatorOptions {
   size_t request_log_size = 10000;
 };
 
-class Emulator {
+class Emulator : public emulator::Emulator {
  public:
   explicit Emulator(EmulatorOptions options = {});
   ~Emulator();
@@ -102,35 +99,50 @@ class Emulator {
 
   // Registers handlers for `prefix` and `prefix` + "/..." for every method (only POST `prefix/`
   // is an operation; anything else answers UnknownOperationException).
-  void Mount(httplib::Server& server, const std::string& prefix);
+  void Mount(httplib::Server& server, const std::string& prefix) override;
 
   // Serves one request; `path` is the request path below the mount prefix ("/"). Never throws.
   void Handle(const httplib::Request& req, httplib::Response& res, const std::string& path);
 
-  // Test / admin controls.
-  void SetDelayMs(int ms);
-  int DelayMs() const;
-  void SetFailingImages(std::vector<std::string> images);
-  std::vector<std::string> FailingImages() const;
+  // The shared knobs: how long transitions take; images whose endpoints and jobs fail.
+  void SetTransitionMs(int ms) override;
+  int TransitionMs() const override;
+  void SetFailingImages(std::vector<std::string> images) override;
+  std::vector<std::string> FailingImages() const override;
+  // delay-ms: the admin route's name before the knobs were shared.
+  std::map<std::string, std::string> AdminAliases() const override;
+  // Faults are selected by X-Amz-Target (every operation is POST /) and answered as the service
+  // answers errors: application/x-amz-json-1.1 {"__type", "message"} with an x-amzn-RequestId
+  // (without a body: ThrottlingException below 500, else InternalFailure).
+  std::string FaultTarget(const httplib::Request& req) const override;
+  void AnswerFault(int status, const std::string& body, httplib::Response& res) const override;
+  // GET/DELETE `admin_prefix`/requests: Requests() / ClearRequests().
+  void MountAdmin(httplib::Server& server, const std::string& admin_prefix) override;
   // The last request_log_size operations that reached the emulator with a JSON body (after the
   // signature check, before input validation), oldest first:
   // [{"operation": "CreateModel", "body": {...}, "status": 200}, ...]. A body over 256 KiB is
   // not kept: "body": null, "truncated": true, "bodyBytes": N.
   nlohmann::json Requests() const;
   void ClearRequests();
-  void Reset();  // wipes every resource and the request log (keeps options)
+  void Reset() override;  // wipes every resource and the request log (keeps options)
 
   // Persistence: every resource with tags, in-progress transitions with their remaining time.
   // ImportState replaces the current state.
-  nlohmann::json ExportState() const;
-  Status ImportState(const nlohmann::json& state);
+  nlohmann::json ExportState() const override;
+  Status ImportState(const nlohmann::json& state) override;
 
   // Called (outside the emulator lock) after every change of state, e.g. to persist it.
-  void SetMutationObserver(std::function<void()> observer);
+  void SetMutationObserver(std::function<void()> observer) override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The sandbox's view (`converge sandbox --sagemaker-<flag>`): the flags besides the shared
+// transition-ms and failing-image (access-key, secret-key, region), and an emulator built from
+// flag values.
+std::vector<emulator::EmulatorFlag> EmulatorFlags();
+Result<std::unique_ptr<emulator::Emulator>> MakeEmulator(const emulator::EmulatorFlagValues& flags);
 
 }  // namespace converge::sagemaker

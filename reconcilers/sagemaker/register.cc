@@ -3,6 +3,7 @@
 
 #include "reconcilers/registry.h"
 #include "reconcilers/sagemaker/client.h"
+#include "reconcilers/sagemaker/emulator.h"
 #include "reconcilers/sagemaker/kinds.h"
 #include "reconcilers/sagemaker/reconciler.h"
 
@@ -90,6 +91,10 @@ void RegisterBackend(BackendRegistry& registry) {
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
         std::make_unique<ClientApi>(std::move(*client)), ctx.instance, options));
   };
+  f.emulator_flags = EmulatorFlags();
+  f.make_emulator = MakeEmulator;
+  f.default_transition_ms = 2000;
+  f.emulator_flag_aliases = {{"transition-ms", "--sagemaker-delay-ms"}};
   registry.Register(std::move(f));
 }
 

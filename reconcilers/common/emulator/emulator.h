@@ -42,6 +42,9 @@ class Emulator {
   // Persistence: the whole state as JSON; ImportState replaces the current state.
   virtual nlohmann::json ExportState() const = 0;
   virtual Status ImportState(const nlohmann::json& state) = 0;
+  // ExportState() as JSON text; an emulator with a large state may assemble it more cheaply
+  // (Marathon keeps each app's serialization).
+  virtual std::string SerializeState() const { return ExportState().dump(); }
   // Called (outside the emulator's lock) after every change of state, e.g. to persist it.
   virtual void SetMutationObserver(std::function<void()> observer) = 0;
 
@@ -57,7 +60,15 @@ class Emulator {
   // Backend-specific admin routes, mounted under /_admin/<backend>/ (e.g. SageMaker's request
   // body log). `admin_prefix` is "/_admin/<backend>".
   virtual void MountAdmin(httplib::Server& server, const std::string& admin_prefix) {}
+
+  // Older names of the shared admin routes, kept working: alias -> "transition-ms" or
+  // "failing-images" (e.g. Marathon's "deploy-ms"), served as /_admin/<backend>/<alias>.
+  virtual std::map<std::string, std::string> AdminAliases() const { return {}; }
 };
+
+// The answer Emulator::AnswerFault gives by default: `body` (default {"message": "converge
+// sandbox: injected fault"}) as application/json when it parses, else text/plain.
+void DefaultFaultAnswer(int status, const std::string& body, httplib::Response& res);
 
 // A flag of an emulator, given as `converge sandbox --<backend>-<name> VALUE`.
 struct EmulatorFlag {

@@ -12,6 +12,7 @@
 
 #include "reconcilers/marathon/emulator.h"
 #include "tests/common/fake_clock.h"
+#include "reconcilers/marathon/validate.h"
 
 namespace converge::marathon {
 namespace {
@@ -226,6 +227,81 @@ TEST_F(EmulatorTest, ValidationErrorsHaveUpstreamShape) {
   EXPECT_EQ(Call("GET", "/v2/apps").body["apps"].size(), 1u);
 }
 
+// The emulator judges app bodies by the schema `converge validate` uses: whatever validate
+// rejects, the emulator rejects (400 or 422 in Marathon's words), and what it accepts is created.
+TEST_F(EmulatorTest, ValidatesWithTheSameSchemaAsConvergeValidate) {
+  StartServer();
+  const std::vector<std::string> bodies = {
+      R"({"cmd": "x"})",
+      R"({"cmd": "x", "instances": -1})",
+      R"({"cmd": "x", "constraints": [["hostname", "IS", "a"]]})",
+      R"({"cmd": "x", "constraints": [["hostname", "UNIQUE"]]})",
+      R"({"cmd": "x", "tty": true, "role": "r"})",
+      R"({"cmd": "x", "upgradeStrategy": {"minimumHealthCapacity": 2}})",
+      R"({"cmd": "x", "colour": 1})",
+      R"({"cmd": "x", "healthChecks": [{"protocol": "HTTPX"}]})",
+      R"({"cmd": "x", "container": {"type": "DOCKER", "docker": {}}})",
+      R"({"cmd": "x", "container": {"type": "DOCKER", "docker": {"image": "i:1"}}})",
+      R"({"cmd": "x", "env": {"A": {"secret": "s"}, "B": "b"}})",
+      R"({"cmd": "x", "env": {"A": 3}})",
+      R"({"cmd": "x", "labels": {"a": 1}})",
+      R"({"cmd": "x", "unreachableStrategy": "disabled"})",
+      R"({"cmd": "x", "unreachableStrategy": "sometimes"})",
+      R"({"cmd": "x", "unreachableStrategy": {"inactiveAfterSeconds": 1, "colour": 2}})",
+      R"({"cmd": "x", "resourceLimits": {"cpus": "unlimited"}})",
+      R"({"cmd": "", "instances": 1})",
+  };
+  int n = 0;
+  for (const std::string& text : bodies) {
+    json app = json::parse(text);
+    std::vector<PathDiagnostic> diags;
+    ValidateApp(app, "", diags);
+    const bool valid = diags.empty();
+    app["id"] = "/same/app" + std::to_string(n++);
+    Resp r = Call("POST", "/v2/apps", app.dump());
+    if (valid) {
+      EXPECT_EQ(r.status, 201) << text << " " << r.raw;
+    } else {
+      EXPECT_TRUE(r.status == 400 || r.status == 422) << text << " " << r.raw;
+      EXPECT_TRUE(r.body["message"] == "Invalid JSON" || r.body["message"] == "Object is not valid")
+          << r.raw;
+      EXPECT_FALSE(r.body["details"].empty()) << r.raw;
+    }
+  }
+}
+
+TEST_F(EmulatorTest, SchemaViolationsInMarathonsWords) {
+  StartServer();
+  auto one = [this](const std::string& body) {
+    Resp r = Call("POST", "/v2/apps", body);
+    return std::make_pair(r.status, r.body["details"]);
+  };
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "constraints": [["hostname", "IS", "a"]]})"),
+            std::make_pair(422, json::parse(R"j([{"path": "/constraints(0)(1)",
+                "errors": ["is not one of (UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER)"]
+}])j")));
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "instances": -1})"),
+            std::make_pair(422, json::parse(R"j([{"path": "/instances",
+                "errors": ["is less than 0"]}])j")));
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "container": {"docker": {}}})"),
+            std::make_pair(400, json::parse(R"j([{"path": "/container/docker/image",
+                "errors": ["error.path.missing"]}])j")));
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "healthChecks": [{"portIndex": "0"}]})"),
+            std::make_pair(400, json::parse(R"j([{"path": "/healthChecks(0)/portIndex",
+                "errors": ["error.expected.jsnumber"]}])j")));
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "unreachableStrategy": 5})"),
+            std::make_pair(400, json::parse(R"j([{"path": "/unreachableStrategy",
+                "errors": ["error.expected.jsobject"]}])j")));
+  EXPECT_EQ(one(R"({"id": "/a", "cmd": "x", "upgradeStrategy": {"minimumHealthCapacity": 0.5,
+                    "speed": 1}})"),
+            std::make_pair(422, json::parse(R"j([{"path": "/upgradeStrategy", "errors": [
+                "object instance has properties which are not allowed by the schema: [\"speed\"]"]}])j")));
+  Resp r = Call("POST", "/v2/apps", R"({"id": "/a", "cmd": "x", "args": ["y"]})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.body["details"], json::parse(R"j([{"path": "/",
+      "errors": ["must not specify both cmd and args"]}])j"));
+}
+
 TEST_F(EmulatorTest, BadJsonAndWrongTypesAre400) {
   StartServer();
   Resp r = Call("POST", "/v2/apps", "{not json");
@@ -327,7 +403,7 @@ TEST_F(EmulatorTest, ScaleIsAScaleApplicationStep) {
 
 TEST_F(EmulatorTest, DeploymentProgressFollowsTheClock) {
   EmulatorOptions o;
-  o.deploy_ms = 1000;
+  o.transition_ms = 1000;
   StartServer(o);
   Resp r = Call("POST", "/v2/apps",
                 R"({"id": "/h", "cmd": "x", "instances": 4,
@@ -364,7 +440,7 @@ TEST_F(EmulatorTest, DeploymentProgressFollowsTheClock) {
 
 TEST_F(EmulatorTest, ZeroDeployTimeFinishesOnTheNextCall) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   ASSERT_EQ(Call("POST", "/v2/apps", R"({"id": "/z", "cmd": "x", "instances": 2})").status, 201);
   json app = GetApp("/z");
@@ -472,9 +548,9 @@ TEST_F(EmulatorTest, DeletingADeploymentRollsBackOrJustCancels) {
   EXPECT_EQ(Call("GET", "/v2/apps/fresh").status, 404);
 }
 
-TEST_F(EmulatorTest, UnhealthyImagesNeverGetHealthy) {
+TEST_F(EmulatorTest, FailingImagesNeverGetHealthy) {
   EmulatorOptions o;
-  o.unhealthy_images = {"repo/app:bad"};
+  o.failing_images = {"repo/app:bad"};
   StartServer(o);
   const char* kBad = R"({"id": "/u", "instances": 2,
       "container": {"type": "DOCKER", "docker": {"image": "repo/app:bad"}},
@@ -526,7 +602,7 @@ TEST_F(EmulatorTest, UnhealthyImagesNeverGetHealthy) {
 
 TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   Call("POST", "/v2/apps",
        R"({"id": "/prod/web", "cmd": "python -m http.server",
@@ -559,7 +635,7 @@ TEST_F(EmulatorTest, ListFiltersByIdCmdAndLabels) {
 
 TEST_F(EmulatorTest, EmbedControlsTasksAndStats) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   Call("POST", "/v2/apps", R"({"id": "/e", "cmd": "x", "instances": 2})");
   json plain = Call("GET", "/v2/apps").body["apps"][0];
@@ -660,7 +736,7 @@ TEST_F(EmulatorTest, StateSurvivesExportAndImport) {
 
 TEST_F(EmulatorTest, ListsTenThousandAppsQuickly) {
   EmulatorOptions o;
-  o.deploy_ms = 0;
+  o.transition_ms = 0;
   StartServer(o);
   json apps = json::array();
   for (int i = 0; i < 10000; ++i) {

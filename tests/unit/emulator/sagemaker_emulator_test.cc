@@ -44,7 +44,7 @@ class SageMakerEmulatorTest : public ::testing::Test {
     EmulatorOptions o;
     o.now = [this] { return clock_.Now(); };
     o.wall_now = [this] { return clock_.WallNow(); };
-    o.delay_ms = 1000;
+    o.transition_ms = 1000;
     return o;
   }
 
@@ -400,7 +400,7 @@ TEST_F(SageMakerEmulatorTest, DeletingAConfigOrModelInUseIsAllowed) {
 }
 
 TEST_F(SageMakerEmulatorTest, ZeroDelayFinishesOnTheNextCall) {
-  emu_->SetDelayMs(0);
+  emu_->SetTransitionMs(0);
   Serving();
   EXPECT_EQ(Describe("ep")["EndpointStatus"], "InService");
 }
@@ -796,7 +796,7 @@ TEST_F(SageMakerEmulatorTest, StateExportImportKeepsResourcesAndTransitions) {
 
 TEST(SageMakerEmulatorServer, MountServesPrefixWithAndWithoutSlash) {
   EmulatorOptions o;
-  o.delay_ms = 0;
+  o.transition_ms = 0;
   Emulator emu(o);
   httplib::Server server;
   emu.Mount(server, "/sagemaker");

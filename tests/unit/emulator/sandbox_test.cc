@@ -16,11 +16,34 @@
 #include <string>
 #include <thread>
 
+#include "reconcilers/marathon/emulator.h"
+#include "reconcilers/sagemaker/emulator.h"
+
 namespace converge::sandbox {
 namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+
+// What `converge sandbox` serves, with flag values per backend as --<backend>-<flag> gives them.
+struct Flags {  // not "Setup": gtest reserves that name
+  std::string listen = "127.0.0.1:0";
+  std::string state_file;
+  emulator::EmulatorFlagValues marathon;
+  emulator::EmulatorFlagValues sagemaker;
+};
+
+Options Make(const Flags& s) {
+  Options o;
+  o.listen = s.listen;
+  o.state_file = s.state_file;
+  auto m = marathon::MakeEmulator(s.marathon);
+  auto sm = sagemaker::MakeEmulator(s.sagemaker);
+  EXPECT_TRUE(m.ok() && sm.ok());
+  o.emulators.push_back({"marathon", std::move(m).value()});
+  o.emulators.push_back({"sagemaker", std::move(sm).value()});
+  return o;
+}
 
 class SandboxTest : public ::testing::Test {
  protected:
@@ -29,8 +52,8 @@ class SandboxTest : public ::testing::Test {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
 
-  void Start(Options options = {}) {
-    server_ = std::make_unique<Server>(options);
+  void Start(const Flags& setup = {}) {
+    server_ = std::make_unique<Server>(Make(setup));
     Status st = server_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -175,8 +198,8 @@ TEST_F(SandboxTest, RequestsAreCounted) {
 }
 
 TEST_F(SandboxTest, AdminControlsTheEmulator) {
-  Options o;
-  o.marathon_deploy_ms = 60000;
+  Flags o;
+  o.marathon["transition-ms"] = {"60000"};
   Start(o);
   Admin("POST", "/_admin/marathon/deploy-ms", {{"ms", 0}});
   EXPECT_EQ(Admin("POST", "/_admin/marathon/unhealthy-images", {{"images", {"img:bad"}}})["images"],
@@ -195,7 +218,7 @@ TEST_F(SandboxTest, AdminControlsTheEmulator) {
 
 TEST_F(SandboxTest, StatePersistsAcrossRestarts) {
   std::string state = TempDir() + "/state.json";
-  Options o;
+  Flags o;
   o.state_file = state;
   Start(o);
   ASSERT_EQ(client_
@@ -220,7 +243,7 @@ TEST_F(SandboxTest, StatePersistsAcrossRestarts) {
 
 TEST_F(SandboxTest, StateIsSavedAfterMutationsWhileRunning) {
   std::string state = TempDir() + "/state.json";
-  Options o;
+  Flags o;
   o.state_file = state;
   Start(o);
   client_->Post("/marathon/v2/apps", R"({"id": "/live", "cmd": "x"})", "application/json");
@@ -242,9 +265,9 @@ httplib::Result SageMakerCall(httplib::Client& client, const std::string& op,
 }
 
 TEST_F(SandboxTest, ServesSageMakerUnderPrefixWithAdminControls) {
-  Options o;
-  o.sagemaker_access_key = "";  // no signature check
-  o.sagemaker_delay_ms = 60000;
+  Flags o;
+  o.sagemaker["access-key"] = {""};  // no signature check
+  o.sagemaker["transition-ms"] = {"60000"};
   Start(o);
   auto r = SageMakerCall(*client_, "ListModels");
   ASSERT_TRUE(r);
@@ -277,8 +300,8 @@ TEST_F(SandboxTest, ServesSageMakerUnderPrefixWithAdminControls) {
 }
 
 TEST_F(SandboxTest, SageMakerFaultsSelectAnOperationByTarget) {
-  Options o;
-  o.sagemaker_access_key = "";
+  Flags o;
+  o.sagemaker["access-key"] = {""};
   Start(o);
   json rule = Admin("POST", "/_admin/faults",
                     {{"backend", "sagemaker"},
@@ -315,9 +338,9 @@ TEST_F(SandboxTest, SageMakerRequiresSignaturesByDefault) {
 
 TEST_F(SandboxTest, SageMakerStatePersistsAcrossRestarts) {
   std::string state = TempDir() + "/state.json";
-  Options o;
+  Flags o;
   o.state_file = state;
-  o.sagemaker_access_key = "";
+  o.sagemaker["access-key"] = {""};
   Start(o);
   ASSERT_EQ(
       SageMakerCall(*client_, "CreateModel",
@@ -340,34 +363,191 @@ TEST_F(SandboxTest, SageMakerStatePersistsAcrossRestarts) {
     std::ofstream out(state);
     out << saved.dump();
   }
-  server_ = std::make_unique<Server>(o);
+  server_ = std::make_unique<Server>(Make(o));
   EXPECT_TRUE(server_->Start().ok());
 }
 
+TEST_F(SandboxTest, AfterFaultCarriesTheWriteOutAndWithholdsTheReply) {
+  Start();
+  json rule = Admin("POST", "/_admin/faults",
+                    {{"backend", "marathon"},
+                     {"method", "PUT"},
+                     {"path_regex", "^/v2/apps/"},
+                     {"after", true},
+                     {"count", 1}});
+  EXPECT_EQ(rule["after"], true);
+  auto r = client_->Put("/marathon/v2/apps/landed", R"({"cmd": "x"})", "application/json");
+  EXPECT_FALSE(r) << "the client got a reply: " << (r ? r->body : "");
+  // The write happened although its reply was lost.
+  auto app = client_->Get("/marathon/v2/apps/landed");
+  ASSERT_TRUE(app);
+  EXPECT_EQ(app->status, 200);
+  json apps = json::parse(client_->Get("/marathon/v2/apps")->body)["apps"];
+  ASSERT_EQ(apps.size(), 1u);
+  EXPECT_EQ(apps[0]["id"], "/landed");
+  json faults = Admin("GET", "/_admin/faults")["faults"];
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0]["after"], true);
+  EXPECT_EQ(faults[0]["fired"], 1);
+  EXPECT_EQ(faults[0]["remaining"], 0);
+  // Logged as dropped (status 0), like a reset.
+  json log = Admin("GET", "/_admin/requests")["log"];
+  ASSERT_GE(log.size(), 1u);
+  EXPECT_EQ(log[0], (json{{"method", "PUT"}, {"path", "/marathon/v2/apps/landed"}, {"status", 0}}));
+  // Spent: the next write is answered.
+  r = client_->Put("/marathon/v2/apps/landed?force=true", R"({"cmd": "y"})", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // "after" cannot also answer or reset.
+  for (const char* bad :
+       {R"({"after": true, "status": 503})", R"({"after": true, "reset_connection": true})"}) {
+    auto b = client_->Post("/_admin/faults", bad, "application/json");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->status, 400) << bad;
+  }
+}
+
+TEST_F(SandboxTest, AfterFaultOnASageMakerOperation) {
+  Flags o;
+  o.sagemaker["access-key"] = {""};
+  Start(o);
+  Admin("POST", "/_admin/faults",
+        {{"backend", "sagemaker"}, {"target", "SageMaker.CreateModel"}, {"after", true}});
+  auto r =
+      SageMakerCall(*client_, "CreateModel",
+                    R"({"ModelName": "m", "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+                             "PrimaryContainer": {"Image": "img:1"}})");
+  EXPECT_FALSE(r);
+  r = SageMakerCall(*client_, "DescribeModel", R"({"ModelName": "m"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(SageMakerCall(*client_, "ListModels")->status, 200);  // other operations answer
+}
+
+TEST_F(SandboxTest, SharedKnobRoutesAndTheirOldNames) {
+  Flags o;
+  o.marathon["transition-ms"] = {"1234"};
+  o.sagemaker["transition-ms"] = {"60000"};
+  o.sagemaker["failing-image"] = {"img:a", "img:b"};
+  Start(o);
+  EXPECT_EQ(Admin("GET", "/_admin/marathon/transition-ms")["ms"], 1234);
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/transition-ms")["ms"], 60000);
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/failing-images")["images"],
+            json::array({"img:a", "img:b"}));
+  // The generic names.
+  EXPECT_EQ(Admin("POST", "/_admin/marathon/transition-ms", {{"ms", 5}})["ms"], 5);
+  EXPECT_EQ(Admin("POST", "/_admin/marathon/failing-images", {{"images", {"img:x"}}})["images"],
+            json::array({"img:x"}));
+  EXPECT_EQ(server_->Find("marathon")->TransitionMs(), 5);
+  EXPECT_EQ(server_->Get<marathon::Emulator>("marathon").FailingImages(),
+            std::vector<std::string>{"img:x"});
+  // The old names reach the same knobs.
+  EXPECT_EQ(Admin("GET", "/_admin/marathon/deploy-ms")["ms"], 5);
+  EXPECT_EQ(Admin("GET", "/_admin/marathon/unhealthy-images")["images"], json::array({"img:x"}));
+  EXPECT_EQ(Admin("POST", "/_admin/marathon/deploy-ms", {{"ms", 7}})["ms"], 7);
+  EXPECT_EQ(Admin("GET", "/_admin/marathon/transition-ms")["ms"], 7);
+  Admin("POST", "/_admin/marathon/unhealthy-images", {{"images", json::array()}});
+  EXPECT_EQ(Admin("GET", "/_admin/marathon/failing-images")["images"], json::array());
+  EXPECT_EQ(Admin("POST", "/_admin/sagemaker/delay-ms", {{"ms", 9}})["ms"], 9);
+  EXPECT_EQ(Admin("GET", "/_admin/sagemaker/transition-ms")["ms"], 9);
+  EXPECT_EQ(server_->Get<sagemaker::Emulator>("sagemaker").TransitionMs(), 9);
+  // Bad values and unknown backends.
+  for (const char* path : {"/_admin/marathon/transition-ms", "/_admin/marathon/deploy-ms",
+                           "/_admin/sagemaker/transition-ms"}) {
+    EXPECT_EQ(client_->Post(path, R"({"ms": -1})", "application/json")->status, 400) << path;
+    EXPECT_EQ(client_->Post(path, R"({"ms": "5"})", "application/json")->status, 400) << path;
+  }
+  EXPECT_EQ(
+      client_->Post("/_admin/marathon/failing-images", R"({"images": [1]})", "application/json")
+          ->status,
+      400);
+  EXPECT_EQ(client_->Get("/_admin/nope/transition-ms")->status, 404);
+  EXPECT_EQ(client_->Get("/_admin/sagemaker/deploy-ms")->status, 404);  // Marathon's old name
+  EXPECT_EQ(server_->Find("nope"), nullptr);
+}
+
+TEST_F(SandboxTest, LoadsAStateFileWrittenBeforeTheKnobsWereShared) {
+  // Written by `converge sandbox` before this change: Marathon's deployMs / unhealthyImages.
+  std::string state = TempDir() + "/state.json";
+  fs::copy_file(std::string(CONVERGE_SOURCE_DIR) +
+                    "/tests/unit/emulator/testdata/sandbox_state_before_shared_knobs.json",
+                state);
+  Flags o;
+  o.state_file = state;
+  o.sagemaker["access-key"] = {""};
+  for (int run = 0; run < 2; ++run) {  // the state it writes back loads too
+    Start(o);
+    auto r = client_->Get("/marathon/v2/apps/old/app");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    json app = json::parse(r->body)["app"];
+    EXPECT_EQ(app["instances"], 2);
+    EXPECT_EQ(app["labels"], (json{{"a", "b"}}));
+    EXPECT_EQ(Admin("GET", "/_admin/marathon/failing-images")["images"],
+              json::array({"img:old-bad"}));
+    EXPECT_EQ(Admin("GET", "/_admin/marathon/transition-ms")["ms"], 0);
+    r = SageMakerCall(*client_, "DescribeModel", R"({"ModelName": "old-model"})");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    server_->Stop();
+  }
+  std::ifstream in(state);
+  json saved = json::parse(in);
+  EXPECT_EQ(saved["format"], "converge-sandbox/1");
+  EXPECT_EQ(saved["marathon"]["failingImages"], json::array({"img:old-bad"}));
+}
+
+TEST_F(SandboxTest, StateOfABackendNotMountedIsKept) {
+  std::string state = TempDir() + "/state.json";
+  std::ofstream(state) << R"({"format": "converge-sandbox/1", "yarn": {"services": [1, 2]}})";
+  Flags setup;
+  setup.state_file = state;
+  Start(setup);
+  server_->Stop();
+  std::ifstream in(state);
+  json saved = json::parse(in);
+  EXPECT_EQ(saved["yarn"], (json{{"services", {1, 2}}}));
+  EXPECT_TRUE(saved.contains("marathon"));
+}
+
+TEST_F(SandboxTest, EmulatorFlagsAreChecked) {
+  EXPECT_FALSE(marathon::MakeEmulator({{"transition-ms", {"-1"}}}).ok());
+  EXPECT_FALSE(sagemaker::MakeEmulator({{"transition-ms", {"soon"}}}).ok());
+  EXPECT_FALSE(sagemaker::MakeEmulator({{"transition-ms", {"86400001"}}}).ok());
+  auto m = marathon::MakeEmulator({{"transition-ms", {"3"}}, {"failing-image", {"a", "b"}}});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->TransitionMs(), 3);
+  EXPECT_EQ((*m)->FailingImages(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ((*sagemaker::MakeEmulator({}))->TransitionMs(), 2000);
+  std::vector<std::string> names;
+  for (const auto& f : sagemaker::EmulatorFlags()) names.push_back(f.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"access-key", "secret-key", "region"}));
+}
+
 TEST_F(SandboxTest, StartupErrors) {
-  Options bad;
+  Flags bad;
   bad.listen = "nonsense";
-  EXPECT_FALSE(Server(bad).Start().ok());
+  EXPECT_FALSE(Server(Make(bad)).Start().ok());
   bad.listen = "127.0.0.1:99999";
-  EXPECT_FALSE(Server(bad).Start().ok());
+  EXPECT_FALSE(Server(Make(bad)).Start().ok());
 
   Start();
-  Options taken;
+  Flags taken;
   taken.listen = "127.0.0.1:" + std::to_string(server_->port());
-  EXPECT_FALSE(Server(taken).Start().ok());
+  EXPECT_FALSE(Server(Make(taken)).Start().ok());
 
   std::string garbage = TempDir() + "/garbage.json";
   std::ofstream(garbage) << "this is not json";
-  Options unreadable;
+  Flags unreadable;
   unreadable.state_file = garbage;
-  Status st = Server(unreadable).Start();
+  Status st = Server(Make(unreadable)).Start();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("garbage.json"), std::string::npos);
 }
 
 TEST_F(SandboxTest, MarathonAuthFromOptions) {
-  Options o;
-  o.marathon_token = "t0k";
+  Flags o;
+  o.marathon["token"] = {"t0k"};
   Start(o);
   auto r = client_->Get("/marathon/v2/apps");
   ASSERT_TRUE(r);

@@ -1,0 +1,25 @@
+// Reading an emulator's flag values (EmulatorFlagValues) in a backend's MakeEmulator, with the
+// two flags every emulator takes: transition-ms and failing-image.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "reconcilers/common/emulator/emulator.h"
+#include "specs/base/status.h"
+
+namespace converge::emulator {
+
+inline constexpr char kTransitionMsFlag[] = "transition-ms";
+inline constexpr char kFailingImageFlag[] = "failing-image";
+inline constexpr int kMaxTransitionMs = 86400000;  // a day
+
+// The last value of `name`, or `default_value` when the flag was not given.
+std::string FlagValue(const EmulatorFlagValues& flags, const std::string& name,
+                      const std::string& default_value = "");
+// Every value of a repeated flag.
+std::vector<std::string> FlagValues(const EmulatorFlagValues& flags, const std::string& name);
+// transition-ms as a number of milliseconds within 0..kMaxTransitionMs.
+Result<int> TransitionMsFlag(const EmulatorFlagValues& flags, int default_ms);
+
+}  // namespace converge::emulator

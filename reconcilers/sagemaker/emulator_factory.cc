@@ -1,0 +1,37 @@
+// `converge sandbox --sagemaker-<flag>`: the SageMaker emulator built from flag values.
+#include "reconcilers/common/emulator/flags.h"
+#include "reconcilers/sagemaker/emulator.h"
+
+namespace converge::sagemaker {
+namespace {
+
+constexpr char kSandboxAccessKey[] = "AKIDSANDBOX";
+constexpr char kSandboxSecretKey[] = "sandbox-secret";
+
+}  // namespace
+
+std::vector<emulator::EmulatorFlag> EmulatorFlags() {
+  return {
+      {"access-key",
+       "Access key SageMaker requests must be SigV4-signed with (empty = no signature check)",
+       kSandboxAccessKey, false},
+      {"secret-key", "Its secret (the environment variable keeps it off the command line)",
+       kSandboxSecretKey, false},
+      {"region", "Only accept requests signed for this region (default: any)", "", false},
+  };
+}
+
+Result<std::unique_ptr<emulator::Emulator>> MakeEmulator(
+    const emulator::EmulatorFlagValues& flags) {
+  EmulatorOptions o;
+  Result<int> ms = emulator::TransitionMsFlag(flags, o.transition_ms);
+  if (!ms.ok()) return ms.status();
+  o.transition_ms = *ms;
+  o.failing_images = emulator::FlagValues(flags, emulator::kFailingImageFlag);
+  o.access_key = emulator::FlagValue(flags, "access-key", kSandboxAccessKey);
+  o.secret_key = emulator::FlagValue(flags, "secret-key", kSandboxSecretKey);
+  o.region = emulator::FlagValue(flags, "region");
+  return std::unique_ptr<emulator::Emulator>(std::make_unique<Emulator>(std::move(o)));
+}
+
+}  // namespace converge::sagemaker
