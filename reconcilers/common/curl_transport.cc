@@ -151,6 +151,11 @@ class CurlTransport : public Transport {
 
   void SetMethod(const Request& request) {
     CURL* h = handle_;
+    // libcurl silently sends a request again when a reused keep-alive connection turns out dead
+    // before any answer byte. For a write that may have been carried out (the server acted, then
+    // the connection dropped) that would be a second write: a non-idempotent request always
+    // goes on a fresh connection, so a lost reply reaches the caller as kUnknownOutcome.
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, request.idempotent ? 0L : 1L);
     if (request.method == "HEAD") {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (request.method == "GET" && request.body.empty()) {
