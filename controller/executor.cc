@@ -152,7 +152,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     result.status = entry.status();
     return result;
   }
-  // Snapshot before the call that changes the object (DESIGN §5.5). A create snapshots
+  // Snapshot before the call that changes the object (safety rule 5). A create snapshots
   // "did not exist" so a rollback can remove it again.
   store::Snapshot snap;
   snap.key = key;

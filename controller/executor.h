@@ -2,7 +2,7 @@
 //   journal intent → snapshot the live object (durable) → journal in-progress → one backend
 //   call → wait for health (timeout, progress lines) → record last-applied → journal done.
 // When health fails or times out and auto-rollback is on, the snapshot is restored, the
-// resource is held (DESIGN §5.3) and the journal says rolled-back. Changes in one wave run
+// resource is held (safety rule 3, docs/architecture.md) and the journal says rolled-back. Changes in one wave run
 // concurrently (bounded by --parallelism); waves run in order; deletes run last.
 #pragma once
 

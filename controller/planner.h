@@ -1,5 +1,5 @@
 // The planner pairs (desired, live, last-applied) per resource, asks each backend's pure diff
-// for the action, applies the safety rules of DESIGN §5 (holds, prune gating, max deletes,
+// for the action, applies the safety contract of docs/architecture.md (holds, prune gating, max deletes,
 // blocked deletes when a file failed to load) and orders the result.
 #pragma once
 

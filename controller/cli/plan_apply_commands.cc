@@ -188,7 +188,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
     plan = std::move(p->plan);
     backends = std::move(p->backends);
     if (plan.HasErrors()) {
-      // Bad input changes nothing (DESIGN §5.1 and beyond): report and stop.
+      // Bad input changes nothing (safety rule 1 and beyond): report and stop.
       std::cerr << RenderDiagnostics(plan.diagnostics, g.color && isatty(STDERR_FILENO));
       for (const auto& e : plan.errors) Err(e.Text());
       Err("nothing was applied: fix the errors above first");

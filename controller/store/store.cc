@@ -119,7 +119,7 @@ Status Configure(Database* db) {
     return InternalError("state store: cannot enable WAL journal mode");
   }
   // NORMAL in WAL mode: every commit survives a crash of this process (kill -9); only the
-  // snapshot insert, which must be on disk before the backend call (DESIGN §5.5), is committed
+  // snapshot insert, which must be on disk before the backend call (safety rule 5), is committed
   // with FULL so it also survives power loss (and carries earlier commits with it).
   CONVERGE_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = NORMAL"));
   return db->Exec("PRAGMA foreign_keys = ON");

@@ -1,4 +1,4 @@
-// Planner rules (DESIGN §5) with a fake backend whose diff compares whole documents.
+// Planner rules (the safety contract, docs/architecture.md) with a fake backend whose diff compares whole documents.
 #include "controller/planner.h"
 
 #include <gmock/gmock.h>
