@@ -112,9 +112,18 @@ json ResultsJson(int64_t run, const std::vector<ChangeResult>& results) {
                    {"action", ActionName(r.action)},
                    {"outcome", OutcomeName(r.outcome)},
                    {"message", r.message},
+                   {"code", CodeName(r.status.code())},
                    {"snapshot", r.snapshot_id},
                    {"seconds", r.seconds}});
   return {{"run", run}, {"results", arr}, {"summary", ResultsSummary(results)}};
+}
+
+void PrintNotApplied(const std::vector<ChangeResult>& results) {
+  for (const auto& r : results)
+    if (r.outcome != Outcome::kApplied)
+      std::printf("  %s: %s: %s\n", r.key.ToString().c_str(), OutcomeName(r.outcome),
+                  r.message.c_str());
+  std::fflush(stdout);
 }
 
 std::map<std::string, BackendConfig> ConfigsFromSpecs(const std::map<std::string, json>& specs) {

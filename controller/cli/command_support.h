@@ -47,6 +47,8 @@ Result<Planned> MakePlan(const GlobalOptions& g, const std::string& dir, bool pr
 // "N created, N updated, ..." and the JSON form of a run's results.
 std::string ResultsSummary(const std::vector<ChangeResult>& results);
 json ResultsJson(int64_t run, const std::vector<ChangeResult>& results);
+// One line per change that did not apply: "  KIND/NAME: OUTCOME: message" on stdout.
+void PrintNotApplied(const std::vector<ChangeResult>& results);
 
 // Rebuilds backend configs recorded in a saved plan or in the state (secret references only).
 std::map<std::string, BackendConfig> ConfigsFromSpecs(const std::map<std::string, json>& specs);

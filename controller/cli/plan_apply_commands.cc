@@ -232,10 +232,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
     std::cout << "\n"
               << (ok ? "Apply complete! " : "Apply finished with errors. ")
               << "Resources: " << summary << ". (run " << *run << ")\n";
-    for (const auto& r : results)
-      if (r.outcome != Outcome::kApplied)
-        std::cout << "  " << r.key.ToString() << ": " << OutcomeName(r.outcome) << ": " << r.message
-                  << "\n";
+    PrintNotApplied(results);
   }
   return ok ? 0 : 1;
 }

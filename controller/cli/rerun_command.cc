@@ -88,10 +88,7 @@ int RunRerun(const GlobalOptions& g, const RerunOptions& o) {
       if (m.size() > 7 && m.compare(m.size() - 7, 7, "JobName") == 0 && v.is_string()) job_name = v;
     std::cout << (ok ? "Rerun complete: " : "Rerun failed: ") << k->ToString() << " as " << job_name
               << ". (run " << *run << ")\n";
-    for (const auto& r : results)
-      if (r.outcome != Outcome::kApplied)
-        std::cout << "  " << r.key.ToString() << ": " << OutcomeName(r.outcome) << ": " << r.message
-                  << "\n";
+    PrintNotApplied(results);
   }
   return ok ? 0 : 1;
 }

@@ -198,15 +198,6 @@ std::string_view TrimView(std::string_view s) {
   return s;
 }
 
-std::string AmzDate(std::chrono::system_clock::time_point now) {
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 void RemoveHeader(std::vector<std::pair<std::string, std::string>>& headers,
                   std::string_view lower_name) {
   std::erase_if(headers, [&](const auto& h) { return Lower(h.first) == lower_name; });
@@ -264,6 +255,16 @@ std::string CanonicalRequest(const SigningRequest& request,
 }
 
 }  // namespace
+
+std::string AmzDate(std::chrono::system_clock::time_point now) {
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
 
 std::string Signature(const SigningRequest& request, const Credentials& credentials,
                       const std::string& region, const std::string& service,

@@ -36,6 +36,9 @@ struct SigningRequest {
 // default, unless the request sets Host) and every header of the request except User-Agent,
 // Expect and X-Amzn-Trace-Id; for the SageMaker client that is
 // content-type;host;x-amz-date;x-amz-target (;x-amz-security-token with session credentials).
+// The X-Amz-Date form of a time: 20150830T123600Z (UTC).
+std::string AmzDate(std::chrono::system_clock::time_point t);
+
 void Sign(SigningRequest& request, const Credentials& credentials, const std::string& region,
           const std::string& service, std::chrono::system_clock::time_point now);
 

@@ -15,10 +15,8 @@ std::vector<emulator::EmulatorFlag> EmulatorFlags() {
 Result<std::unique_ptr<emulator::Emulator>> MakeEmulator(
     const emulator::EmulatorFlagValues& flags) {
   EmulatorOptions o;
-  Result<int> ms = emulator::TransitionMsFlag(flags, o.transition_ms);
-  if (!ms.ok()) return ms.status();
-  o.transition_ms = *ms;
-  o.failing_images = emulator::FlagValues(flags, emulator::kFailingImageFlag);
+  CONVERGE_RETURN_IF_ERROR(
+      emulator::ReadSharedKnobs(flags, &o.transition_ms, &o.failing_images));
   o.basic_auth = emulator::FlagValue(flags, "basic-auth");
   o.token = emulator::FlagValue(flags, "token");
   return std::unique_ptr<emulator::Emulator>(std::make_unique<Emulator>(std::move(o)));

@@ -24,10 +24,8 @@ std::vector<emulator::EmulatorFlag> EmulatorFlags() {
 Result<std::unique_ptr<emulator::Emulator>> MakeEmulator(
     const emulator::EmulatorFlagValues& flags) {
   EmulatorOptions o;
-  Result<int> ms = emulator::TransitionMsFlag(flags, o.transition_ms);
-  if (!ms.ok()) return ms.status();
-  o.transition_ms = *ms;
-  o.failing_images = emulator::FlagValues(flags, emulator::kFailingImageFlag);
+  CONVERGE_RETURN_IF_ERROR(
+      emulator::ReadSharedKnobs(flags, &o.transition_ms, &o.failing_images));
   o.access_key = emulator::FlagValue(flags, "access-key", kSandboxAccessKey);
   o.secret_key = emulator::FlagValue(flags, "secret-key", kSandboxSecretKey);
   o.region = emulator::FlagValue(flags, "region");

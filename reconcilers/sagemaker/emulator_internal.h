@@ -101,8 +101,6 @@ std::optional<double> ParseTimestamp(const json& v);
 // "20240102T030405Z" -> time point.
 std::optional<WallTime> ParseAmzDate(const std::string& s);
 
-std::string FormatAmzDate(WallTime t);
-
 // Nesting depth of JSON text, counted outside strings; stops early past `limit`.
 int JsonDepth(std::string_view text, int limit);
 

@@ -171,13 +171,13 @@ std::optional<Reply> Emulator::Impl::Authenticate(const httplib::Request& req,
   if (*signed_at < wall - kMaxClockSkew) {
     return Error(403, "InvalidSignatureException",
                  "Signature expired: " + amz_date + " is now earlier than " +
-                     FormatAmzDate(wall - kMaxClockSkew) + " (" + FormatAmzDate(wall) +
+                     aws::AmzDate(wall - kMaxClockSkew) + " (" + aws::AmzDate(wall) +
                      " - 15 min.)");
   }
   if (*signed_at > wall + kMaxClockSkew) {
     return Error(403, "InvalidSignatureException",
                  "Signature not yet current: " + amz_date + " is still later than " +
-                     FormatAmzDate(wall + kMaxClockSkew) + " (" + FormatAmzDate(wall) +
+                     aws::AmzDate(wall + kMaxClockSkew) + " (" + aws::AmzDate(wall) +
                      " + 15 min.)");
   }
   aws::SigningRequest signing;

@@ -96,11 +96,12 @@ Reply Emulator::Impl::AddTags(const json& in, Ctx& c) {
   return Ok({{"Tags", in["Tags"]}});
 }
 
-Reply Emulator::Impl::ListTags(const json& in, Ctx& c) {
-  const std::string arn = in["ResourceArn"];
-  json* tags = TagsOf(arn);
-  if (tags == nullptr) return Validation("Could not find resource " + Quoted(arn) + ".");
-  size_t max = in.value("MaxResults", kDefaultListTagsMaxResults);
+namespace {
+
+// One page of `items` as the List* operations answer: MaxResults (else `default_max`) from the
+// offset NextToken names, and a NextToken when more remain.
+Reply Page(const json& in, std::vector<json> items, size_t default_max, const char* member) {
+  size_t max = in.value("MaxResults", default_max);
   size_t offset = 0;
   if (in.contains("NextToken")) {
     auto o = PageOffset(in["NextToken"].get<std::string>());
@@ -108,10 +109,21 @@ Reply Emulator::Impl::ListTags(const json& in, Ctx& c) {
     offset = *o;
   }
   json page = json::array();
-  for (size_t i = offset; i < tags->size() && page.size() < max; ++i) page.push_back((*tags)[i]);
-  json out = {{"Tags", page}};
-  if (offset + page.size() < tags->size()) out["NextToken"] = PageToken(offset + page.size());
+  for (size_t i = offset; i < items.size() && page.size() < max; ++i)
+    page.push_back(std::move(items[i]));
+  json out = {{member, page}};
+  if (offset + page.size() < items.size()) out["NextToken"] = PageToken(offset + page.size());
   return Ok(out);
+}
+
+}  // namespace
+
+Reply Emulator::Impl::ListTags(const json& in, Ctx& c) {
+  const std::string arn = in["ResourceArn"];
+  json* tags = TagsOf(arn);
+  if (tags == nullptr) return Validation("Could not find resource " + Quoted(arn) + ".");
+  std::vector<json> all(tags->begin(), tags->end());
+  return Page(in, std::move(all), kDefaultListTagsMaxResults, "Tags");
 }
 
 Reply Emulator::Impl::DeleteTags(const json& in, Ctx& c) {
@@ -161,20 +173,10 @@ Reply Emulator::Impl::ListPage(const json& in, std::vector<ListItem> items, cons
     };
     return ascending ? key(a) < key(b) : key(b) < key(a);
   });
-  size_t max = in.value("MaxResults", kDefaultMaxResults);
-  size_t offset = 0;
-  if (in.contains("NextToken")) {
-    auto o = PageOffset(in["NextToken"].get<std::string>());
-    if (!o) return Validation("Invalid NextToken value.");
-    offset = *o;
-  }
-  json page = json::array();
-  for (size_t i = offset; i < items.size() && page.size() < max; ++i) {
-    page.push_back(std::move(items[i].summary));
-  }
-  json out = {{member, page}};
-  if (offset + page.size() < items.size()) out["NextToken"] = PageToken(offset + page.size());
-  return Ok(out);
+  std::vector<json> summaries;
+  summaries.reserve(items.size());
+  for (ListItem& i : items) summaries.push_back(std::move(i.summary));
+  return Page(in, std::move(summaries), kDefaultMaxResults, member);
 }
 
 }  // namespace converge::sagemaker

@@ -132,15 +132,6 @@ std::optional<WallTime> ParseAmzDate(const std::string& s) {
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-std::string FormatAmzDate(WallTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
-
 int JsonDepth(std::string_view text, int limit) {
   int depth = 0;
   int max_depth = 0;

@@ -29,4 +29,13 @@ Result<int> TransitionMsFlag(const EmulatorFlagValues& flags, int default_ms) {
   return static_cast<int>(ms);
 }
 
+Status ReadSharedKnobs(const EmulatorFlagValues& flags, int* transition_ms,
+                       std::vector<std::string>* failing_images) {
+  Result<int> ms = TransitionMsFlag(flags, *transition_ms);
+  if (!ms.ok()) return ms.status();
+  *transition_ms = *ms;
+  *failing_images = FlagValues(flags, kFailingImageFlag);
+  return Status::Ok();
+}
+
 }  // namespace converge::emulator

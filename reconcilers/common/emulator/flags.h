@@ -22,4 +22,9 @@ std::vector<std::string> FlagValues(const EmulatorFlagValues& flags, const std::
 // transition-ms as a number of milliseconds within 0..kMaxTransitionMs.
 Result<int> TransitionMsFlag(const EmulatorFlagValues& flags, int default_ms);
 
+// The two knobs every emulator takes, read into its options: transition-ms (kept when not given)
+// and the repeated failing-image.
+Status ReadSharedKnobs(const EmulatorFlagValues& flags, int* transition_ms,
+                       std::vector<std::string>* failing_images);
+
 }  // namespace converge::emulator
