@@ -65,7 +65,32 @@ std::chrono::seconds Executor::TimeoutFor(const std::string& backend) const {
   return it == ctx_.backends.end() ? std::chrono::seconds(600) : it->second.health_timeout;
 }
 
-Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,
+const KindDef* Executor::KindOf(const std::string& kind) const {
+  return (ctx_.registry != nullptr ? ctx_.registry : &Backends())->FindKind(kind);
+}
+
+std::chrono::seconds Executor::TimeoutFor(const PlannedChange& change, const json& desired) const {
+  std::chrono::seconds t = TimeoutFor(change.backend);
+  const KindDef* k = KindOf(change.key.kind);
+  if (k == nullptr || !k->timeout) return t;
+  auto own = k->timeout(desired);
+  return own ? std::max(t, *own) : t;
+}
+
+std::chrono::milliseconds Executor::PollInterval(const std::string& backend) const {
+  std::chrono::milliseconds backend_poll{0};
+  if (auto it = ctx_.backends.find(backend); it != ctx_.backends.end()) {
+    backend_poll = it->second.poll_interval;
+    if (backend_poll.count() == 0) {
+      const BackendRegistry& r = ctx_.registry != nullptr ? *ctx_.registry : Backends();
+      if (const BackendFactory* f = r.Find(it->second.type)) backend_poll = f->default_poll_interval;
+    }
+  }
+  return std::max(options_.poll_interval, backend_poll);
+}
+
+Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend,
+                                     const ResourceKey& key, const json& desired,
                                      std::chrono::seconds timeout, const std::string& label) {
   auto start = ctx_.clock->Now();
   auto next_report = start + ctx_.progress->interval;
@@ -95,8 +120,7 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const ResourceKey& key, co
                           last.message + ")");
       next_report = now + ctx_.progress->interval;
     }
-    ctx_.clock->SleepUnless(std::max(options_.poll_interval, rec->HealthPollInterval()),
-                            options_.cancellation);
+    ctx_.clock->SleepUnless(PollInterval(backend), options_.cancellation);
   }
 }
 
@@ -186,7 +210,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   json want = change.action == Action::kDelete ? json() : change.desired;
-  auto health = WaitHealthy(rec, change.key, want, rec->HealthTimeout(want, TimeoutFor(change.backend)),
+  auto health = WaitHealthy(rec, change.backend, change.key, want, TimeoutFor(change, want),
                             Gerund(change.action));
   if (health.ok()) {
     result.status = Status::Ok();
@@ -222,7 +246,10 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
-  const bool can_roll_back = change.action != Action::kDelete && rec->CanRollback(change.key);
+  // A run is history: it is never rolled back (its lifecycle says so, not the backend).
+  const KindDef* kind = KindOf(change.key.kind);
+  const bool can_roll_back = change.action != Action::kDelete &&
+                             (kind == nullptr || kind->lifecycle != Lifecycle::kRun);
   if (!change.auto_rollback || !can_roll_back) {
     // A definitive failure (the backend said so) keeps its code, so that `converge watch` does
     // not repeat the same change until the spec changes.
@@ -235,7 +262,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   // Automatic rollback to the snapshot taken before the change.
   ctx_.progress->Line(who + ": rolling back to snapshot " + std::to_string(*snap_id) + "...");
   Status restored = rec->Restore(change.key, change.live);
-  Result<Health> back = restored.ok() ? WaitHealthy(rec, change.key, change.live,
+  Result<Health> back = restored.ok() ? WaitHealthy(rec, change.backend, change.key, change.live,
                                                     TimeoutFor(change.backend), "rolling back")
                                       : Result<Health>(restored);
   store::Hold hold;
@@ -313,7 +340,7 @@ std::vector<ChangeResult> Executor::Settle(int64_t run,
     }
     ChangeResult r{c.key, Action::kNoop, Outcome::kFailed, "", 0, 0};
     Reconciler* rec = ctx_.reconcilers.at(c.backend);
-    auto health = WaitHealthy(rec, c.key, c.desired, TimeoutFor(c.backend), "settling");
+    auto health = WaitHealthy(rec, c.backend, c.key, c.desired, TimeoutFor(c.backend), "settling");
     if (!health.ok()) {
       r.message = "matches its spec but is not healthy: " + health.status().message();
       ctx_.progress->Line(c.key.Display() + ": " + r.message);
@@ -371,7 +398,7 @@ ChangeResult Executor::Rollback(int64_t run, const ResourceKey& key, const std::
   ctx_.progress->Line(key.Display() + ": restoring snapshot " + std::to_string(to.id) + " (" + to.taken_at +
                       ")...");
   Status s = rec->Restore(key, to.doc);
-  Result<Health> h = s.ok() ? WaitHealthy(rec, key, to.doc, TimeoutFor(backend), "restoring")
+  Result<Health> h = s.ok() ? WaitHealthy(rec, backend, key, to.doc, TimeoutFor(backend), "restoring")
                             : Result<Health>(s);
   result.seconds = std::chrono::duration<double>(ctx_.clock->Now() - started).count();
   if (!h.ok()) {

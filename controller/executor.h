@@ -19,6 +19,7 @@
 #include "controller/plan.h"
 #include "controller/store/store.h"
 #include "reconcilers/reconciler.h"
+#include "reconcilers/registry.h"
 #include "specs/backend.h"
 
 namespace converge {
@@ -76,6 +77,8 @@ struct ExecContext {
   std::map<std::string, BackendConfig> backends;   // by Backend name
   Clock* clock = nullptr;
   Progress* progress = nullptr;
+  // The kinds' lifecycles and per-kind data; nullptr = every backend compiled in (Backends()).
+  const BackendRegistry* registry = nullptr;
 };
 
 class Executor {
@@ -108,9 +111,17 @@ class Executor {
   // is sent once more, and that call's status is returned).
   Status ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& change, const Status& call);
   // Polls health until healthy or the deadline; returns the last health seen.
-  Result<Health> WaitHealthy(Reconciler* rec, const ResourceKey& key, const json& desired,
+  Result<Health> WaitHealthy(Reconciler* rec, const std::string& backend, const ResourceKey& key,
+                             const json& desired,
                              std::chrono::seconds timeout, const std::string& label);
   std::chrono::seconds TimeoutFor(const std::string& backend) const;
+  // The same for one change: longer when its kind says the object needs longer (a run's own
+  // time limit).
+  std::chrono::seconds TimeoutFor(const PlannedChange& change, const json& desired) const;
+  // How often health is polled on `backend`: the larger of --poll-interval and the backend's.
+  std::chrono::milliseconds PollInterval(const std::string& backend) const;
+  // What the registry says of a kind; nullptr for a kind no backend registered (tests).
+  const KindDef* KindOf(const std::string& kind) const;
 
   ExecContext ctx_;
   ExecOptions options_;

@@ -92,9 +92,6 @@ class Reconciler {
  public:
   virtual ~Reconciler() = default;
 
-  virtual std::string Type() const = 0;                 // "marathon"
-  virtual std::vector<std::string> Kinds() const = 0;   // {"App"}
-
   // Called with this backend's documents before Observe and Desired: backends whose objects
   // reference each other (an endpoint naming its config) resolve references and content-derived
   // names from it. Default: nothing to bind.
@@ -118,30 +115,17 @@ class Reconciler {
   // embeds its models' content-addressed names). When one of them changes, this one must be
   // planned again too; `converge watch` uses it to widen an incremental re-plan.
   virtual std::vector<ResourceKey> References(const Document& doc) const { return {}; }
-  // How long a change to `desired` may take to become healthy; the backend's healthTimeout
-  // unless the object says it takes longer (a SageMaker job's StoppingCondition).
-  virtual std::chrono::seconds HealthTimeout(const json& desired,
-                                             std::chrono::seconds backend_default) const {
-    return backend_default;
-  }
 
   virtual Status Apply(const ChangeRequest& change) = 0;
   virtual Result<Health> CheckHealth(const ResourceKey& key, const json& desired) = 0;
   // Put the object back to a snapshot's definition (or delete it when the snapshot says it
   // did not exist).
   virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
-  // How often health may be polled (SageMaker endpoints take minutes and Describe calls are
-  // rate-limited); the executor uses the larger of this and its own interval.
-  virtual std::chrono::milliseconds HealthPollInterval() const {
-    return std::chrono::milliseconds(0);
-  }
   // `converge rerun`: the desired document of a new run of a job spec (a fresh name), for an
   // Action::kRun change. Backends without jobs refuse.
   virtual Result<json> DesiredForRerun(const Document& doc) {
     return InvalidError(doc.kind + " is not a job kind: only jobs can be rerun");
   }
-  // Whether a failed change of this kind can be rolled back (a job that ran cannot).
-  virtual bool CanRollback(const ResourceKey& key) const { return true; }
   // Number of backend requests made so far (attempts), and of those that write.
   virtual long RequestCount() const = 0;
   virtual long WriteCount() const = 0;

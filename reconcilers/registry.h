@@ -49,6 +49,9 @@ struct KindDef {
   // How long a change to `desired` may take to become healthy (a run: its own time limit);
   // nullopt or unset = the backend's healthTimeout.
   std::function<std::optional<std::chrono::seconds>(const json& desired)> timeout;
+  // kRun: the member of the desired document that holds the run's live name
+  // ("TrainingJobName"), for `converge rerun` to say which run it started.
+  std::string run_name_member;
 };
 
 // What `connect` gets besides the Backend config.
@@ -70,6 +73,9 @@ struct BackendFactory {
   // url, auth, tls, prune, autoRollback, healthTimeout), as {"properties": ..., "required": ...}.
   // Validated at file:line:column like every spec.
   json backend_schema = json::object();
+  // How often health may be polled when the Backend sets no pollInterval (0 = the executor's
+  // own --poll-interval): SageMaker's Describe calls are rate-limited, its transitions slow.
+  std::chrono::milliseconds default_poll_interval{0};
   // The values of `auth.type` this backend accepts ("none", "basic", "dcos-token", "aws", ...).
   std::set<std::string> auth_types = {"none"};
   // Extra checks of a Backend spec that a schema cannot say (paths are JSON pointers from the

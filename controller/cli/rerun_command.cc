@@ -8,6 +8,7 @@
 #include "controller/cli/command_support.h"
 #include "controller/cli/commands.h"
 #include "controller/render.h"
+#include "reconcilers/registry.h"
 
 namespace converge::cli {
 
@@ -83,9 +84,12 @@ int RunRerun(const GlobalOptions& g, const RerunOptions& o) {
   if (o.output == "json") {
     std::cout << ResultsJson(*run, results).dump(2) << "\n";
   } else {
-    std::string job_name;  // the new run's name: the request member ending in "JobName"
-    for (const auto& [m, v] : desired->items())
-      if (m.size() > 7 && m.compare(m.size() - 7, 7, "JobName") == 0 && v.is_string()) job_name = v;
+    // The new run's live name, from the member its kind registered.
+    std::string job_name;
+    if (const KindDef* kind = Backends().FindKind(k->kind);
+        kind != nullptr && desired->contains(kind->run_name_member) &&
+        (*desired)[kind->run_name_member].is_string())
+      job_name = (*desired)[kind->run_name_member].get<std::string>();
     std::cout << (ok ? "Rerun complete: " : "Rerun failed: ") << k->ToString() << " as " << job_name
               << ". (run " << *run << ")\n";
     PrintNotApplied(results);

@@ -19,19 +19,9 @@ class CountingReconciler : public Reconciler {
   CountingReconciler(std::unique_ptr<Reconciler> inner, std::string backend, Metrics* metrics)
       : inner_(std::move(inner)), backend_(std::move(backend)), metrics_(metrics) {}
 
-  std::string Type() const override { return inner_->Type(); }
-  std::vector<std::string> Kinds() const override { return inner_->Kinds(); }
   void BindSpecs(const std::vector<const Document*>& docs) override { inner_->BindSpecs(docs); }
   std::vector<ResourceKey> References(const Document& doc) const override {
     return inner_->References(doc);
-  }
-  std::chrono::milliseconds HealthPollInterval() const override {
-    return inner_->HealthPollInterval();
-  }
-  bool CanRollback(const ResourceKey& key) const override { return inner_->CanRollback(key); }
-  std::chrono::seconds HealthTimeout(const json& desired,
-                                     std::chrono::seconds backend_default) const override {
-    return inner_->HealthTimeout(desired, backend_default);
   }
   Result<json> DesiredForRerun(const Document& doc) override {
     return inner_->DesiredForRerun(doc);

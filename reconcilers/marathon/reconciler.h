@@ -18,8 +18,6 @@ class Reconciler : public converge::Reconciler {
  public:
   Reconciler(std::unique_ptr<Client> client, std::string instance);
 
-  std::string Type() const override { return "marathon"; }
-  std::vector<std::string> Kinds() const override { return {"App"}; }
   Result<std::vector<LiveObject>> Observe() override;
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override;
   json Desired(const Document& doc) const override;

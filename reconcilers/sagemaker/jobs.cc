@@ -12,22 +12,17 @@ namespace converge::sagemaker {
 using internal::CreationTime;
 using internal::kPrivate;
 
-bool Reconciler::CanRollback(const ResourceKey& key) const {
-  const KindSpec* k = FindKind(key.kind);
-  return k && !k->job;
-}
-
-std::chrono::seconds Reconciler::HealthTimeout(const json& desired,
-                                               std::chrono::seconds backend_default) const {
-  if (!desired.is_object() || !desired.contains("StoppingCondition")) return backend_default;
+std::optional<std::chrono::seconds> RunTimeout(const json& desired) {
+  if (!desired.is_object() || !desired.contains("StoppingCondition")) return std::nullopt;
   const json& sc = desired["StoppingCondition"];
   long long total = 0;
   for (const char* m : {"MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"})
     if (sc.is_object() && sc.contains(m) && sc[m].is_number_integer())
       total = std::max<long long>(total, sc[m].get<long long>());  // wait time includes runtime
-  if (total == 0) return backend_default;
-  return std::max(backend_default, std::chrono::seconds(total + 15 * 60));
+  if (total == 0) return std::nullopt;
+  return std::chrono::seconds(total + 15 * 60);  // time to start, and to upload the output
 }
+
 // Runs of a job spec: jobs named <live name> or <live name>-r<N>, newest first, with the
 // failure reason of the newest when it failed.
 Status Reconciler::ObserveRuns(const KindSpec& k, const std::string& name, json& runs) {

@@ -43,12 +43,6 @@ json WireRequest(const json& desired) {
 Reconciler::Reconciler(std::unique_ptr<Api> api, std::string instance, Options options)
     : api_(std::move(api)), instance_(std::move(instance)), options_(options) {}
 
-std::vector<std::string> Reconciler::Kinds() const {
-  std::vector<std::string> out;
-  for (const auto& k : sagemaker::Kinds()) out.push_back(k.kind);
-  return out;
-}
-
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto specs = std::make_shared<SpecMap>();
   for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec;

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -65,13 +66,15 @@ struct Options {
   const Cancellation* cancel = nullptr;
 };
 
+// How long a run of a job may take: its StoppingCondition plus 15 minutes to start and upload;
+// nullopt when the request sets none (the backend's healthTimeout applies).
+std::optional<std::chrono::seconds> RunTimeout(const json& desired);
+
 class Reconciler : public converge::Reconciler {
  public:
   using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
 
-  std::string Type() const override { return "sagemaker"; }
-  std::vector<std::string> Kinds() const override;
 
   void BindSpecs(const std::vector<const Document*>& docs) override;
   Result<std::vector<LiveObject>> Observe() override;
@@ -86,12 +89,8 @@ class Reconciler : public converge::Reconciler {
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;
-  std::chrono::milliseconds HealthPollInterval() const override { return options_.poll_interval; }
-  bool CanRollback(const ResourceKey& key) const override;
   // Jobs: at least their StoppingCondition (MaxRuntimeInSeconds + MaxWaitTimeInSeconds) plus
-  // 15 minutes for provisioning, so a long training run does not time out at healthTimeout.
-  std::chrono::seconds HealthTimeout(const json& desired,
-                                     std::chrono::seconds backend_default) const override;
+
   long RequestCount() const override { return api_->RequestCount(); }
   long WriteCount() const override { return api_->WriteCount(); }
 

@@ -28,18 +28,6 @@ class ClientApi : public Api {
   std::unique_ptr<Client> client_;
 };
 
-// A job waits for its own time limit (StoppingCondition) plus time to start and upload.
-std::optional<std::chrono::seconds> JobTimeout(const json& desired) {
-  if (!desired.is_object() || !desired.contains("StoppingCondition")) return std::nullopt;
-  const json& sc = desired["StoppingCondition"];
-  long long total = 0;
-  for (const char* m : {"MaxRuntimeInSeconds", "MaxWaitTimeInSeconds"})
-    if (sc.is_object() && sc.contains(m) && sc[m].is_number_integer())
-      total = std::max<long long>(total, sc[m].get<long long>());  // wait time includes runtime
-  if (total == 0) return std::nullopt;
-  return std::chrono::seconds(total + 15 * 60);
-}
-
 Options OptionsOf(const BackendConfig& cfg) {
   Options options;
   if (cfg.spec.contains("retainVersions") && cfg.spec["retainVersions"].is_number_integer())
@@ -66,10 +54,14 @@ void RegisterBackend(BackendRegistry& registry) {
   RegisterKinds(kinds);
   for (const KindSpec& k : Kinds()) {
     KindDef def{k.kind, k.job ? Lifecycle::kRun : Lifecycle::kResource, *kinds.Find(k.kind)};
-    if (k.job) def.timeout = JobTimeout;
+    if (k.job) {
+      def.timeout = RunTimeout;
+      def.run_name_member = k.name_member;
+    }
     f.kinds.push_back(std::move(def));
   }
   f.auth_types = {"aws", "none"};
+  f.default_poll_interval = Options().poll_interval;
   f.backend_schema = {
       {"properties",
        {{"region", {{"type", "string"}}},

@@ -70,6 +70,25 @@ int FakeReconciler::max_concurrent_applies() const {
   return max_applying_;
 }
 
+BackendFactory FakeReconciler::Factory() const {
+  BackendFactory f;
+  f.type = type_;
+  f.default_poll_interval = poll_interval;
+  std::set<std::string> kinds(kinds_.begin(), kinds_.end());
+  kinds.insert(run_kinds.begin(), run_kinds.end());
+  for (const std::string& kind : kinds) {
+    KindDef k;
+    k.kind = kind;
+    k.lifecycle = run_kinds.count(kind) ? Lifecycle::kRun : Lifecycle::kResource;
+    if (health_timeout) {
+      auto t = *health_timeout;
+      k.timeout = [t](const json&) { return std::optional<std::chrono::seconds>(t); };
+    }
+    f.kinds.push_back(std::move(k));
+  }
+  return f;
+}
+
 Result<std::vector<LiveObject>> FakeReconciler::Observe() {
   std::lock_guard<std::mutex> lock(mu_);
   calls_.push_back({"observe", {}, Action::kNoop, json()});
@@ -125,11 +144,6 @@ DiffResult FakeReconciler::Diff(const json& desired, const json& live,
     if (!have.contains(k) || have[k] != v)
       r.fields.push_back({k, have.contains(k) ? have[k] : json(), v});
   return r;
-}
-
-std::chrono::seconds FakeReconciler::HealthTimeout(const json& desired,
-                                                   std::chrono::seconds backend_default) const {
-  return health_timeout.value_or(backend_default);
 }
 
 FakeReconciler::Write FakeReconciler::NextWrite(std::map<ResourceKey, std::vector<Write>>& scripts,

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "reconcilers/reconciler.h"
+#include "reconcilers/registry.h"
 
 namespace converge::test {
 
@@ -70,10 +71,12 @@ class FakeReconciler : public Reconciler {
   std::function<void(const ChangeRequest&)> on_apply;
   std::function<void(const ResourceKey&, const json&)> on_restore;
 
-  // Per-kind data a real backend would report.
+  // What a real backend registers about itself (reconcilers/registry.h), as Factory() returns
+  // it: the default poll interval, a per-kind timeout, the kinds whose lifecycle is `run`.
   std::chrono::milliseconds poll_interval{0};
-  std::optional<std::chrono::seconds> health_timeout;  // HealthTimeout's answer when set
-  std::set<std::string> no_rollback_kinds;             // CanRollback false (a run is history)
+  std::optional<std::chrono::seconds> health_timeout;  // every kind's timeout() when set
+  std::set<std::string> run_kinds;                     // lifecycle run: never rolled back
+  BackendFactory Factory() const;
 
   // What happened.
   std::vector<Call> calls() const;
@@ -84,22 +87,14 @@ class FakeReconciler : public Reconciler {
   int max_concurrent_applies() const;
 
   // Reconciler.
-  std::string Type() const override { return type_; }
-  std::vector<std::string> Kinds() const override { return kinds_; }
   Result<std::vector<LiveObject>> Observe() override;
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override;
   json Desired(const Document& doc) const override;
   json Definition(const json& live) const override;
   DiffResult Diff(const json& desired, const json& live, const json& last_applied) const override;
-  std::chrono::seconds HealthTimeout(const json& desired,
-                                     std::chrono::seconds backend_default) const override;
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;
-  std::chrono::milliseconds HealthPollInterval() const override { return poll_interval; }
-  bool CanRollback(const ResourceKey& key) const override {
-    return no_rollback_kinds.count(key.kind) == 0;
-  }
   long RequestCount() const override;
   long WriteCount() const override;
 

@@ -70,9 +70,13 @@ class ExecutorTest : public ::testing::Test {
     o.health_timeout = seconds(30);
     return o;
   }
+  // The registry says what the fake backend registers (its kinds' lifecycles, timeouts, poll).
   Executor Make(ExecOptions o = Options()) {
-    return Executor(
-        ExecContext{store_.get(), {{"fake", &rec_}}, backends_, &clock_, progress_.get()}, o);
+    registry_ = BackendRegistry();
+    registry_.Register(rec_.Factory());
+    return Executor(ExecContext{store_.get(), {{"fake", &rec_}}, backends_, &clock_,
+                                progress_.get(), &registry_},
+                    o);
   }
 
   // A change as the planner makes it. `live` null: a create; `desired` null: a delete.
@@ -132,7 +136,8 @@ class ExecutorTest : public ::testing::Test {
   test::TempDir dir_{"converge-executor"};
   std::unique_ptr<store::Store> store_;
   int64_t run_ = 0;
-  FakeReconciler rec_;
+  FakeReconciler rec_{"fake", {"App", "Job"}};
+  BackendRegistry registry_;
   test::FakeClock clock_;
   std::map<std::string, BackendConfig> backends_;
   FILE* out_ = nullptr;

@@ -295,9 +295,9 @@ TEST_F(ExecutorTest, ARunIsWaitedOnUpToItsOwnTimeout) {
   EXPECT_THAT(Printed(), HasSubstr("Job train-r1: running..."));
 }
 
-// Today a kind that cannot be rolled back says so through Reconciler::CanRollback.
+// A kind whose lifecycle is `run` is never rolled back.
 TEST_F(ExecutorTest, AFailedRunIsNotRolledBackAndStaysFailed) {
-  rec_.no_rollback_kinds = {"Job"};
+  rec_.run_kinds = {"Job"};
   ChangeResult r = ApplyOne(RunOf("train-r1", "failed"));
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   // Terminal, so `converge watch` does not start the same run again.
@@ -307,11 +307,10 @@ TEST_F(ExecutorTest, AFailedRunIsNotRolledBackAndStaysFailed) {
   EXPECT_EQ(Journal()[0].state, JournalState::kFailed);
 }
 
-// Expected once kinds declare a lifecycle (issue 11 item 2): a `run` change is never rolled
-// back, whatever the backend would allow — the executor decides from the lifecycle (and the
-// kRun action), not from a per-backend CanRollback. Set the Job kind's lifecycle to `run` in
-// the fake here when that API exists (no_rollback_kinds goes away).
-TEST_F(ExecutorTest, DISABLED_ARunIsNeverRolledBackWhateverTheBackendAllows) {
+// A `run` change is never rolled back, even one that times out with autoRollback on: the
+// executor decides from the kind's lifecycle (registry), not from a backend method.
+TEST_F(ExecutorTest, ARunIsNeverRolledBackWhateverTheBackendAllows) {
+  rec_.run_kinds = {"Job"};
   ChangeResult r = ApplyOne(RunOf("train-r1", "progressing"));
   EXPECT_EQ(r.outcome, Outcome::kFailed);
   EXPECT_THAT(r.message, HasSubstr("not healthy after 30.0s"));

@@ -14,8 +14,6 @@ namespace {
 
 class FakeReconciler : public Reconciler {
  public:
-  std::string Type() const override { return "fake"; }
-  std::vector<std::string> Kinds() const override { return {"App"}; }
   Result<std::vector<LiveObject>> Observe() override { return std::vector<LiveObject>{}; }
   Result<std::optional<LiveObject>> Get(const ResourceKey&) override {
     return std::optional<LiveObject>();

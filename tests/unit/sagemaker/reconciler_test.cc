@@ -1,3 +1,4 @@
+#include "reconcilers/registry.h"
 #include "reconcilers/sagemaker/reconciler.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <set>
 
 namespace converge::sagemaker {
+void RegisterBackend(BackendRegistry& registry);  // register.cc
 namespace {
 
 // Canned answers per operation; records every call.
@@ -163,8 +165,12 @@ TEST(SageMakerDiffTest, JobsRunOncePerRevision) {
   EXPECT_EQ(f.action, Action::kNoop);
   EXPECT_NE(f.notice.find("AlgorithmError: out of memory"), std::string::npos);
   EXPECT_NE(f.notice.find("converge rerun TrainingJob/train"), std::string::npos);
-  EXPECT_FALSE(w.rec->CanRollback({"TrainingJob", "train"}));
-  EXPECT_TRUE(w.rec->CanRollback({"Endpoint", "churn"}));
+  // Jobs are runs (never rolled back); endpoints are resources.
+  BackendRegistry registry;
+  RegisterBackend(registry);
+  EXPECT_EQ(registry.FindKind("TrainingJob")->lifecycle, Lifecycle::kRun);
+  EXPECT_EQ(registry.FindKind("Endpoint")->lifecycle, Lifecycle::kResource);
+  EXPECT_EQ(registry.FindKind("TrainingJob")->run_name_member, "TrainingJobName");
 }
 
 TEST(SageMakerDiffTest, DependenciesFollowReferences) {
@@ -336,11 +342,10 @@ TEST(SageMakerApplyTest, ModelGarbageCollectionStopsWhenAConfigCannotBeRead) {
 }
 
 TEST(SageMakerHealthTest, JobsWaitTheirStoppingCondition) {
-  World w;
+  // The kind's timeout (the executor waits the larger of it and the backend's healthTimeout).
   json job = {{"StoppingCondition", {{"MaxRuntimeInSeconds", 7200}}}};
-  EXPECT_EQ(w.rec->HealthTimeout(job, std::chrono::seconds(1200)), std::chrono::seconds(7200 + 900));
-  EXPECT_EQ(w.rec->HealthTimeout(json::object(), std::chrono::seconds(1200)),
-            std::chrono::seconds(1200));
+  EXPECT_EQ(RunTimeout(job), std::chrono::seconds(7200 + 900));
+  EXPECT_EQ(RunTimeout(json::object()), std::nullopt);  // the backend's healthTimeout
 }
 
 // ----- prune protection -------------------------------------------------------------------
