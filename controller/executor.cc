@@ -95,12 +95,17 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
   auto start = ctx_.clock->Now();
   auto next_report = start + ctx_.progress->interval;
   Health last{HealthState::kProgressing, "waiting"};
+  int follow_ups = 0;
   while (true) {
     if (Cancelled()) return CancelledError(kInterruptedMessage);
     auto h = rec->CheckHealth(key, desired);
     if (h.ok()) {
       last = *h;
       if (last.state == HealthState::kHealthy) return last;
+      if (last.state == HealthState::kDiverged && last.follow_up != Action::kNoop) {
+        Status s = FollowUp(rec, key, desired, last, &follow_ups);
+        if (!s.ok()) return s;
+      }
       if (last.state == HealthState::kFailed)
         return InvalidError("failed after " +
                             Seconds(std::chrono::duration<double>(ctx_.clock->Now() - start).count()) +
@@ -122,6 +127,25 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
     }
     ctx_.clock->SleepUnless(PollInterval(backend), options_.cancellation);
   }
+}
+
+Status Executor::FollowUp(Reconciler* rec, const ResourceKey& key, const json& desired,
+                          const Health& health, int* sent) {
+  constexpr int kMaxFollowUps = 3;
+  if (*sent >= kMaxFollowUps)
+    return InvalidError("still " + health.message + " after " + std::to_string(*sent) + " " +
+                        ActionName(health.follow_up) + "s");
+  auto live = rec->Get(key);
+  if (!live.ok()) return live.status().terminal() ? live.status() : Status::Ok();  // next poll
+  if (!live->has_value()) return Status::Ok();  // gone meanwhile: the next poll says so
+  ctx_.progress->Line(key.Display() + ": " + health.message + "; sending a " +
+                      ActionName(health.follow_up) + " to reach the desired state");
+  ++*sent;
+  ChangeRequest req{key, health.follow_up, desired, rec->Definition((*live)->Doc())};
+  Status s = rec->Apply(req);
+  if (s.ok() || s.code() == Code::kConflict || !s.terminal()) return Status::Ok();  // polled again
+  return InvalidError(health.message + "; the " + ActionName(health.follow_up) +
+                      " failed: " + s.message());
 }
 
 Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& change,

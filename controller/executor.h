@@ -106,6 +106,11 @@ class Executor {
   }
   static constexpr const char* kInterruptedMessage = "interrupted: converge is stopping";
   ChangeResult ApplyOne(int64_t run, const PlannedChange& change);
+  // The follow-up step of a health wait: the object settled but diverged from `desired`
+  // (HealthState::kDiverged); the live object is read and `health.follow_up` sent (at most three
+  // times per wait). Ok = keep polling; an error ends the wait.
+  Status FollowUp(Reconciler* rec, const ResourceKey& key, const json& desired,
+                  const Health& health, int* sent);
   // The unknown-outcome step: a write was sent and no answer came. Reads the object back and
   // decides from live state whether the change landed (Ok: go on to the health wait) or not (it
   // is sent once more, and that call's status is returned).

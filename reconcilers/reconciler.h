@@ -72,12 +72,16 @@ struct DiffResult {
 
 // kFailed: the backend says the change failed for good (a SageMaker endpoint `Failed`, or rolled
 // back by SageMaker; a job `Failed`): the executor stops waiting at once instead of running out
-// the health timeout. kDegraded may still recover, so it is waited on.
-enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing, kFailed };
+// the health timeout. kDegraded may still recover, so it is waited on. kDiverged: the object
+// settled, but not at the desired state, and will not get there by itself (a SageMaker endpoint
+// InService on the right config with the counts that config was created with): the executor
+// sends `follow_up` (a scale) as a step of the change, then waits again. Health checks only read.
+enum class HealthState { kProgressing, kHealthy, kDegraded, kMissing, kFailed, kDiverged };
 
 struct Health {
   HealthState state = HealthState::kProgressing;
   std::string message;  // "deployment 1/2, tasks healthy 1/3"
+  Action follow_up = Action::kNoop;  // kDiverged: the write that brings it to the desired state
 };
 
 // One change to apply; what the executor hands to a reconciler.

@@ -110,18 +110,9 @@ Result<Health> Reconciler::EndpointHealth(const ResourceKey& key, const json& de
   if (updates.empty()) return Health{HealthState::kHealthy, "InService on " + want_cfg};
   // InService on the right config with other counts or weights: the config carries the counts
   // it was created with (a count-only change scales the endpoint, it does not make a new
-  // config), so an UpdateEndpoint back to it, or a new endpoint on it, deploys those. Set the
-  // wanted ones; the endpoint goes Updating and comes back InService with them.
-  auto r = api_->Call("UpdateEndpointWeightsAndCapacities",
-                      {{"EndpointName", key.name}, {"DesiredWeightsAndCapacities", updates}});
-  if (!r.ok() && r.status().code() != Code::kConflict) {
-    if (!r.status().terminal()) return r.status();  // throttled, 5xx: polled again
-    return Health{HealthState::kFailed, "InService, " + lagging +
-                                            "; setting the wanted counts "
-                                            "failed: " +
-                                            r.status().message()};
-  }
-  return Health{HealthState::kProgressing, "InService, " + lagging + ": scaling"};
+  // config), so an UpdateEndpoint back to it, or a new endpoint on it, deploys those. The
+  // executor sets the wanted ones with a scale (Apply); this check only reads.
+  return Health{HealthState::kDiverged, "InService, " + lagging, Action::kScale};
 }
 
 // ----- restore ------------------------------------------------------------------------------

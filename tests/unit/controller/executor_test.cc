@@ -150,6 +150,30 @@ TEST_F(ExecutorTest, DegradedIsWaitedOnAndMayRecover) {
   EXPECT_EQ(clock_.slept(), seconds(2));
 }
 
+// A health check only reads. When the object settled away from the desired state and says which
+// write brings it back (kDiverged + follow_up), the executor reads it and sends that write as a
+// step of the change, then waits again; at most three times.
+TEST_F(ExecutorTest, DivergedIsBroughtBackByTheFollowUpTheBackendNames) {
+  const ResourceKey a = AppKey("a");
+  rec_.ScriptHealth(a, {Health{HealthState::kDiverged, "InService, 2 instances", Action::kScale},
+                        Health{HealthState::kHealthy, "InService"}});
+  ChangeResult r = ApplyOne(Update("a"));
+  EXPECT_EQ(r.outcome, Outcome::kApplied) << r.message;
+  EXPECT_THAT(rec_.Trace(), ElementsAre("apply update App/a", "health App/a", "get App/a",
+                                        "apply scale App/a", "health App/a"));
+  EXPECT_THAT(Printed(), HasSubstr("App a: InService, 2 instances; sending a scale"));
+
+  const ResourceKey b = AppKey("b");
+  const Health diverged{HealthState::kDiverged, "stuck", Action::kScale};
+  rec_.ScriptHealth(b, std::vector<Result<Health>>(10, diverged));
+  PlannedChange c = Update("b");
+  c.auto_rollback = false;
+  r = ApplyOne(c);
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_EQ(rec_.Count("apply", b), 4);  // the change and three follow-ups
+  EXPECT_THAT(r.message, HasSubstr("still stuck after 3 scales"));
+}
+
 TEST_F(ExecutorTest, HealthCheckErrorsAreRetriedUntilTheTimeoutButTerminalOnesStop) {
   const ResourceKey a = AppKey("a"), b = AppKey("b");
   rec_.ScriptHealth(a, {UnavailableError("503"), UnavailableError("503")});

@@ -261,20 +261,27 @@ TEST(SageMakerObserveTest, ObservedConfigsDependOnTheModelsOfEveryVersion) {
 
 TEST(SageMakerHealthTest, InServiceOnTheRightConfigWithOldCountsIsScaled) {
   // UpdateEndpoint back to an old config deploys the counts that config was created with; the
-  // endpoint should run the wanted ones, so health sets them instead of timing out.
+  // endpoint should run the wanted ones. Health only reads: it says the endpoint diverged and
+  // that a scale brings it back; the executor sends that scale (Apply) as a step of the change.
   World w("repo/churn:1", 4, 0.9);
   json want = w.Desired(2);
   const std::string cfg = want["EndpointConfigName"];
   json live = LiveEndpoint(cfg, 2, 0.9);
+  int scales = 0;
   w.api->ops["DescribeEndpoint"] = [&](const json&) -> Result<json> { return live; };
   w.api->ops["UpdateEndpointWeightsAndCapacities"] = [&](const json& in) -> Result<json> {
     EXPECT_EQ(in["DesiredWeightsAndCapacities"][0]["DesiredInstanceCount"], 4);
+    ++scales;
     live = LiveEndpoint(cfg, 4, 0.9);
     return json::object();
   };
   auto h = w.rec->CheckHealth({"Endpoint", "churn"}, want);
   ASSERT_TRUE(h.ok());
-  EXPECT_EQ(h->state, HealthState::kProgressing);
+  EXPECT_EQ(h->state, HealthState::kDiverged);
+  EXPECT_EQ(h->follow_up, Action::kScale);
+  EXPECT_EQ(scales, 0);  // a health check never writes
+  ASSERT_TRUE(w.rec->Apply({{"Endpoint", "churn"}, Action::kScale, want, live}).ok());
+  EXPECT_EQ(scales, 1);
   h = w.rec->CheckHealth({"Endpoint", "churn"}, want);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->state, HealthState::kHealthy);
