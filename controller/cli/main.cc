@@ -11,6 +11,7 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
+#include "reconcilers/registry.h"
 
 int main(int argc, char** argv) {
   using namespace converge::cli;
@@ -137,10 +138,13 @@ int main(int argc, char** argv) {
 
   // rerun
   RerunOptions rr;
-  auto* rerun =
-      app.add_subcommand("rerun",
-                         "Start a new run of a job spec (TrainingJob, ProcessingJob, TransformJob, "
-                         "HyperParameterTuningJob) although a run for its revision exists");
+  std::string run_kinds;  // the kinds whose lifecycle is `run`, from the registry
+  for (const converge::BackendFactory& f : converge::Backends().All())
+    for (const converge::KindDef& k : f.kinds)
+      if (k.lifecycle == converge::Lifecycle::kRun) run_kinds += (run_kinds.empty() ? "" : ", ") + k.kind;
+  auto* rerun = app.add_subcommand(
+      "rerun", "Start a new run of a job spec (" + run_kinds +
+                   ") although a run for its revision exists");
   rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
   rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
   rerun->add_option("--health-timeout", rr.health_timeout,
