@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <future>
 
+#include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
 
 namespace converge {
@@ -47,13 +48,55 @@ void BindSpecs(BackendSet& set, const LoadResult& specs) {
     for (const Document& d : specs.documents)
       if (d.backend == name && d.kind != "Backend") docs.push_back(&d);
     rec->BindSpecs(docs);
+    auto& runs = set.runs[name];
+    runs.clear();
+    if (rec->Runs() == nullptr) continue;
+    for (const Document* d : docs) {
+      const KindDef* kind = Backends().FindKind(d->kind);
+      if (kind == nullptr || kind->lifecycle != Lifecycle::kRun) continue;
+      runs[d->Key()] = BoundRun{kind, runs::RunName(*kind, rec->Desired(*d))};
+    }
   }
+}
+
+namespace {
+
+// The runs of every bound run-lifecycle spec of one backend (one list per spec).
+Status ObserveRuns(Reconciler& rec, const std::map<std::string, BoundRun>& bound,
+                   std::vector<LiveObject>& out) {
+  for (const auto& [key, run] : bound) {
+    auto k = ParseResourceKey(key);
+    if (!k.ok()) continue;
+    auto o = runs::Observe(*rec.Runs(), *run.kind, *k, run.base);
+    if (!o.ok()) return o.status();
+    if (o->has_value()) out.push_back(std::move(**o));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::optional<LiveObject>> GetLive(BackendSet& set, const std::string& backend,
+                                          const ResourceKey& key) {
+  Reconciler* rec = set.reconcilers.at(backend);
+  if (auto b = set.runs.find(backend); b != set.runs.end() && rec->Runs() != nullptr) {
+    if (auto r = b->second.find(key.ToString()); r != b->second.end())
+      return runs::Observe(*rec->Runs(), *r->second.kind, key, r->second.base);
+  }
+  return rec->Get(key);
 }
 
 Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set) {
   std::map<std::string, std::future<Result<std::vector<LiveObject>>>> futures;
   for (auto& [name, rec] : set.reconcilers)
-    futures.emplace(name, std::async(std::launch::async, [r = rec] { return r->Observe(); }));
+    futures.emplace(name, std::async(std::launch::async, [&set, name = name, r = rec]
+                                     () -> Result<std::vector<LiveObject>> {
+      auto live = r->Observe();
+      if (!live.ok() || r->Runs() == nullptr) return live;
+      if (auto b = set.runs.find(name); b != set.runs.end())
+        CONVERGE_RETURN_IF_ERROR(ObserveRuns(*r, b->second, *live));
+      return live;
+    }));
   std::map<std::string, std::vector<LiveObject>> out;
   Status first_error;
   for (auto& [name, f] : futures) {

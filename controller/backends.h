@@ -11,6 +11,7 @@
 #include "controller/store/store.h"
 #include "reconcilers/common/http.h"
 #include "reconcilers/reconciler.h"
+#include "reconcilers/registry.h"
 #include "specs/backend.h"
 #include "specs/loader.h"
 
@@ -20,10 +21,19 @@ namespace converge {
 // Backend.
 KindRegistry DefaultKindRegistry();
 
+// A spec of a run-lifecycle kind, bound: the live name its revision runs under.
+struct BoundRun {
+  const KindDef* kind = nullptr;
+  std::string base;  // KindDef::run_name_member of its desired document
+};
+
 struct BackendSet {
   std::map<std::string, BackendConfig> configs;
   std::map<std::string, std::unique_ptr<Reconciler>> owned;
   std::map<std::string, Reconciler*> reconcilers;  // views of `owned`
+  // Per backend, the bound specs of run kinds by key (filled by BindSpecs): their runs are
+  // observed by name, since runs of removed specs are history and never listed.
+  std::map<std::string, std::map<std::string, BoundRun>> runs;
 };
 
 struct ConnectOptions {
@@ -47,8 +57,13 @@ std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs);
 // planning.
 void BindSpecs(BackendSet& set, const LoadResult& specs);
 
-// Observes all backends concurrently (one list call per kind per backend).
+// Observes all backends concurrently (one list call per kind per backend), and the runs of the
+// bound run-lifecycle specs (controller/run_lifecycle.h).
 Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set);
+
+// One object by key, whatever its lifecycle (a run kind: the runs of its bound spec).
+Result<std::optional<LiveObject>> GetLive(BackendSet& set, const std::string& backend,
+                                          const ResourceKey& key);
 
 // The commit of the git work tree holding `dir` (with "-dirty" when it has uncommitted
 // changes), or "" when it is not in a git work tree.

@@ -1,5 +1,7 @@
 #include "controller/executor.h"
 
+#include "controller/run_lifecycle.h"
+
 #include <algorithm>
 #include <atomic>
 #include <tuple>
@@ -69,6 +71,33 @@ const KindDef* Executor::KindOf(const std::string& kind) const {
   return (ctx_.registry != nullptr ? ctx_.registry : &Backends())->FindKind(kind);
 }
 
+const KindDef* Executor::RunKindOf(Reconciler* rec, const std::string& kind) const {
+  const KindDef* k = KindOf(kind);
+  return k != nullptr && k->lifecycle == Lifecycle::kRun && rec->Runs() != nullptr ? k : nullptr;
+}
+
+Status Executor::ResolveUnknownStart(Reconciler* rec, const KindDef& run,
+                                     const PlannedChange& change, const Status& call) {
+  // The run's name is its idempotency key: it landed when a run of that name exists.
+  const std::string name = runs::RunName(run, change.desired);
+  Result<RunRecord> read = Status(Code::kUnavailable, "not read yet");
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    read = rec->Runs()->ReadRun(run.kind, name);
+    if (read.ok() || read.status().code() == Code::kNotFound || read.status().terminal()) break;
+    if (!ctx_.clock->SleepUnless(std::chrono::milliseconds(500 * attempt), options_.cancellation))
+      return CancelledError(kInterruptedMessage);
+  }
+  if (read.ok()) {
+    ctx_.progress->Line(change.key.Display() + ": run " + name + " had started");
+    return Status::Ok();
+  }
+  if (read.status().code() != Code::kNotFound)
+    return UnknownOutcomeError(call.message() + "; reading run " + name +
+                               " back failed too: " + read.status().message());
+  ctx_.progress->Line(change.key.Display() + ": run " + name + " had not started; starting it once more");
+  return rec->Runs()->StartRun(run.kind, change.desired);
+}
+
 std::chrono::seconds Executor::TimeoutFor(const PlannedChange& change, const json& desired) const {
   std::chrono::seconds t = TimeoutFor(change.backend);
   const KindDef* k = KindOf(change.key.kind);
@@ -98,7 +127,9 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
   int follow_ups = 0;
   while (true) {
     if (Cancelled()) return CancelledError(kInterruptedMessage);
-    auto h = rec->CheckHealth(key, desired);
+    const KindDef* run = RunKindOf(rec, key.kind);
+    auto h = run != nullptr && !desired.is_null() ? runs::RunHealth(*rec->Runs(), *run, desired)
+                                                  : rec->CheckHealth(key, desired);
     if (h.ok()) {
       last = *h;
       if (last.state == HealthState::kHealthy) return last;
@@ -153,6 +184,7 @@ Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& cha
   const std::string who = change.key.Display();
   ctx_.progress->Line(who + ": no answer to the " + ActionName(change.action) +
                       " call; reading it back to see whether it landed");
+  if (const KindDef* run = RunKindOf(rec, change.key.kind)) return ResolveUnknownStart(rec, *run, change, call);
   // The read itself may meet the same fault: a few tries with a growing pause.
   Result<std::optional<LiveObject>> live = Status(Code::kUnavailable, "not read yet");
   for (int attempt = 1; attempt <= 5; ++attempt) {
@@ -223,7 +255,10 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
 
   ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
   ChangeRequest req{change.key, change.action, change.desired, change.live};
-  Status call = rec->Apply(req);
+  const KindDef* run_kind = RunKindOf(rec, change.key.kind);
+  Status call = run_kind != nullptr && change.action == Action::kRun
+                    ? rec->Runs()->StartRun(run_kind->kind, change.desired)
+                    : rec->Apply(req);
   if (call.code() == Code::kUnknownOutcome) call = ResolveUnknownOutcome(rec, change, call);
   if (!call.ok()) {
     result.status = call;
@@ -231,6 +266,18 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     (void)st.JournalUpdate(*entry, store::JournalState::kFailed, result.message, *snap_id);
     ctx_.progress->Line(who + ": failed: " + result.message);
     result.seconds = elapsed();
+    return result;
+  }
+  if (run_kind != nullptr && change.action == Action::kRun && !options_.wait_for_runs) {
+    // `converge watch`: the run goes on without occupying this worker; RunFollower polls it.
+    const std::string name = runs::RunName(*run_kind, change.desired);
+    result.status = Status::Ok();
+    result.outcome = Outcome::kApplied;
+    result.run_in_progress = true;
+    result.message = "started " + name;
+    (void)st.JournalUpdate(*entry, store::JournalState::kDone, result.message, *snap_id);
+    result.seconds = elapsed();
+    ctx_.progress->Line(who + ": started " + name + "; followed until it ends");
     return result;
   }
   json want = change.action == Action::kDelete ? json() : change.desired;

@@ -51,6 +51,8 @@ struct ChangeResult {
   // retrying the same spec cannot help), kCancelled (converge is stopping), kUnknownOutcome (a
   // write whose effect could not be determined), kConflict, kUnavailable / kTimeout (retry).
   Status status;
+  // A run started and not waited on (ExecOptions::wait_for_runs off): it goes on in the backend.
+  bool run_in_progress = false;
 };
 
 struct ExecOptions {
@@ -69,6 +71,10 @@ struct ExecOptions {
   // Wakes every wait of the executor at once when fired (health polls, the unknown-outcome
   // read-back); firing it is the same as setting `cancel`.
   const Cancellation* cancellation = nullptr;
+  // Off in `converge watch`: a run kind's change ends once the run is started (its result has
+  // run_in_progress), so that a run of hours does not occupy an apply worker; the watch loop
+  // follows it by polling (RunFollower). On: waited on up to the run's own time limit.
+  bool wait_for_runs = true;
 };
 
 struct ExecContext {
@@ -127,6 +133,11 @@ class Executor {
   std::chrono::milliseconds PollInterval(const std::string& backend) const;
   // What the registry says of a kind; nullptr for a kind no backend registered (tests).
   const KindDef* KindOf(const std::string& kind) const;
+  // The kind when it follows the run lifecycle on this backend (controller/run_lifecycle.h).
+  const KindDef* RunKindOf(Reconciler* rec, const std::string& kind) const;
+  // The unknown-outcome step of a run's start: its name says whether it started.
+  Status ResolveUnknownStart(Reconciler* rec, const KindDef& run, const PlannedChange& change,
+                             const Status& call);
 
   ExecContext ctx_;
   ExecOptions options_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "controller/run_lifecycle.h"
 #include "specs/base/clock.h"
 #include "specs/loader.h"
 
@@ -97,6 +98,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   plan.spec_dir = options.spec_dir;
   plan.git_commit = options.git_commit;
   plan.diagnostics = in.specs->diagnostics;
+  const BackendRegistry& registry = in.registry != nullptr ? *in.registry : Backends();
   for (const auto& [name, cfg] : in.backends) plan.backends[name] = cfg.spec;
 
   // Index live objects by key, per backend.
@@ -133,8 +135,14 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     }
     json desired = rec->Desired(doc);
     const std::string revision = RevisionOf(doc, *rec, desired);
-    json live_def = live ? rec->Definition(live->Doc()) : json();
-    DiffResult diff = rec->Diff(desired, live_def, la ? la->doc : json());
+    // A run kind follows the run lifecycle (controller/run_lifecycle.h), whatever the backend.
+    const KindDef* kind = registry.FindKind(doc.kind);
+    const bool run_kind =
+        kind != nullptr && kind->lifecycle == Lifecycle::kRun && rec->Runs() != nullptr;
+    json live_def = !live ? json() : run_kind ? live->Doc() : rec->Definition(live->Doc());
+    DiffResult diff =
+        run_kind ? runs::Diff(*rec->Runs(), *kind, ResourceKey{doc.kind, doc.name}, desired, live_def)
+                 : rec->Diff(desired, live_def, la ? la->doc : json());
     if (!diff.error.empty()) {
       plan.errors.push_back(
           PlanError{PlanError::Kind::kUnresolvable, key, doc.pos.ToString(), diff.error});
@@ -142,9 +150,11 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     }
     if (diff.action == Action::kNoop) {
       if (!diff.notice.empty())
-        plan.skipped.push_back(
-            SkippedResource{ResourceKey{doc.kind, doc.name}, doc.backend, "notice", diff.notice});
-      if (live && (!la || la->revision != revision)) {
+        plan.skipped.push_back(SkippedResource{ResourceKey{doc.kind, doc.name}, doc.backend,
+                                               run_kind ? runs::NoticeStatus(live_def) : "notice",
+                                               diff.notice});
+      // A run is followed by its own lifecycle, not settled (that would wait for it to end).
+      if (live && !run_kind && (!la || la->revision != revision)) {
         PlannedChange s;
         s.key = ResourceKey{doc.kind, doc.name};
         s.backend = doc.backend;

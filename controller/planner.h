@@ -10,6 +10,7 @@
 
 #include "controller/plan.h"
 #include "reconcilers/reconciler.h"
+#include "reconcilers/registry.h"
 #include "specs/backend.h"
 #include "specs/loader.h"
 
@@ -33,6 +34,8 @@ struct PlanInputs {
   std::map<std::string, std::vector<LiveObject>> live;            // by Backend name
   std::map<std::string, LastAppliedDoc> last_applied;             // by resource key
   std::map<std::string, HoldInfo> holds;                          // by resource key
+  // The kinds' lifecycles; nullptr = every backend compiled in (Backends()).
+  const BackendRegistry* registry = nullptr;
 };
 
 struct PlanOptions {

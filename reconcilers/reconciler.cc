@@ -16,3 +16,17 @@ const char* ActionName(Action a) {
 }
 
 }  // namespace converge
+
+namespace converge {
+
+const char* RunPhaseName(RunPhase p) {
+  switch (p) {
+    case RunPhase::kPending: return "pending";
+    case RunPhase::kRunning: return "running";
+    case RunPhase::kSucceeded: return "succeeded";
+    case RunPhase::kFailed: return "failed";
+  }
+  return "pending";
+}
+
+}  // namespace converge

@@ -92,6 +92,39 @@ struct ChangeRequest {
   json live;     // definition as observed (null for create)
 };
 
+// One run of a run-lifecycle kind, as the backend reports it.
+enum class RunPhase { kPending, kRunning, kSucceeded, kFailed };
+const char* RunPhaseName(RunPhase p);  // "pending" | "running" | "succeeded" | "failed"
+
+struct RunRecord {
+  std::string name;    // the run's live name: <base> or <base>-r<N>
+  RunPhase phase = RunPhase::kPending;
+  std::string status;  // the backend's own word, for people: "InProgress/Training", "RUNNING"
+  std::string reason;  // why it failed (SageMaker FailureReason, YARN diagnostics)
+  int64_t created_ms = 0;  // for ordering: newest first
+};
+
+// What a backend does for its run-lifecycle kinds. A run's live name carries the spec revision
+// (the backend's Desired puts it in the member KindDef::run_name_member names), so the name is
+// the idempotency key: the controller starts a run only when no run of that name exists.
+class RunDriver {
+ public:
+  virtual ~RunDriver() = default;
+  // Every run of `kind` named `base` or `base-r<N>` (the runs of one spec revision), any order.
+  virtual Result<std::vector<RunRecord>> ListRuns(const std::string& kind,
+                                                  const std::string& base) = 0;
+  // One run by its live name; kNotFound when there is none.
+  virtual Result<RunRecord> ReadRun(const std::string& kind, const std::string& name) = 0;
+  // Starts the run `desired` names. A run of that name that already exists (an earlier attempt
+  // whose answer was lost) is success.
+  virtual Status StartRun(const std::string& kind, const json& desired) = 0;
+  // Why this run cannot start, checked offline at plan time (a reference that resolves to
+  // nothing); "" when it can.
+  virtual std::string CannotStart(const std::string& kind, const json& desired) const {
+    return "";
+  }
+};
+
 class Reconciler {
  public:
   virtual ~Reconciler() = default;
@@ -125,11 +158,10 @@ class Reconciler {
   // Put the object back to a snapshot's definition (or delete it when the snapshot says it
   // did not exist).
   virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
-  // `converge rerun`: the desired document of a new run of a job spec (a fresh name), for an
-  // Action::kRun change. Backends without jobs refuse.
-  virtual Result<json> DesiredForRerun(const Document& doc) {
-    return InvalidError(doc.kind + " is not a job kind: only jobs can be rerun");
-  }
+  // The backend's side of the run lifecycle (kinds registered with Lifecycle::kRun): listing,
+  // starting and reading runs. The controller decides what runs, when, and what an outcome means
+  // (controller/run_lifecycle.h). nullptr when the backend has no run kinds.
+  virtual RunDriver* Runs() { return nullptr; }
   // Number of backend requests made so far (attempts), and of those that write.
   virtual long RequestCount() const = 0;
   virtual long WriteCount() const = 0;

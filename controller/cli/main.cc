@@ -11,6 +11,7 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
+#include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
 
 int main(int argc, char** argv) {
@@ -138,10 +139,7 @@ int main(int argc, char** argv) {
 
   // rerun
   RerunOptions rr;
-  std::string run_kinds;  // the kinds whose lifecycle is `run`, from the registry
-  for (const converge::BackendFactory& f : converge::Backends().All())
-    for (const converge::KindDef& k : f.kinds)
-      if (k.lifecycle == converge::Lifecycle::kRun) run_kinds += (run_kinds.empty() ? "" : ", ") + k.kind;
+  const std::string run_kinds = converge::runs::RunKindsOf(converge::Backends());
   auto* rerun = app.add_subcommand(
       "rerun", "Start a new run of a job spec (" + run_kinds +
                    ") although a run for its revision exists");

@@ -8,6 +8,7 @@
 #include "controller/cli/command_support.h"
 #include "controller/cli/commands.h"
 #include "controller/render.h"
+#include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
 
 namespace converge::cli {
@@ -43,12 +44,17 @@ int RunRerun(const GlobalOptions& g, const RerunOptions& o) {
   }
   BindSpecs(*set, specs);
   Reconciler* rec = set->reconcilers.at(doc->backend);
-  auto desired = rec->DesiredForRerun(*doc);
+  const KindDef* kind = Backends().FindKind(doc->kind);
+  if (kind == nullptr || kind->lifecycle != Lifecycle::kRun || rec->Runs() == nullptr) {
+    Err(doc->kind + " is not a run kind: only runs can be rerun (" + runs::RunKindsOf(Backends()) + ")");
+    return 1;
+  }
+  auto desired = runs::DesiredForRerun(*rec->Runs(), *kind, rec->Desired(*doc));
   if (!desired.ok()) {
     Err(desired.status().message());
     return 1;
   }
-  auto live = rec->Get(*k);
+  auto live = GetLive(*set, doc->backend, *k);
   if (!live.ok()) {
     Err(live.status().message());
     return 1;
@@ -58,7 +64,7 @@ int RunRerun(const GlobalOptions& g, const RerunOptions& o) {
   c.backend = doc->backend;
   c.action = Action::kRun;
   c.desired = *desired;
-  c.live = live->has_value() ? rec->Definition((**live).Doc()) : json();
+  c.live = live->has_value() ? (**live).Doc() : json();
   c.revision = doc->revision;
   c.source = doc->pos.ToString();
   c.reason = "converge rerun";
@@ -84,12 +90,7 @@ int RunRerun(const GlobalOptions& g, const RerunOptions& o) {
   if (o.output == "json") {
     std::cout << ResultsJson(*run, results).dump(2) << "\n";
   } else {
-    // The new run's live name, from the member its kind registered.
-    std::string job_name;
-    if (const KindDef* kind = Backends().FindKind(k->kind);
-        kind != nullptr && desired->contains(kind->run_name_member) &&
-        (*desired)[kind->run_name_member].is_string())
-      job_name = (*desired)[kind->run_name_member].get<std::string>();
+    const std::string job_name = runs::RunName(*kind, *desired);
     std::cout << (ok ? "Rerun complete: " : "Rerun failed: ") << k->ToString() << " as " << job_name
               << ". (run " << *run << ")\n";
     PrintNotApplied(results);

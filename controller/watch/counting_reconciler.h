@@ -23,9 +23,9 @@ class CountingReconciler : public Reconciler {
   std::vector<ResourceKey> References(const Document& doc) const override {
     return inner_->References(doc);
   }
-  Result<json> DesiredForRerun(const Document& doc) override {
-    return inner_->DesiredForRerun(doc);
-  }
+  // Runs are listed, read and started through the backend's driver, uncounted here (its HTTP
+  // requests are still counted by the attempt hooks).
+  RunDriver* Runs() override { return inner_->Runs(); }
   Result<std::vector<LiveObject>> Observe() override { return Count(inner_->Observe(), "observe"); }
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override {
     return Count(inner_->Get(key), "get");

@@ -148,6 +148,14 @@ class Loop {
   // known (a file edit: milliseconds, whatever the size of the backend), else a full observe.
   Result<std::map<std::string, std::vector<LiveObject>>> ObserveBatch(const Batch& b);
   Plan PlanBatch(const Batch& b, const PlanInputs& in);
+  // A run of `k` is going on: plan `k` again after the backend's poll interval (loop_apply.cc).
+  void FollowRun(const std::string& k, const Document* d);
+  // The board's state of `k` ("" when unknown).
+  std::string BoardState(const std::string& k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = board_.find(k);
+    return it == board_.end() ? "" : it->second.state;
+  }
   void ReportPlanErrors(Batch& b, const Plan& plan);
   // Moves the changes to apply out of plan.changes; drift with selfHeal off is only reported.
   std::vector<PlannedChange> DriftGate(Batch& b, Plan& plan, const PlanInputs& in);

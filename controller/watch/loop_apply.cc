@@ -37,6 +37,10 @@ bool Loop::ApplyChanges(Batch& b, std::vector<PlannedChange> to_apply, const Pla
   eo.git_commit = commit;
   eo.stop_starting = &no_new_changes_;
   eo.cancellation = &cancel_;
+  // A run of hours must not hold an apply worker: the change ends once the run is started and
+  // the key is re-planned every poll interval until the run ends (FollowRun). `--once` waits,
+  // like `converge apply`, since it exits when everything was tried.
+  eo.wait_for_runs = o_.once;
   Executor exec(ExecContext{store_.get(), b.backends->reconcilers, b.backends->configs,
                             &SystemClock(), &progress},
                 eo);
@@ -85,7 +89,12 @@ void Loop::RecordResult(Batch& b, const ChangeResult& r,
     case Outcome::kApplied:
       ++tally->applied;
       queue_.Forget(k);
-      SetState(k, "synced", r.message, d);
+      if (r.run_in_progress) {
+        SetState(k, "progressing", r.message + "; followed until it ends", d);
+        FollowRun(k, d);
+      } else {
+        SetState(k, "synced", r.message, d);
+      }
       if (r.action != Action::kNoop) {
         std::lock_guard<std::mutex> lock(mu_);
         board_[k].last_change = Now();
@@ -130,6 +139,20 @@ void Loop::RecordResult(Batch& b, const ChangeResult& r,
         Retry(b, k, r.message);
       }
   }
+}
+
+void Loop::FollowRun(const std::string& k, const Document* d) {
+  // The backend's pollInterval (or its type's default), at least a second: the key is
+  // observed and planned again then, and again while its run goes on.
+  std::chrono::milliseconds every{1000};
+  if (auto set = Backends(); set && d) {
+    if (auto c = set->configs.find(d->backend); c != set->configs.end()) {
+      every = std::max(every, c->second.poll_interval);
+      if (const BackendFactory* f = converge::Backends().Find(c->second.type))
+        every = std::max(every, f->default_poll_interval);
+    }
+  }
+  queue_.AddAfter(k, every);
 }
 
 }  // namespace converge::watch

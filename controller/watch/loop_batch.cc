@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/run_lifecycle.h"
 #include "controller/watch/loop.h"
 
 namespace converge::watch {
@@ -140,7 +141,7 @@ Result<std::map<std::string, std::vector<LiveObject>>> Loop::ObserveBatch(const 
   std::map<std::string, std::vector<LiveObject>> out;
   for (const auto& [name, _] : backends.reconcilers) out[name];  // every backend present
   for (const auto& [backend, key] : targets) {
-    auto o = backends.reconcilers.at(backend)->Get(key);
+    auto o = GetLive(backends, backend, key);
     if (!o.ok())
       return o.status().Annotate("observing " + key.ToString() + " in backend " + backend);
     if (o->has_value()) out[backend].push_back(std::move(**o));
@@ -217,11 +218,22 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
 void Loop::ReportSkipped(Batch& b, const Plan& plan) {
   for (const auto& s : plan.skipped) {
     const std::string k = s.key.ToString();
-    std::string state = s.status == "held"                    ? "held"
-                        : s.status == "unknown-desired-state" ? "failed"
-                                                              : "not-pruned";
+    // A run kind's notice: its newest run failed (not restarted) or is still running.
+    std::string state = s.status == "held"                                          ? "held"
+                        : s.status == "unknown-desired-state"                       ? "failed"
+                        : s.status == runs::kRunFailedStatus                        ? "failed"
+                        : s.status == runs::kRunningStatus                          ? "progressing"
+                                                                                    : "not-pruned";
+    if (s.status == runs::kRunFailedStatus && BoardState(k) != "failed")
+      log_.Error("run failed (not restarted until the spec changes)",
+                 {{"key", k}, {"error", s.reason}});
     SetState(k, state, s.reason, b.Doc(k));
     metrics_.Inc("converge_reconciles_total", {{"result", "skipped"}});
+    if (s.status == runs::kRunningStatus) {  // followed: planned again after a poll interval
+      b.handled.insert(k);
+      FollowRun(k, b.Doc(k));
+      continue;
+    }
     b.handled.insert(k);
     queue_.Forget(k);
   }

@@ -25,7 +25,7 @@ Status Reconciler::Apply(const ChangeRequest& change) {
         return RecreateEndpoint(change.key.name, WireRequest(change.desired));
       [[fallthrough]];
     case Action::kRun: {
-      if (k->job) return StartRun(*k, change.desired);
+      if (k->job) return StartRun(k->kind, change.desired);
       auto r = api_->Call(k->create_op, WireRequest(change.desired));
       // A content-addressed name: "already exists" means an earlier attempt (whose answer was
       // lost) created exactly this. An endpoint's name is the spec name: it is ours only if it
@@ -114,7 +114,7 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
     if (!o->has_value()) return Health{HealthState::kHealthy, "deleted"};
     return Health{HealthState::kProgressing, "still deleting"};
   }
-  if (k->job) return JobHealth(*k, desired);
+  if (k->job) return InvalidError(key.kind + " is a job: its runs are followed by the run lifecycle");
   if (k->hashed_name) {
     const std::string want =
         desired.contains(k->name_member) ? desired.value(k->name_member, "") : "";

@@ -61,7 +61,7 @@ DiffResult Reconciler::DiffObject(const json& desired, const json& live,
   }
   const KindSpec* k = FindKind(desired[kPrivate].value("Kind", ""));
   if (!k) return d;
-  if (k->job) return DiffJob(*k, desired, live);
+  if (k->job) return d;  // runs: diffed by the run lifecycle
   if (k->hashed_name) return DiffVersions(*k, desired, live, last_applied);
   return DiffEndpoint(desired, live);
 }

@@ -1,7 +1,6 @@
-// Jobs: the desired state "a run for this spec revision exists". The job name carries the
-// content hash, so re-applying never starts a duplicate and a changed spec starts a new run; a
-// failed run is a notice (with its FailureReason) and is not restarted; `converge rerun` starts
-// <name>-<hash>-r<N>; runs are history, never rolled back and never pruned.
+// Jobs follow the run lifecycle (controller/run_lifecycle.h decides): this file is the
+// RunDriver — listing, reading and starting SageMaker jobs. The job name carries the content
+// hash (<name>-<hash8>, reruns -r<N>), so the name is the idempotency key.
 #include <algorithm>
 
 #include "reconcilers/sagemaker/reconciler.h"
@@ -23,120 +22,80 @@ std::optional<std::chrono::seconds> RunTimeout(const json& desired) {
   return std::chrono::seconds(total + 15 * 60);  // time to start, and to upload the output
 }
 
-// Runs of a job spec: jobs named <live name> or <live name>-r<N>, newest first, with the
-// failure reason of the newest when it failed.
-Status Reconciler::ObserveRuns(const KindSpec& k, const std::string& name, json& runs) {
-  const std::string base = LiveName(k.kind, name);
-  runs = json::array();
-  const std::string name_member = k.name_member;
-  Status s = api_->ListAll(k.list_op, {{"NameContains", base}}, k.list_member, [&](json& o) {
-    std::string n = o.value(name_member, "");
-    bool mine = n == base || (n.rfind(base + "-r", 0) == 0 &&
-                              std::all_of(n.begin() + base.size() + 2, n.end(), ::isdigit) &&
-                              n.size() > base.size() + 2);
-    if (mine)
-      runs.push_back({{"Name", n},
-                      {"Arn", o.value(k.arn_member, "")},
-                      {"Status", o.value(k.status_member, "")},
-                      {"CreationTime", o.value("CreationTime", json(0))}});
+RunRecord Reconciler::RunOf(const KindSpec& k, const json& o) const {
+  RunRecord r;
+  r.name = o.value(k.name_member, "");
+  const std::string status = o.value(k.status_member, "");
+  r.status = status;
+  if (o.contains("SecondaryStatus") && o["SecondaryStatus"].is_string())
+    r.status += "/" + o["SecondaryStatus"].get<std::string>();
+  r.phase = status == "Completed"                         ? RunPhase::kSucceeded
+            : status == "Failed" || status == "Stopped"   ? RunPhase::kFailed
+            : status.empty()                              ? RunPhase::kPending
+                                                          : RunPhase::kRunning;
+  r.reason = o.value("FailureReason", "");
+  r.created_ms = static_cast<int64_t>(CreationTime(o) * 1000);
+  return r;
+}
+
+Result<std::vector<RunRecord>> Reconciler::ListRuns(const std::string& kind,
+                                                    const std::string& base) {
+  const KindSpec* k = FindKind(kind);
+  if (!k || !k->job) return InvalidError("SageMaker has no job kind " + kind);
+  // What the spec of these runs references outside converge must exist (CannotStart): look
+  // it up, as Get does for the other kinds.
+  const auto bound = Specs();
+  if (auto ks = bound->find(kind); ks != bound->end()) {
+    for (const auto& [name, _] : ks->second) {
+      if (LiveName(*bound, kind, name) != base) continue;
+      for (const ResourceKey& r : ExternalRefs(kind, name)) {
+        const KindSpec* rk = FindKind(r.kind);
+        auto d = api_->Call(rk->describe_op, {{rk->name_member, r.name}});
+        if (!d.ok() && d.status().code() != Code::kNotFound) return d.status();
+        NoteExisting(r.kind, r.name, d.ok());
+      }
+    }
+  }
+  std::vector<RunRecord> runs;
+  Status s = api_->ListAll(k->list_op, {{"NameContains", base}}, k->list_member, [&](json& o) {
+    RunRecord r = RunOf(*k, o);
+    if (r.name.rfind(base, 0) == 0) runs.push_back(std::move(r));  // NameContains is a substring
     return Status::Ok();
   });
   if (!s.ok()) return s;
-  std::sort(runs.begin(), runs.end(),
-            [](const json& a, const json& b) { return CreationTime(a) > CreationTime(b); });
-  if (!runs.empty() && (runs[0]["Status"] == "Failed" || runs[0]["Status"] == "Stopped")) {
-    auto d = api_->Call(k.describe_op, {{k.name_member, runs[0]["Name"]}});
-    if (d.ok()) runs[0]["FailureReason"] = d->value("FailureReason", "");
+  // The summaries carry no FailureReason: the newest failed run's is read.
+  auto newest = std::max_element(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+    return a.created_ms < b.created_ms;
+  });
+  if (newest != runs.end() && newest->phase == RunPhase::kFailed) {
+    auto d = api_->Call(k->describe_op, {{k->name_member, newest->name}});
+    if (d.ok()) newest->reason = d->value("FailureReason", "");
   }
-  return Status::Ok();
+  return runs;
 }
 
-Status Reconciler::ObserveJobs(const KindSpec& k, const SpecMap& bound,
-                               std::vector<LiveObject>& out) {
-  // Jobs are looked up by the names their specs give; runs of removed specs are history,
-  // never pruned.
-  auto it = bound.find(k.kind);
-  if (it == bound.end()) return Status::Ok();
-  for (const auto& [name, _] : it->second) {
-    json runs;
-    CONVERGE_RETURN_IF_ERROR(ObserveRuns(k, name, runs));
-    if (runs.empty()) continue;
-    LiveObject o;
-    o.key = {k.kind, name};
-    o.doc = {{"Runs", std::move(runs)}};
-    o.owned = true;
-    out.push_back(std::move(o));
-  }
-  return Status::Ok();
+Result<RunRecord> Reconciler::ReadRun(const std::string& kind, const std::string& name) {
+  const KindSpec* k = FindKind(kind);
+  if (!k || !k->job) return InvalidError("SageMaker has no job kind " + kind);
+  auto d = api_->Call(k->describe_op, {{k->name_member, name}});
+  if (!d.ok()) return d.status();
+  return RunOf(*k, *d);
 }
 
-Result<std::optional<LiveObject>> Reconciler::GetJob(const KindSpec& k, const ResourceKey& key) {
-  json runs;
-  CONVERGE_RETURN_IF_ERROR(ObserveRuns(k, key.name, runs));
-  if (runs.empty()) return std::optional<LiveObject>();
-  LiveObject o;
-  o.key = key;
-  o.doc = {{"Runs", std::move(runs)}};
-  o.owned = true;
-  return std::optional<LiveObject>(std::move(o));
-}
-
-DiffResult Reconciler::DiffJob(const KindSpec& k, const json& desired, const json& live) {
-  DiffResult d;
-  const std::string want = desired.value(k.name_member, "");
-  if (live.is_null() || live.value("Runs", json::array()).empty()) {
-    d.action = Action::kRun;
-    d.reason = "no run for this spec revision yet: starts " + want;
-    return d;
-  }
-  const json& last = live["Runs"][0];
-  const std::string status = last.value("Status", "");
-  if (status == "Failed" || status == "Stopped")
-    d.notice =
-        "run " + last.value("Name", "") + " " + status +
-        (last.value("FailureReason", "").empty() ? "" : ": " + last.value("FailureReason", "")) +
-        "; not restarted until the spec changes or `converge rerun " + k.kind + "/" +
-        desired[kPrivate].value("Name", "") + "`";
-  return d;
-}
-
-Status Reconciler::StartRun(const KindSpec& k, const json& desired) {
-  auto r = api_->Call(k.create_op, WireRequest(desired));
+Status Reconciler::StartRun(const std::string& kind, const json& desired) {
+  const KindSpec* k = FindKind(kind);
+  if (!k || !k->job) return InvalidError("SageMaker has no job kind " + kind);
+  auto r = api_->Call(k->create_op, WireRequest(desired));
   // The name carries the revision: "already exists" means an earlier attempt (whose answer was
   // lost) started exactly this run.
   if (!r.ok() && r.status().code() != Code::kConflict) return r.status();
   return Status::Ok();
 }
 
-Result<Health> Reconciler::JobHealth(const KindSpec& k, const json& desired) {
-  auto d = api_->Call(k.describe_op, {{k.name_member, desired.value(k.name_member, "")}});
-  if (!d.ok())
-    return d.status().code() == Code::kNotFound
-               ? Result<Health>(Health{HealthState::kMissing, "not found"})
-               : Result<Health>(d.status());
-  const std::string status = d->value(k.status_member, "");
-  std::string msg = status;
-  if (d->contains("SecondaryStatus")) msg += "/" + (*d)["SecondaryStatus"].get<std::string>();
-  if (status == "Completed") return Health{HealthState::kHealthy, msg};
-  if (status == "Failed" || status == "Stopped")
-    return Health{HealthState::kFailed, msg + ": " + d->value("FailureReason", "no reason given")};
-  return Health{HealthState::kProgressing, msg};
+std::string Reconciler::CannotStart(const std::string& kind, const json& desired) const {
+  if (!desired.is_object() || !desired.contains(kPrivate)) return "";
+  return DanglingReference(desired[kPrivate].value("Kind", ""),
+                           desired[kPrivate].value("Name", ""));
 }
 
-Result<json> Reconciler::DesiredForRerun(const Document& doc) {
-  const KindSpec* k = FindKind(doc.kind);
-  if (!k || !k->job) return InvalidError(doc.kind + " is not a job kind; only jobs can be rerun");
-  json runs;
-  CONVERGE_RETURN_IF_ERROR(ObserveRuns(*k, doc.name, runs));
-  const std::string base = LiveName(doc.kind, doc.name);
-  int next = 1;
-  for (const auto& r : runs) {
-    const std::string n = r.value("Name", "");
-    if (n.size() > base.size() + 2) next = std::max(next, std::stoi(n.substr(base.size() + 2)) + 1);
-  }
-  if (runs.empty()) next = 0;
-  json desired = Desired(doc);
-  if (next > 0) desired[k->name_member] = base + "-r" + std::to_string(next);
-  return desired;
-}
 }  // namespace converge::sagemaker

@@ -137,7 +137,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
   static const std::map<std::string, json> kNone;
   for (const KindSpec& k : sagemaker::Kinds()) {
     if (k.job) {
-      CONVERGE_RETURN_IF_ERROR(ObserveJobs(k, *bound, out));
+      continue;  // runs: observed by the run lifecycle through ListRuns
     } else if (k.hashed_name) {
       std::map<std::string, json> versions;
       CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, "", versions));
@@ -198,7 +198,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
   }
   LiveObject o;
   o.key = key;
-  if (k->job) return GetJob(*k, key);
+  if (k->job) return InvalidError(key.kind + " is a job: its runs are read with ListRuns");
   if (k->hashed_name) {
     std::map<std::string, json> versions;
     CONVERGE_RETURN_IF_ERROR(ObserveVersions(*k, key.name, versions));

@@ -70,7 +70,7 @@ struct Options {
 // nullopt when the request sets none (the backend's healthTimeout applies).
 std::optional<std::chrono::seconds> RunTimeout(const json& desired);
 
-class Reconciler : public converge::Reconciler {
+class Reconciler : public converge::Reconciler, public RunDriver {
  public:
   using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
@@ -94,8 +94,13 @@ class Reconciler : public converge::Reconciler {
   long RequestCount() const override { return api_->RequestCount(); }
   long WriteCount() const override { return api_->WriteCount(); }
 
-  // `converge rerun`: <name>-<hash>-r<N>, N one more than the highest existing run.
-  Result<json> DesiredForRerun(const Document& doc) override;
+  // Jobs: the run lifecycle's driver (jobs.cc).
+  RunDriver* Runs() override { return this; }
+  Result<std::vector<RunRecord>> ListRuns(const std::string& kind,
+                                          const std::string& base) override;
+  Result<RunRecord> ReadRun(const std::string& kind, const std::string& name) override;
+  Status StartRun(const std::string& kind, const json& desired) override;
+  std::string CannotStart(const std::string& kind, const json& desired) const override;
 
   // The live name converge gives a spec ("churn-model-1a2b3c4d"); public for tests and the CLI.
   std::string LiveName(const std::string& kind, const std::string& name) const;
@@ -134,16 +139,11 @@ class Reconciler : public converge::Reconciler {
   Status SyncPruneTags(const json& versions, const std::string& except, const json& desired_tags);
   Result<Health> EndpointHealth(const ResourceKey& key, const json& desired);
   Status RestoreEndpoint(const ResourceKey& key, const json& definition);
-  // Jobs (jobs.cc): observed by the names their specs give, run once per revision.
-  Status ObserveJobs(const KindSpec& k, const SpecMap& bound, std::vector<LiveObject>& out);
-  Result<std::optional<LiveObject>> GetJob(const KindSpec& k, const ResourceKey& key);
-  static DiffResult DiffJob(const KindSpec& k, const json& desired, const json& live);
-  Status StartRun(const KindSpec& k, const json& desired);
-  Result<Health> JobHealth(const KindSpec& k, const json& desired);
+  // A job's Describe / List summary as a run.
+  RunRecord RunOf(const KindSpec& k, const json& o) const;
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);
-  Status ObserveRuns(const KindSpec& k, const std::string& name, json& runs);
   Status GarbageCollect(const KindSpec& k, const std::string& spec_name, const json& keep_name);
   Status DeleteVersions(const KindSpec& k, const json& versions);
 

@@ -80,6 +80,7 @@ BackendFactory FakeReconciler::Factory() const {
     KindDef k;
     k.kind = kind;
     k.lifecycle = run_kinds.count(kind) ? Lifecycle::kRun : Lifecycle::kResource;
+    if (k.lifecycle == Lifecycle::kRun) k.run_name_member = "id";
     if (health_timeout) {
       auto t = *health_timeout;
       k.timeout = [t](const json&) { return std::optional<std::chrono::seconds>(t); };

@@ -377,7 +377,7 @@ class SageMakerTest(harness.SandboxTestCase):
         # Not restarted: the plan has no change, only a notice with the reason.
         plan = ws.plan_json()
         self.assertEqual(plan["changes"], [])
-        notices = [s for s in plan["skipped"] if s["status"] == "notice"]
+        notices = [s for s in plan["skipped"] if s["status"] == "run-failed"]
         self.assertEqual(len(notices), 1)
         self.assertIn(job["FailureReason"], notices[0]["reason"])
         ws.apply(timeout=120)
@@ -389,6 +389,28 @@ class SageMakerTest(harness.SandboxTestCase):
         jobs = self.training_jobs()
         self.assertEqual(len(jobs), 2)
         self.assertTrue(any(j.endswith("-r1") for j in jobs), jobs)
+
+    def test_watch_follows_a_long_run_without_holding_a_worker(self):
+        # One worker: if the run's wait held it, the model below would wait for the run too.
+        from test_watch import Watch, wait_until
+        ws = self.ws()
+        self.sandbox.admin("POST", "/sagemaker/delay-ms", {"ms": 8000})
+        ws.write("train.yaml", training_yaml("churn-train"))
+        w = Watch(ws, "--workers", "1", "--resync", "0")
+        try:
+            key = "TrainingJob/churn-train"
+            wait_until(lambda: (w.resource(key) or {}).get("state") == "progressing",
+                       what="the run to be followed")
+            self.assertEqual(len(self.training_jobs()), 1)
+            ws.write("models.yaml", model_yaml("churn-blue"))
+            wait_until(lambda: w.state_of("Model/churn-blue") == "synced",
+                       what="the model, while the run goes on")
+            job = self.sm.describe_training_job(TrainingJobName=self.training_jobs()[0])
+            self.assertEqual(job["TrainingJobStatus"], "InProgress")
+            wait_until(lambda: w.state_of(key) == "synced", what="the run to end")
+            self.assertEqual(len(self.training_jobs()), 1)  # followed, never started twice
+        finally:
+            w.stop()
 
     def test_throttling_storm_is_survived(self):
         ws = self.ws()

@@ -149,22 +149,40 @@ TEST(SageMakerDiffTest, EndpointUpdateScaleNoop) {
   EXPECT_EQ(sc.fields[0].after, 5);
 }
 
-TEST(SageMakerDiffTest, JobsRunOncePerRevision) {
+TEST(SageMakerRunsTest, JobsAreRunsListedReadAndStartedByName) {
   World w;
   json want = w.Desired(3);
-  EXPECT_EQ(w.rec->Diff(want, json(), json()).action, Action::kRun);
-  json ran = {{"Runs", {{{"Name", want["TrainingJobName"]}, {"Status", "Completed"}}}}};
-  auto done = w.rec->Diff(want, ran, json());
-  EXPECT_EQ(done.action, Action::kNoop);
-  EXPECT_TRUE(done.notice.empty());
-  json failed = {{"Runs",
-                  {{{"Name", want["TrainingJobName"]},
-                    {"Status", "Failed"},
-                    {"FailureReason", "AlgorithmError: out of memory"}}}}};
-  auto f = w.rec->Diff(want, failed, json());
-  EXPECT_EQ(f.action, Action::kNoop);
-  EXPECT_NE(f.notice.find("AlgorithmError: out of memory"), std::string::npos);
-  EXPECT_NE(f.notice.find("converge rerun TrainingJob/train"), std::string::npos);
+  const std::string base = want["TrainingJobName"];
+  ASSERT_NE(w.rec->Runs(), nullptr);
+  // NameContains is a substring match: only <base> and <base>-r<N> of this kind are its runs
+  // (the run lifecycle filters "-r<N>"; the driver drops names that do not start with <base>).
+  w.api->ops["ListTrainingJobs"] = [&](const json& in) -> Result<json> {
+    EXPECT_EQ(in["NameContains"], base);
+    return json{{"TrainingJobSummaries",
+                 {{{"TrainingJobName", base}, {"TrainingJobStatus", "Completed"}, {"CreationTime", 1}},
+                  {{"TrainingJobName", base + "-r1"}, {"TrainingJobStatus", "Failed"}, {"CreationTime", 2}},
+                  {{"TrainingJobName", "x" + base}, {"TrainingJobStatus", "InProgress"}, {"CreationTime", 3}}}}};
+  };
+  w.api->ops["DescribeTrainingJob"] = [&](const json& in) -> Result<json> {
+    return json{{"TrainingJobName", in["TrainingJobName"]}, {"TrainingJobStatus", "Failed"},
+                {"SecondaryStatus", "Failed"}, {"FailureReason", "AlgorithmError: out of memory"}};
+  };
+  auto runs = w.rec->ListRuns("TrainingJob", base);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].phase, RunPhase::kSucceeded);
+  EXPECT_EQ((*runs)[1].phase, RunPhase::kFailed);
+  EXPECT_EQ((*runs)[1].reason, "AlgorithmError: out of memory");  // the newest failed run's
+  EXPECT_EQ((*runs)[1].created_ms, 2000);
+  auto one = w.rec->ReadRun("TrainingJob", base + "-r1");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->status, "Failed/Failed");
+  // Starting a run whose name exists is success: the name carries the revision.
+  w.api->ops["CreateTrainingJob"] = [](const json&) -> Result<json> {
+    return Status(Code::kConflict, "ResourceInUse");
+  };
+  EXPECT_TRUE(w.rec->StartRun("TrainingJob", want).ok());
+  EXPECT_FALSE(w.rec->StartRun("Endpoint", want).ok());
   // Jobs are runs (never rolled back); endpoints are resources.
   BackendRegistry registry;
   RegisterBackend(registry);
