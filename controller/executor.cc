@@ -317,10 +317,13 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   ctx_.progress->Line(who + ": " + ActionName(change.action) + " failed: " + why);
-  // A run is history: it is never rolled back (its lifecycle says so, not the backend).
+  // A run is history: it is never rolled back (its lifecycle says so, not the backend); nor is
+  // maintenance.
   const KindDef* kind = KindOf(change.key.kind);
+  // Maintenance is not a change of the object's definition: a failure is recorded and tried
+  // again after a back-off, never rolled back and never held.
   const bool can_roll_back = change.action != Action::kDelete &&
-                             (kind == nullptr || kind->lifecycle != Lifecycle::kRun);
+                             (kind == nullptr || kind->lifecycle == Lifecycle::kResource);
   if (!change.auto_rollback || !can_roll_back) {
     // A definitive failure (the backend said so) keeps its code, so that `converge watch` does
     // not repeat the same change until the spec changes.

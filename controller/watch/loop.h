@@ -150,6 +150,8 @@ class Loop {
   Plan PlanBatch(const Batch& b, const PlanInputs& in);
   // A run of `k` is going on: plan `k` again after the backend's poll interval (loop_apply.cc).
   void FollowRun(const std::string& k, const Document* d);
+  // Whether `kind` follows the maintenance lifecycle (reconcilers/registry.h).
+  static bool IsMaintenance(const std::string& kind);
   // The board's state of `k` ("" when unknown).
   std::string BoardState(const std::string& k) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -123,7 +123,7 @@ void Loop::RecordResult(Batch& b, const ChangeResult& r,
     default:
       ++tally->failed;
       tally->ok = false;
-      if (r.status.terminal()) {  // retrying the same spec cannot help
+      if (r.status.terminal() && !IsMaintenance(r.key.kind)) {  // retrying cannot help
         queue_.Forget(k);
         SetState(k, "failed", r.message, d);
         std::lock_guard<std::mutex> lock(mu_);
@@ -139,6 +139,13 @@ void Loop::RecordResult(Batch& b, const ChangeResult& r,
         Retry(b, k, r.message);
       }
   }
+}
+
+bool Loop::IsMaintenance(const std::string& kind) {
+  // A failed maintenance action is tried again after a back-off whatever the error: the table
+  // changes under it, and it never holds the resource.
+  const KindDef* k = converge::Backends().FindKind(kind);
+  return k != nullptr && k->lifecycle == Lifecycle::kMaintenance;
 }
 
 void Loop::FollowRun(const std::string& k, const Document* d) {

@@ -193,7 +193,10 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
     // Drift: the desired state is the one last applied (same spec revision and same resolved
     // references), yet the live object differs. A spec whose referenced specs changed (a
     // SageMaker config naming a new model) has a new desired state: that is not drift.
-    bool drift = c.action != Action::kDelete && la != in.last_applied.end() &&
+    // Maintenance fires when its trigger holds: never drift.
+    const KindDef* kind = converge::Backends().FindKind(c.key.kind);
+    const bool maintenance = kind != nullptr && kind->lifecycle == Lifecycle::kMaintenance;
+    bool drift = !maintenance && c.action != Action::kDelete && la != in.last_applied.end() &&
                  la->second.revision == c.revision && la->second.doc == c.desired;
     if (drift && !SelfHeal(b.Doc(k))) {
       std::string fields;

@@ -76,10 +76,13 @@ BackendFactory FakeReconciler::Factory() const {
   f.default_poll_interval = poll_interval;
   std::set<std::string> kinds(kinds_.begin(), kinds_.end());
   kinds.insert(run_kinds.begin(), run_kinds.end());
+  kinds.insert(maintenance_kinds.begin(), maintenance_kinds.end());
   for (const std::string& kind : kinds) {
     KindDef k;
     k.kind = kind;
-    k.lifecycle = run_kinds.count(kind) ? Lifecycle::kRun : Lifecycle::kResource;
+    k.lifecycle = run_kinds.count(kind)           ? Lifecycle::kRun
+                  : maintenance_kinds.count(kind) ? Lifecycle::kMaintenance
+                                                  : Lifecycle::kResource;
     if (k.lifecycle == Lifecycle::kRun) k.run_name_member = "id";
     if (health_timeout) {
       auto t = *health_timeout;

@@ -76,6 +76,7 @@ class FakeReconciler : public Reconciler {
   std::chrono::milliseconds poll_interval{0};
   std::optional<std::chrono::seconds> health_timeout;  // every kind's timeout() when set
   std::set<std::string> run_kinds;                     // lifecycle run: never rolled back
+  std::set<std::string> maintenance_kinds;             // lifecycle maintenance: nor these
   // The run driver of the run kinds (tests/common/fake_runs.h); null = none, and then runs
   // go through Apply / CheckHealth like resources (only their lifecycle differs).
   RunDriver* runs = nullptr;

@@ -320,6 +320,20 @@ TEST_F(ExecutorTest, ARunIsNeverRolledBackWhateverTheBackendAllows) {
   EXPECT_EQ(Journal()[0].state, JournalState::kFailed);
 }
 
+// A maintenance action (an Iceberg compaction) that fails is recorded as failed: never rolled
+// back, never held (it is tried again after a back-off by `converge watch`).
+TEST_F(ExecutorTest, AFailedMaintenanceActionIsNotRolledBackNorHeld) {
+  rec_.maintenance_kinds = {"TablePolicy"};
+  PlannedChange c = RunOf("events", "failed");
+  c.key = {"TablePolicy", "events"};
+  c.live = AppDoc("events", "trainer:0");
+  ChangeResult r = ApplyOne(c);
+  EXPECT_EQ(r.outcome, Outcome::kFailed);
+  EXPECT_TRUE(rec_.Trace("restore").empty());
+  EXPECT_FALSE(HoldOn({"TablePolicy", "events"}).has_value());
+  EXPECT_EQ(Journal()[0].state, JournalState::kFailed);
+}
+
 // ---- Unknown outcomes (issue 11 item 5). Expected behaviour: Apply returns a Status whose
 // outcome is unknown (the request was sent, the reply was lost). The executor reads the object
 // back with Get and decides with the reconciler's Diff(desired, live, last-applied):
