@@ -94,8 +94,9 @@ bool Matches(const PageResource& r, const std::string& filter) {
 
 std::string ResourceRow(const PageResource& r) {
   std::ostringstream o;
+  // Held and failed resources say why in their reason; the others show an earlier error.
   std::string why = r.reason;
-  if (!r.last_error.empty() && r.last_error != r.reason)
+  if (!r.last_error.empty() && r.state != "held" && r.state != "failed")
     why += (why.empty() ? "" : " — last error: ") + r.last_error;
   o << "<tr class=\"res st-" << HtmlEscape(r.state) << "\" data-key=\"" << HtmlEscape(r.key)
     << "\">"

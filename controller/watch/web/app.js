@@ -54,8 +54,9 @@
   }
 
   function row(r) {
+    // Held and failed resources say why in their reason; the others show an earlier error.
     let why = r.reason || '';
-    if (r.last_error && r.last_error !== r.reason) {
+    if (r.last_error && r.state !== 'held' && r.state !== 'failed') {
       why += (why ? ' — last error: ' : '') + r.last_error;
     }
     const href = typeof r.url === 'string' && r.url.startsWith('/resources/') ? r.url : '/';
@@ -190,8 +191,9 @@
     const PAD = 10;
     const x = (t) => PAD + ((t - t0) / (t1 - t0)) * (W - 2 * PAD);
     const root = svg('svg', { viewBox: '0 0 ' + W + ' 92', width: '100%', role: 'img', 'aria-label': 'changes over time', class: 'tl' });
-    root.append(svg('text', { x: PAD, y: 12, class: 'tl-label' }, null));
-    root.lastChild.textContent = 'runs';
+    const runsLabel = svg('text', { x: PAD, y: 12, class: 'tl-label' });
+    runsLabel.textContent = 'runs';
+    root.append(runsLabel);
     for (const s of spans) {
       const a = svg('a', { href: '#run-' + s.id });
       a.append(svg('rect', { x: x(s.start), y: 16, width: Math.max(2, x(s.end) - x(s.start)), height: 14, class: 'tl-run r-' + s.status },
