@@ -79,6 +79,13 @@ std::optional<std::string> Loop::ResourceHtml(const std::string& backend, const 
     d.r.state = "unknown";
     d.r.reason = "not among the resources converge watch knows now (deleted, or no spec)";
   }
+  // Changed before this watch started: the journal knows when and by which run.
+  if (d.r.last_change.empty() && !d.journal.empty()) {
+    d.r.last_change = d.journal.front().updated_at;
+    d.r.last_run = d.journal.front().run_id;
+    if (auto run = store_->GetRun(d.r.last_run); run.ok() && run->has_value())
+      d.r.last_commit = (*run)->git_commit;
+  }
   if (auto snaps = store_->Snapshots(key); snaps.ok()) d.snapshots = *snaps;
   if (auto hold = store_->GetHold(key); hold.ok()) d.hold = *hold;
   return RenderResourcePage(d);

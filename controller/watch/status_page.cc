@@ -37,7 +37,7 @@ size_t Utf8Length(std::string_view s, size_t i) {
   if (c >= 0xF0 && c <= 0xF4) {
     if (!cont(1) || !cont(2) || !cont(3)) return 0;
     auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
     return 4;
   }
@@ -49,8 +49,7 @@ std::string Lower(std::string s) {
   return s;
 }
 
-const char* const kStates[] = {"synced", "drifted", "progressing", "held", "failed",
-                               "not-pruned"};
+const char* const kStates[] = {"synced", "drifted", "progressing", "held", "failed", "not-pruned"};
 
 // "App /shop/web" for people.
 std::string DisplayKey(const std::string& key) {
@@ -77,8 +76,7 @@ std::string LastChange(const PageResource& r) {
 std::string Labels(const std::map<std::string, std::string>& labels) {
   if (labels.empty()) return "";
   std::string out = "<ul class=\"labels\">";
-  for (const auto& [k, v] : labels)
-    out += "<li>" + HtmlEscape(k) + "=" + HtmlEscape(v) + "</li>";
+  for (const auto& [k, v] : labels) out += "<li>" + HtmlEscape(k) + "=" + HtmlEscape(v) + "</li>";
   return out + "</ul>";
 }
 
@@ -127,12 +125,23 @@ std::string HtmlEscape(std::string_view s) {
       continue;
     }
     switch (s[i]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += s[i];
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += s[i];
     }
     ++i;
   }
@@ -174,8 +183,8 @@ std::string ShellQuote(std::string_view s) {
 
 bool IsSecretPath(std::string_view path) {
   std::string p = Lower(std::string(path));
-  for (const char* w : {"password", "passwd", "secret", "token", "credential", "apikey",
-                        "api_key", "api-key", "private_key", "privatekey"})
+  for (const char* w : {"password", "passwd", "secret", "token", "credential", "apikey", "api_key",
+                        "api-key", "private_key", "privatekey"})
     if (p.find(w) != std::string::npos) return true;
   return false;
 }
@@ -205,9 +214,9 @@ std::optional<Asset> FindAsset(std::string_view name) {
 }
 
 int StateRank(const std::string& state) {
-  static const std::map<std::string, int> kRank = {
-      {"held", 0}, {"failed", 1}, {"drifted", 2}, {"progressing", 3}, {"not-pruned", 4},
-      {"synced", 5}};
+  static const std::map<std::string, int> kRank = {{"held", 0},       {"failed", 1},
+                                                   {"drifted", 2},    {"progressing", 3},
+                                                   {"not-pruned", 4}, {"synced", 5}};
   auto it = kRank.find(state);
   return it == kRank.end() ? 4 : it->second;
 }
@@ -222,7 +231,8 @@ std::string PageFrame(const std::string& title, const std::string& page, const s
     << "<body data-page=\"" << HtmlEscape(page) << "\"><nav><a class=\"brand\" href=\"/\">converge"
     << "</a> <a href=\"/\">resources</a> <a href=\"/runs\">runs</a> "
     << "<a href=\"/status\">/status</a> <a href=\"/metrics\">/metrics</a>"
-    << "<span class=\"live\" id=\"live\"></span></nav>\n<main>" << body << "</main></body></html>\n";
+    << "<span class=\"live\" id=\"live\"></span></nav>\n<main>" << body
+    << "</main></body></html>\n";
   return o.str();
 }
 
@@ -262,7 +272,8 @@ std::string RenderOverview(const OverviewData& d, const std::string& filter) {
     for (const auto& f : d.failed_files) o << "<li><code>" << HtmlEscape(f) << "</code></li>";
     o << "</ul>";
   }
-  for (const auto& e : d.spec_errors) o << "<p class=\"error\"><code>" << HtmlEscape(e) << "</code></p>";
+  for (const auto& e : d.spec_errors)
+    o << "<p class=\"error\"><code>" << HtmlEscape(e) << "</code></p>";
   o << "</section>\n";
 
   // Backends with the worst states first, then by name; within one, held and failed first.
@@ -280,8 +291,8 @@ std::string RenderOverview(const OverviewData& d, const std::string& filter) {
   std::sort(backends.begin(), backends.end());
   o << "<div id=\"resources\">";
   if (backends.empty())
-    o << "<p class=\"empty\">" << (d.resources.empty() ? "No resources yet." : "Nothing matches the filter.")
-      << "</p>";
+    o << "<p class=\"empty\">"
+      << (d.resources.empty() ? "No resources yet." : "Nothing matches the filter.") << "</p>";
   for (const auto& [_, b] : backends) {
     o << "<section class=\"backend\" data-backend=\"" << HtmlEscape(b) << "\"><h2>backend "
       << HtmlEscape(b.empty() ? "(unknown)" : b) << "</h2><table><thead><tr><th>state</th>"

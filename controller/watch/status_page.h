@@ -92,7 +92,7 @@ struct ResourcePageData {
 std::string RenderResourcePage(const ResourcePageData& d);
 
 struct RunsPageData {
-  std::vector<store::RunRecord> runs;                          // newest first
+  std::vector<store::RunRecord> runs;                           // newest first
   std::map<int64_t, std::vector<store::JournalEntry>> changes;  // by run, oldest first
 };
 std::string RenderRunsPage(const RunsPageData& d);

@@ -39,7 +39,10 @@ void Commands(std::ostringstream& o, const ResourcePageData& d) {
     o << "<li>release the hold: <code class=\"cmd\">"
       << HtmlEscape("converge release " + ShellQuote(d.r.key) + tail) << "</code></li>";
   if (!d.snapshots.empty())
-    o << "<li>roll back to snapshot " << d.snapshots.front().id << " (" << Or(d.snapshots.front().taken_at)
+    o << "<li>roll back to snapshot " << d.snapshots.front().id << " ("
+      << Or(d.snapshots.front().taken_at)
+      << (d.snapshots.front().doc.is_null() ? "; the object did not exist then: this deletes it"
+                                            : "")
       << "): <code class=\"cmd\">"
       << HtmlEscape("converge rollback " + ShellQuote(d.r.key) + " --to " +
                     std::to_string(d.snapshots.front().id) + tail)
@@ -94,7 +97,8 @@ std::string RenderResourcePage(const ResourcePageData& d) {
   if (d.hold) {
     o << "<section class=\"held\"><h2>Held</h2><p>" << HtmlEscape(d.hold->reason) << "</p><p>since "
       << Or(d.hold->created_at) << ", at spec revision <code>" << Or(d.hold->spec_revision)
-      << "</code>" << (d.hold->snapshot_id ? ", snapshot " + std::to_string(d.hold->snapshot_id) : "")
+      << "</code>"
+      << (d.hold->snapshot_id ? ", snapshot " + std::to_string(d.hold->snapshot_id) : "")
       << ". A new revision of the spec lifts it.</p></section>\n";
   }
 
@@ -165,9 +169,9 @@ std::string RenderRunsPage(const RunsPageData& d) {
 }
 
 std::string RenderNotFound(const std::string& what) {
-  return PageFrame("not found", "notfound",
-                   "<h1>Not found</h1><p>" + HtmlEscape(what) +
-                       "</p><p><a href=\"/\">All resources</a></p>");
+  return PageFrame(
+      "not found", "notfound",
+      "<h1>Not found</h1><p>" + HtmlEscape(what) + "</p><p><a href=\"/\">All resources</a></p>");
 }
 
 }  // namespace converge::watch

@@ -37,7 +37,8 @@ void StatusServer::AddPageRoutes() {
   constexpr const char* kHtml = "text/html; charset=utf-8";
   // Read-only: anything but GET (and HEAD, answered by the GET routes) is refused before routing.
   http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    if (req.method == "GET" || req.method == "HEAD")
+      return httplib::Server::HandlerResponse::Unhandled;
     res.status = 405;
     res.set_header("Allow", "GET, HEAD");
     res.set_content("method not allowed: this endpoint is read-only\n", "text/plain");

@@ -28,10 +28,11 @@ const char* const kHostile[] = {
 // Every tag in `html` is one the renderers write; a hostile string never adds one.
 void ExpectOnlyOurTags(const std::string& html) {
   static const std::set<std::string> kOurs = {
-      "!DOCTYPE", "html", "head", "meta", "title", "link", "script", "body", "nav", "a", "span",
-      "main", "header", "h1", "h2", "p", "code", "ul", "li", "form", "label", "input", "button",
-      "section", "div", "table", "thead", "tbody", "tr", "th", "td", "time", "noscript", "dl",
-      "dt", "dd", "pre", "figure"};
+      "!DOCTYPE", "html",  "head",  "meta",  "title",  "link",  "script", "body",
+      "nav",      "a",     "span",  "main",  "header", "h1",    "h2",     "p",
+      "code",     "ul",    "li",    "form",  "label",  "input", "button", "section",
+      "div",      "table", "thead", "tbody", "tr",     "th",    "td",     "time",
+      "noscript", "dl",    "dt",    "dd",    "pre",    "figure"};
   std::regex tag("<(/?)([!A-Za-z][A-Za-z0-9]*)");
   for (auto it = std::sregex_iterator(html.begin(), html.end(), tag); it != std::sregex_iterator();
        ++it)
@@ -64,12 +65,14 @@ TEST(HtmlEscape, EscapesMarkupQuotesAndAmpersands) {
 TEST(HtmlEscape, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(HtmlEscape("caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80"),
             "caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80");
-  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
-  EXPECT_EQ(HtmlEscape("\xC0\xBC"), r + r);                // overlong '<'
-  EXPECT_EQ(HtmlEscape("\xE0\x80\xBC"), r + r + r);        // overlong, 3 bytes
-  EXPECT_EQ(HtmlEscape("\xED\xA0\x80"), r + r + r);        // a UTF-16 surrogate
+  const std::string r = "\xEF\xBF\xBD";                      // U+FFFD
+  EXPECT_EQ(HtmlEscape("\xC0\xBC"), r + r);                  // overlong '<'
+  EXPECT_EQ(HtmlEscape("\xE0\x80\xBC"), r + r + r);          // overlong, 3 bytes
+  EXPECT_EQ(HtmlEscape("\xED\xA0\x80"), r + r + r);          // a UTF-16 surrogate
   EXPECT_EQ(HtmlEscape("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
-  EXPECT_EQ(HtmlEscape("a\xFF" "b"), "a" + r + "b");
+  EXPECT_EQ(HtmlEscape("a\xFF"
+                       "b"),
+            "a" + r + "b");
   EXPECT_EQ(HtmlEscape("\xC3"), r);  // truncated
   EXPECT_EQ(HtmlEscape(std::string("a\0b", 3)), "a" + r + "b");
   for (const char* h : kHostile) {
@@ -127,7 +130,8 @@ TEST(Overview, HostileNamesLabelsAndReasonsAreText) {
   d.failed_files = {"bad<script>.yaml"};
   d.spec_errors = {"bad.yaml:1:2: error: \"><script>alert(1)</script>"};
   d.backends_error = "<b>down</b>";
-  for (const char* h : kHostile) d.resources.push_back(Resource(std::string("App//") + h, "held", h));
+  for (const char* h : kHostile)
+    d.resources.push_back(Resource(std::string("App//") + h, "held", h));
   std::string html = RenderOverview(d, "<script>");
   ExpectOnlyOurTags(html);
   EXPECT_NE(html.find("team=&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
@@ -194,9 +198,10 @@ TEST(ResourcePage, ShowsThePlanDiffHoldSnapshotsJournalAndCommands) {
   EXPECT_NE(html.find("env.DB_PASSWORD: &quot;(redacted)&quot;"), std::string::npos);
   EXPECT_EQ(html.find("hunter2"), std::string::npos) << "snapshot contents are not shown";
   EXPECT_EQ(html.find("&quot;old&quot;"), std::string::npos) << "a secret's old value is shown";
-  EXPECT_NE(html.find("converge release &#39;App//shop/&lt;web&gt;&#39; --state-dir &#39;/var/lib/my "
-                      "state&#39;"),
-            std::string::npos)
+  EXPECT_NE(
+      html.find("converge release &#39;App//shop/&lt;web&gt;&#39; --state-dir &#39;/var/lib/my "
+                "state&#39;"),
+      std::string::npos)
       << html;
   EXPECT_NE(html.find("converge rollback &#39;App//shop/&lt;web&gt;&#39; --to 7"),
             std::string::npos);
@@ -249,7 +254,8 @@ TEST(Assets, AreEmbeddedAndTheScriptNeverParsesHtml) {
   ASSERT_TRUE(js);
   EXPECT_STREQ(js->content_type, "text/javascript; charset=utf-8");
   EXPECT_NE(js->body.find("textContent"), std::string_view::npos);
-  for (const char* bad : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("})
+  for (const char* bad :
+       {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("})
     EXPECT_EQ(js->body.find(bad), std::string_view::npos) << bad;
   auto css = FindAsset("style.css");
   ASSERT_TRUE(css);
