@@ -51,8 +51,10 @@ std::string ColorFor(const Palette& p, Action a) {
   }
 }
 
-// One field line: "+ path = v", "- path = v", "~ path: old -> new".
-std::string FieldLine(const FieldChange& f, const Palette& p) {
+}  // namespace
+
+std::string FieldChangeLine(const FieldChange& f, bool color) {
+  Palette p{color};
   if (f.before.is_null() && !f.after.is_null())
     return p.green() + "+" + p.reset() + " " + f.path + " = " + DisplayValue(f.after);
   if (!f.before.is_null() && f.after.is_null())
@@ -61,8 +63,6 @@ std::string FieldLine(const FieldChange& f, const Palette& p) {
   return p.yellow() + "~" + p.reset() + " " + f.path + ": " + DisplayValue(f.before) + " -> " +
          DisplayValue(f.after);
 }
-
-}  // namespace
 
 std::string DisplayValue(const json& v) {
   std::string s = v.is_null() ? "(none)" : v.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -111,7 +111,7 @@ std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
       out << ")\n";
       out << "  " << col << Symbol(c.action) << p.reset() << " " << c.key.kind << " "
           << c.key.name << "\n";
-      for (const auto& f : c.fields) out << "      " << FieldLine(f, p) << "\n";
+      for (const auto& f : c.fields) out << "      " << FieldChangeLine(f, p.on) << "\n";
     }
   }
   if (!plan.skipped.empty()) {

@@ -19,6 +19,9 @@ std::string RenderPlanMarkdown(const Plan& plan);
 std::string SummaryLine(const Plan& plan);
 // Short display of a JSON value: strings quoted, long values truncated.
 std::string DisplayValue(const json& v);
+// One field of a change, as the plan shows it: "+ path = v", "- path = v -> (default)",
+// "~ path: old -> new" (the status page shows the same lines).
+std::string FieldChangeLine(const FieldChange& f, bool color = false);
 std::string RenderDiagnostics(const std::vector<Diagnostic>& diags, bool color);
 
 }  // namespace converge

@@ -9,6 +9,7 @@
 //   loop_apply.cc    the batch's apply step: one run, the executor, each result recorded
 //   loop_resync.cc   the periodic full pass
 //   loop_status.cc   the resource board, /status, /metrics and /readyz
+//   loop_page.cc     the status page's data (board, store) handed to status_page.h to render
 //
 // Every member below mu_ is guarded by it; see the comments for the others.
 #pragma once
@@ -38,6 +39,7 @@
 #include "controller/watch/log.h"
 #include "controller/watch/metrics.h"
 #include "controller/watch/spec_cache.h"
+#include "controller/watch/status_page.h"
 #include "controller/watch/status_server.h"
 #include "controller/watch/watch_loop.h"
 #include "controller/watch/workqueue.h"
@@ -66,6 +68,14 @@ struct ResourceState {
   std::string last_sync;    // last time it was reconciled
   std::string last_error;
   int retries = 0;
+  std::string health;       // "healthy" after a change or settle passed its health check,
+                            // "unhealthy (rolled back)"; empty: not checked since start
+  int64_t last_run = 0;     // the run of the last change
+  std::string last_commit;  // the git commit of that run ("" outside git)
+  std::map<std::string, std::string> labels;  // the spec's metadata.labels
+  // The last plan with a change for this resource: the status page shows its field diff.
+  std::string planned_action, planned_at;
+  std::vector<FieldChange> planned_fields;
 };
 
 // One worker's batch of keys on its way through the steps of Loop::ProcessBatch.
@@ -191,6 +201,16 @@ class Loop {
   std::string StatusJson();
   std::string MetricsText();
   bool Ready();
+  // What each planned change will do, kept for the status page (a batch's plan, before the drift
+  // gate); and the run, commit and health each result of run `run` leaves behind.
+  void RecordPlan(const Plan& plan);
+  void RecordRun(int64_t run, const std::string& commit, const std::vector<ChangeResult>& results);
+
+  // ----- the status page (loop_page.cc)
+  PageResource PageResourceOf(const std::string& key, const ResourceState& r) const;
+  std::string OverviewHtml(const std::string& filter);
+  std::optional<std::string> ResourceHtml(const std::string& backend, const std::string& key);
+  std::string RunsHtml();
 
   WatchOptions o_;
   Logger log_;

@@ -63,6 +63,7 @@ bool Loop::ApplyChanges(Batch& b, std::vector<PlannedChange> to_apply, const Pla
 
   RunTally tally;
   for (const auto& r : results) RecordResult(b, r, planned_revision, &tally);
+  RecordRun(*run, commit, results);
   std::string status = tally.failed ? "failed" : tally.interrupted ? "interrupted" : "succeeded";
   (void)store_->FinishRun(*run, status,
                           std::to_string(tally.applied) + " applied, " +

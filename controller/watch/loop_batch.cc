@@ -61,6 +61,7 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   Result<PlanInputs> in = ObserveForPlan(b);
   if (!in.ok()) return RetryAll(b, in.status().message());
   Plan plan = PlanBatch(b, *in);
+  RecordPlan(plan);
   planning = {};  // planned: the reconcilers may be rebound while this batch applies
 
   ReportPlanErrors(b, plan);

@@ -56,6 +56,7 @@ void Loop::SetState(const std::string& key, const std::string& state, const std:
     r.backend = doc->backend;
     r.revision = doc->revision;
     r.source = doc->pos.ToString();
+    r.labels = doc->labels;
   }
   if (state == "failed") r.last_error = reason;
 }
@@ -111,12 +112,49 @@ std::string Loop::StatusJson() {
                          {"last_change", r.last_change},
                          {"last_sync", r.last_sync},
                          {"last_error", r.last_error},
-                         {"retries", r.retries}});
+                         {"retries", r.retries},
+                         {"health", r.health},
+                         {"last_run", r.last_run},
+                         {"last_commit", r.last_commit},
+                         {"labels", r.labels},
+                         {"url", ResourcePath(r.backend, key)}});
   }
   out["summary"] = counts;
   out["resources"] = resources;
   // Reasons and diagnostics may quote invalid UTF-8 from a spec file: replaced, never a 500.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void Loop::RecordPlan(const Plan& plan) {
+  if (plan.changes.empty()) return;
+  const std::string now = Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& c : plan.changes) {
+    ResourceState& r = board_[c.key.ToString()];
+    if (r.state.empty()) r.state = "progressing";
+    if (r.backend.empty()) r.backend = c.backend;
+    r.planned_action = ActionName(c.action);
+    r.planned_at = now;
+    r.planned_fields = c.fields;
+  }
+}
+
+void Loop::RecordRun(int64_t run, const std::string& commit,
+                     const std::vector<ChangeResult>& results) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& res : results) {
+    auto it = board_.find(res.key.ToString());
+    if (it == board_.end()) continue;  // deleted
+    ResourceState& r = it->second;
+    if (res.outcome == Outcome::kApplied) r.health = "healthy";
+    if (res.outcome == Outcome::kRolledBack) r.health = "unhealthy (rolled back)";
+    bool changed = (res.outcome == Outcome::kApplied && res.action != Action::kNoop) ||
+                   res.outcome == Outcome::kRolledBack;
+    if (changed) {
+      r.last_run = run;
+      r.last_commit = commit;
+    }
+  }
 }
 
 std::string Loop::MetricsText() {

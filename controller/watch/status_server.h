@@ -5,12 +5,17 @@
 //   GET /metrics   Prometheus text exposition
 //   GET /status    JSON: every resource (synced / drifted / held / failed / progressing), the
 //                  commit, failed spec files, queue depth
+//   GET /, /resources/<backend>/<kind>/<name>, /runs, /ui/*
+//                  the status page for people (status_page.h)
+// Any other method is 405 (GET and HEAD only); every answer carries PageHeaders() (a strict
+// Content-Security-Policy, nosniff, no framing).
 // Unauthenticated and read-only: it listens on loopback unless told otherwise (see
 // docs/operations.md).
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -22,6 +27,12 @@ struct ServerHandlers {
   std::function<bool()> ready;
   std::function<std::string()> metrics;
   std::function<std::string()> status_json;
+  // The status page's HTML. `filter` is the overview's ?q=; `key` is "Kind/name"; nullopt: no
+  // such resource (404).
+  std::function<std::string(const std::string& filter)> overview_html;
+  std::function<std::optional<std::string>(const std::string& backend, const std::string& key)>
+      resource_html;
+  std::function<std::string()> runs_html;
 };
 
 class StatusServer {
@@ -35,6 +46,8 @@ class StatusServer {
   int port() const { return port_; }
 
  private:
+  void AddPageRoutes();
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int port_ = 0;

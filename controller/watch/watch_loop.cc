@@ -142,9 +142,16 @@ bool Loop::StartServer(std::unique_ptr<StatusServer>* server) {
   std::string host;
   int port = 0;
   ParseListen(o_.listen, &host, &port);  // validated by the command line
-  *server = std::make_unique<StatusServer>(ServerHandlers{[this] { return Ready(); },
-                                                          [this] { return MetricsText(); },
-                                                          [this] { return StatusJson(); }});
+  ServerHandlers h;
+  h.ready = [this] { return Ready(); };
+  h.metrics = [this] { return MetricsText(); };
+  h.status_json = [this] { return StatusJson(); };
+  h.overview_html = [this](const std::string& filter) { return OverviewHtml(filter); };
+  h.resource_html = [this](const std::string& backend, const std::string& key) {
+    return ResourceHtml(backend, key);
+  };
+  h.runs_html = [this] { return RunsHtml(); };
+  *server = std::make_unique<StatusServer>(std::move(h));
   Status s = (*server)->Start(host, port);
   if (!s.ok()) {
     log_.Error(s.message());
