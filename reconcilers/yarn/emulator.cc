@@ -84,6 +84,36 @@ std::vector<std::string> SplitComma(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> QueryValues(const httplib::Request& req, const std::string& name) {
+  std::vector<std::string> out;
+  size_t q = req.target.find('?');
+  if (q == std::string::npos) return out;
+  std::string query = req.target.substr(q + 1);
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string::npos) end = query.size();
+    std::string part = query.substr(start, end - start);
+    size_t eq = part.find('=');
+    std::string key = httplib::detail::decode_url(part.substr(0, eq), true);
+    if (key == name) {
+      out.push_back(
+          eq == std::string::npos ? "" : httplib::detail::decode_url(part.substr(eq + 1), true));
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string QueryValue(const httplib::Request& req, const std::string& name) {
+  std::vector<std::string> v = QueryValues(req, name);
+  return v.empty() ? "" : v.back();
+}
+
+bool HasQuery(const httplib::Request& req, const std::string& name) {
+  return !QueryValues(req, name).empty();
+}
+
 std::optional<int64_t> AsInteger(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
@@ -204,8 +234,8 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
     } else {
       int64_t now = impl_->Now();
       impl_->Advance(now);
-      std::string user = req.has_param("user.name") ? req.get_param_value("user.name")
-                                                    : impl_->options.static_user;
+      std::string user =
+          HasQuery(req, "user.name") ? QueryValue(req, "user.name") : impl_->options.static_user;
       if (path.rfind("/ws/v1/cluster/", 0) == 0) {
         std::string base = "http://" + req.get_header_value("Host") + primary_prefix +
                            (secondary ? "-standby" : "");

@@ -51,6 +51,12 @@ Reply StatusReply(int status, const std::string& diagnostics, const std::string&
 std::string ToLower(std::string s);
 std::string ToUpper(std::string s);
 std::vector<std::string> SplitComma(const std::string& s);
+// Every value of a query parameter, read from the raw request target (httplib's own parsing
+// splits a value at each '=', truncating tags such as `converge.io/managed-by=x`).
+std::vector<std::string> QueryValues(const httplib::Request& req, const std::string& name);
+// The last value, or "" when absent.
+std::string QueryValue(const httplib::Request& req, const std::string& name);
+bool HasQuery(const httplib::Request& req, const std::string& name);
 // A JSON number or numeric string as an integer (Jackson's coercion); nullopt otherwise.
 std::optional<int64_t> AsInteger(const json& v);
 

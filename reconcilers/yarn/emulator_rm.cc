@@ -50,9 +50,8 @@ std::string JoinTags(const std::vector<std::string>& tags) {
 // Every value of a query parameter, comma lists split (states=A,B or states=A&states=B).
 std::vector<std::string> ParamList(const httplib::Request& req, const std::string& name) {
   std::vector<std::string> out;
-  auto range = req.params.equal_range(name);
-  for (auto it = range.first; it != range.second; ++it) {
-    for (const std::string& v : SplitComma(it->second)) out.push_back(v);
+  for (const std::string& value : QueryValues(req, name)) {
+    for (const std::string& v : SplitComma(value)) out.push_back(v);
   }
   return out;
 }
@@ -224,20 +223,20 @@ Reply Emulator::Impl::RouteRm(const httplib::Request& req, const std::string& pa
       for (const std::string& s : ParamList(req, "state")) states.push_back(s);
       auto types = ParamList(req, "applicationTypes");
       auto tags = ParamList(req, "applicationTags");
-      std::string queue = req.get_param_value("queue");
-      std::string want_user = req.get_param_value("user");
-      std::string name = req.get_param_value("name");
-      std::string final_status = req.get_param_value("finalStatus");
+      std::string queue = QueryValue(req, "queue");
+      std::string want_user = QueryValue(req, "user");
+      std::string name = QueryValue(req, "name");
+      std::string final_status = QueryValue(req, "finalStatus");
       int64_t limit = -1;
-      if (req.has_param("limit")) {
-        auto l = AsInteger(json(req.get_param_value("limit")));
+      if (HasQuery(req, "limit")) {
+        auto l = AsInteger(json(QueryValue(req, "limit")));
         if (!l || *l <= 0) {
           return RemoteError(400, "BadRequestException", "limit value must be greater then 0");
         }
         limit = *l;
       }
       auto time_param = [&req](const char* p, int64_t dflt) {
-        auto v = req.has_param(p) ? AsInteger(json(req.get_param_value(p))) : std::nullopt;
+        auto v = HasQuery(req, p) ? AsInteger(json(QueryValue(req, p))) : std::nullopt;
         return v ? *v : dflt;
       };
       int64_t sb = time_param("startedTimeBegin", 0), se = time_param("startedTimeEnd", kNever);

@@ -89,13 +89,9 @@ Reply Emulator::Impl::RouteServices(const httplib::Request& req, const std::stri
     if (m == "PUT") return UpgradeInstances(s, body, "", mutated);
     if (m != "GET") return StatusReply(405, "Method Not Allowed");
     std::set<std::string> comps, states;
-    for (auto [a, b] = req.params.equal_range("componentName"); a != b; ++a) {
-      comps.insert(a->second);
-    }
-    for (auto [a, b] = req.params.equal_range("containerState"); a != b; ++a) {
-      states.insert(a->second);
-    }
-    std::string version = req.get_param_value("version");
+    for (const std::string& c : QueryValues(req, "componentName")) comps.insert(c);
+    for (const std::string& c : QueryValues(req, "containerState")) states.insert(c);
+    std::string version = QueryValue(req, "version");
     json out = json::array();
     for (const Component& c : s.comps) {
       if (!comps.empty() && !comps.count(c.name)) continue;
@@ -190,7 +186,7 @@ Reply Emulator::Impl::UpdateService(Service& s, const json& body, bool* mutated)
     *mutated = true;
     return StatusReply(200, "Service " + n + " is successfully started.", "ACCEPTED", 0, Uri(n));
   }
-  if (body.contains("lifetime") && !body["lifetime"].is_null()) {
+  if (state.empty() && body.contains("lifetime") && !body["lifetime"].is_null()) {
     auto lifetime = AsInteger(body["lifetime"]);
     if (!lifetime) return StatusReply(400, "Cannot deserialize value of type `long` for lifetime");
     if (*lifetime > 0) {
