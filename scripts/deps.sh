@@ -8,7 +8,7 @@ CONVERGE_DEBS=(
   libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libre2-dev libvalijson-dev
-  python3 python3-marathon python3-jsonschema python3-requests python3-botocore python3-boto3
+  python3 python3-marathon python3-jsonschema python3-yaml python3-requests python3-botocore python3-boto3
   chromium chromium-driver python3-selenium  # tests/browser: the status page in headless chromium
 )
 

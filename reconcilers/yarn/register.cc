@@ -2,6 +2,7 @@
 // (YarnService, the Services API) and one-shot applications (YarnApplication, the RM apps API).
 // Being built: the emulator, the client and the reconciler land here one by one.
 #include "reconcilers/registry.h"
+#include "reconcilers/yarn/emulator.h"
 
 namespace converge::yarn {
 
@@ -14,6 +15,9 @@ void RegisterBackend(BackendRegistry& registry) {
                  const ConnectContext&) -> Result<std::unique_ptr<converge::Reconciler>> {
     return InvalidError("backend " + cfg.name + ": the yarn backend is not built yet");
   };
+  f.emulator_flags = EmulatorFlags();
+  f.make_emulator = MakeEmulator;
+  f.default_transition_ms = 300;
   registry.Register(std::move(f));
 }
 
