@@ -10,6 +10,8 @@ server, not the Swagger, decides; see docs/backends/yarn.md):
   * ServiceState, ComponentState, ContainerState, PlacementType and PlacementScope are string
     enums: the Swagger draws them as objects with one member, the server sends and takes the
     bare string ("state": "STABLE", "type": "ANTI_AFFINITY");
+  * ResourceInformation takes `tags` and `attributes` as in Hadoop 3.3 (CSI volumes;
+    upstream's core-test-external3.json uses them, the Swagger predates them);
   * Service.name is not required (converge takes it from metadata.name);
   * Resource.memory stays a string (the server's type); the validator turns a number into its
     string before validation. lifetime stays an integer; "3600" is converted with the usual
@@ -62,6 +64,10 @@ def main():
             d["type"] = "object"
             d["additionalProperties"] = False
         defs[name] = d
+    defs["ResourceInformation"]["properties"]["tags"] = {"type": "array",
+                                                         "items": {"type": "string"}}
+    defs["ResourceInformation"]["properties"]["attributes"] = {
+        "type": "object", "additionalProperties": {"type": "string"}}
     defs["Service"]["required"] = [r for r in defs["Service"]["required"] if r != "name"]
     # The root is the Service definition itself (a root "$ref" would hide its siblings).
     schema = dict(defs["Service"])

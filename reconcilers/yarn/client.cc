@@ -13,7 +13,9 @@ std::string TrimSlashes(std::string url) {
   return url;
 }
 
-bool DefaultIdempotent(const std::string& method) { return method != "POST" && method != "PATCH"; }
+bool DefaultIdempotent(const std::string& method) {
+  return method != "POST" && method != "PATCH";
+}
 
 // The leading integer of a Refresh header ("3", "3;url=..."), or -1.
 int RefreshSeconds(const std::string& value) {
@@ -67,8 +69,7 @@ Result<std::unique_ptr<Client>> Client::FromBackend(const BackendConfig& cfg, Cl
   opts.transport.tls.ca_file = cfg.ca_file;
   opts.transport.tls.insecure_skip_verify = cfg.insecure_skip_verify;
   opts.transport.negotiate = cfg.auth_type == "spnego";
-  auto client =
-      std::make_unique<Client>(rms, http::NewCurlTransport(opts.transport), opts, clock);
+  auto client = std::make_unique<Client>(rms, http::NewCurlTransport(opts.transport), opts, clock);
   if (cfg.auth_type == "simple") {
     std::string user = cfg.username;
     if (auto a = cfg.spec.find("auth"); a != cfg.spec.end() && a->is_object())
@@ -80,11 +81,12 @@ Result<std::unique_ptr<Client>> Client::FromBackend(const BackendConfig& cfg, Cl
   return client;
 }
 
-std::string Client::ActiveRm() const { return active_ ? rms_[*active_] : std::string(); }
+std::string Client::ActiveRm() const {
+  return active_ ? rms_[*active_] : std::string();
+}
 
-Result<http::Response> Client::SendTo(size_t rm, const std::string& method,
-                                      const std::string& path, const std::string& body,
-                                      bool idempotent) {
+Result<http::Response> Client::SendTo(size_t rm, const std::string& method, const std::string& path,
+                                      const std::string& body, bool idempotent) {
   http::Request req;
   req.method = method;
   req.url = rms_[rm] + path;
@@ -180,8 +182,8 @@ Result<RmResponse> Client::Call(const std::string& method, const std::string& pa
       if (no_active) {
         if (refresh_waits >= options_.max_refresh_waits)
           return UnavailableError(what + ": no active ResourceManager after " +
-                                  std::to_string(refresh_waits) + " waits (" + rms_[rm] +
-                                  ": " + Shorten(resp->body, 120) + ")");
+                                  std::to_string(refresh_waits) + " waits (" + rms_[rm] + ": " +
+                                  Shorten(resp->body, 120) + ")");
         ++refresh_waits;
         int secs = RefreshSeconds(refresh);
         auto delay = std::chrono::seconds(secs < 1 ? 1 : secs);
@@ -247,7 +249,8 @@ std::string ServerMessage(const RmResponse& r) {
       std::string ex = re->value("exception", "");
       return ex.empty() ? msg : ex + ": " + msg;
     }
-    if (auto d = b.find("diagnostics"); d != b.end() && d->is_string()) return d->get<std::string>();
+    if (auto d = b.find("diagnostics"); d != b.end() && d->is_string())
+      return d->get<std::string>();
     if (auto m = b.find("message"); m != b.end() && m->is_string()) return m->get<std::string>();
   }
   return Shorten(r.text);
@@ -259,8 +262,8 @@ Status StatusFromResponse(const RmResponse& r) {
   std::string text = r.method + " " + r.path + " → " + std::to_string(r.status) +
                      (r.rm.empty() ? "" : " (" + r.rm + ")") + (msg.empty() ? "" : ": " + msg);
   Code code;
-  if (r.status == 404 || (r.status == 400 && (Contains(msg, "doesn't exist") ||
-                                              Contains(msg, "not found")))) {
+  if (r.status == 404 ||
+      (r.status == 400 && (Contains(msg, "doesn't exist") || Contains(msg, "not found")))) {
     code = Code::kNotFound;
   } else if (r.status == 500 && Contains(msg, "already taken")) {
     code = Code::kConflict;

@@ -32,8 +32,8 @@ namespace converge::yarn {
 // One answer from a ResourceManager.
 struct RmResponse {
   int status = 0;
-  json body;         // the parsed body (null when empty or not JSON)
-  std::string text;  // the raw body
+  json body;             // the parsed body (null when empty or not JSON)
+  std::string text;      // the raw body
   std::string location;  // the Location header (a submit's 202 names the new app)
   std::string rm;        // which configured RM answered (its base URL)
   // The request, for error messages: "PUT /app/v1/services/web".

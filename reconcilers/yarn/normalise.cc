@@ -49,7 +49,9 @@ bool IsCountPath(const std::string& path) {
          path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
 }
 
-std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string Short(const json& v) {
   std::string s = v.is_null() ? "(unset)" : Dump(v);
@@ -198,8 +200,9 @@ DiffResult DiffService(const json& desired, const json& live, const json& last_a
   // Anything else changes what the containers run: YARN's upgrade, or a replace.
   std::string why_not_upgrade;
   if (!upgrade_enabled) {
-    why_not_upgrade = "the Backend says the ResourceManager does not allow upgrades "
-                      "(upgrade: disabled, yarn.service.upgrade.enabled=false)";
+    why_not_upgrade =
+        "the Backend says the ResourceManager does not allow upgrades "
+        "(upgrade: disabled, yarn.service.upgrade.enabled=false)";
   } else if (c.have_state == "STOPPED" || c.want_state == "STOPPED") {
     why_not_upgrade = "YARN upgrades only a running service, and this one " +
                       std::string(c.have_state == "STOPPED" ? "is" : "is to be") + " stopped";
@@ -208,7 +211,8 @@ DiffResult DiffService(const json& desired, const json& live, const json& last_a
     if (desired.value("version", "") == ServiceDefinition(live).value("version", "")) {
       r.error = "YarnService " + desired.value("name", "") + ": " + Reason(c.fields) +
                 ", which YARN applies by an upgrade, and an upgrade needs a new version: change "
-                "spec.version (now " + desired.value("version", "") + ")";
+                "spec.version (now " +
+                desired.value("version", "") + ")";
       return r;
     }
     r.action = Action::kUpdate;
@@ -217,8 +221,8 @@ DiffResult DiffService(const json& desired, const json& live, const json& last_a
   }
   if (Property(desired, kAllowReplaceProperty) == "true") {
     r.action = Action::kReplace;
-    r.reason = "replace (stop, destroy, create) because " + why_not_upgrade + ": " +
-               Reason(c.fields);
+    r.reason =
+        "replace (stop, destroy, create) because " + why_not_upgrade + ": " + Reason(c.fields);
     return r;
   }
   r.error = "YarnService " + desired.value("name", "") + ": " + Reason(c.fields) +

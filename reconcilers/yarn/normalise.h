@@ -48,8 +48,8 @@ json ForDiff(const json& service);
 struct ServiceChange {
   std::vector<FieldChange> fields;  // spec differences (state not included)
   std::string want_state, have_state;
-  bool scale_only = false;     // every field is a components[..].number_of_containers
-  bool lifetime_only = false;  // every field is lifetime (set to a positive value)
+  bool scale_only = false;             // every field is a components[..].number_of_containers
+  bool lifetime_only = false;          // every field is lifetime (set to a positive value)
   std::map<std::string, long> counts;  // scale_only: component -> desired count
   bool empty() const { return fields.empty() && want_state == have_state; }
 };

@@ -56,7 +56,9 @@ long Count(const json& component) {
 
 Reconciler::Reconciler(std::unique_ptr<Client> client, std::string instance,
                        ReconcilerOptions options, Clock& clock)
-    : client_(std::move(client)), instance_(std::move(instance)), options_(options),
+    : client_(std::move(client)),
+      instance_(std::move(instance)),
+      options_(options),
       clock_(clock) {}
 
 Result<std::optional<json>> Reconciler::GetService(const std::string& name) {
@@ -96,15 +98,15 @@ json Reconciler::Desired(const Document& doc) const {
   d["name"] = doc.name;
   SetProperty(d, kManagedByProperty, instance_);
   for (const char* a : {kPruneProperty, kAllowReplaceProperty, kMaxUnavailableProperty})
-    if (auto p = doc.annotations.find(a); p != doc.annotations.end())
-      SetProperty(d, a, p->second);
+    if (auto p = doc.annotations.find(a); p != doc.annotations.end()) SetProperty(d, a, p->second);
   return d;
 }
 
-json Reconciler::Definition(const json& live) const { return ServiceDefinition(live); }
+json Reconciler::Definition(const json& live) const {
+  return ServiceDefinition(live);
+}
 
-DiffResult Reconciler::Diff(const json& desired, const json& live,
-                            const json& last_applied) const {
+DiffResult Reconciler::Diff(const json& desired, const json& live, const json& last_applied) const {
   return DiffService(desired, live.is_null() ? live : ServiceDefinition(live), last_applied,
                      options_.upgrade_enabled);
 }
@@ -128,11 +130,11 @@ Status Reconciler::Create(const std::string& name, const json& desired) {
   if (!live->has_value()) return st;  // taken by a service being destroyed: let the retry tell
   if (Owned(**live, instance_)) return Status::Ok();  // ours: adopted
   std::string owner = Property(**live, kManagedByProperty);
-  return Status(Code::kConflict,
-                "create " + name + ": a service of that name already exists and is " +
-                    (owner.empty() ? "not managed by converge"
-                                   : "managed by converge instance " + owner) +
-                    "; import it or choose another name");
+  return Status(
+      Code::kConflict,
+      "create " + name + ": a service of that name already exists and is " +
+          (owner.empty() ? "not managed by converge" : "managed by converge instance " + owner) +
+          "; import it or choose another name");
 }
 
 Status Reconciler::Scale(const std::string& name, const json& desired, const json& live) {
@@ -183,8 +185,8 @@ Status Reconciler::Converge(const std::string& name, const json& desired, const 
   ServiceChange c = Classify(desired, live, json());
   if (c.empty()) return Status::Ok();
   if (c.fields.empty()) {  // start or stop
-    Status st = PutService(name, {{"state", c.want_state}},
-                           c.want_state == "STOPPED" ? "stop" : "start");
+    Status st =
+        PutService(name, {{"state", c.want_state}}, c.want_state == "STOPPED" ? "stop" : "start");
     // "Service <name> is already stopped": what was wanted.
     if (st.code() == Code::kInvalid && st.message().find("already stopped") != std::string::npos)
       return Status::Ok();
@@ -208,10 +210,14 @@ Status Reconciler::Apply(const ChangeRequest& change) {
     failed_upgrades_.erase(name);
   }
   switch (change.action) {
-    case Action::kCreate: return Create(name, change.desired);
-    case Action::kScale: return Scale(name, change.desired, change.live);
-    case Action::kDelete: return Destroy(name);
-    case Action::kReplace: return Replace(name, change.desired);
+    case Action::kCreate:
+      return Create(name, change.desired);
+    case Action::kScale:
+      return Scale(name, change.desired, change.live);
+    case Action::kDelete:
+      return Destroy(name);
+    case Action::kReplace:
+      return Replace(name, change.desired);
     case Action::kUpdate: {
       json live = change.live;
       if (live.is_null()) {  // the executor always has it; be safe after a crash
@@ -255,8 +261,8 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
       for (const json& ct : it->second->value("containers", json::array()))
         up += ct.is_object() && ct.value("state", "") == "READY";
     ready = ready && up == n;
-    msg += (msg.empty() ? "" : ", ") + std::string("component ") + comp + " " +
-           std::to_string(up) + "/" + std::to_string(n) + " ready";
+    msg += (msg.empty() ? "" : ", ") + std::string("component ") + comp + " " + std::to_string(up) +
+           "/" + std::to_string(n) + " ready";
   }
   const std::string want_version = desired.value("version", "");
   if (!want_version.empty() && live.value("version", "") != want_version) {

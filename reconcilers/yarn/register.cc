@@ -16,8 +16,8 @@ KindInfo ServiceKind() {
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
     if (doc.spec.contains("name")) {
       if (!doc.spec["name"].is_string() || doc.spec["name"] != doc.name)
-        out.push_back({"/spec/name", "spec.name must be left out or equal metadata.name (" +
-                                         doc.name + ")"});
+        out.push_back(
+            {"/spec/name", "spec.name must be left out or equal metadata.name (" + doc.name + ")"});
       doc.spec.erase("name");
     }
     ValidateServiceSpec(doc.spec, "/spec", out);
@@ -52,8 +52,8 @@ void RegisterBackend(BackendRegistry& registry) {
       out.push_back({"/spec", "a yarn Backend needs urls (the ResourceManagers) or url"});
     if (has_urls && spec.contains("url"))
       out.push_back({"/spec/url", "set either url or urls, not both"});
-    if (auto a = spec.find("auth"); a != spec.end() && a->is_object() &&
-                                    a->value("type", "") == "simple") {
+    if (auto a = spec.find("auth");
+        a != spec.end() && a->is_object() && a->value("type", "") == "simple") {
       bool user = (a->contains("user") && (*a)["user"].is_string()) ||
                   (a->contains("username") && (*a)["username"].is_string());
       if (!user)

@@ -124,8 +124,9 @@ Status Reconciler::Upgrade(const std::string& name, const json& desired) {
   // A batch failed or timed out: cancel (YARN puts the old version back) and let the health
   // check say so, so that the executor rolls back to the snapshot and holds.
   Status cancel = PutService(name, {{"state", "CANCEL_UPGRADING"}}, "cancel the upgrade of");
-  MarkFailed(name, "upgrade to version " + version + " failed: " + st.message() +
-                       (cancel.ok() ? "; upgrade cancelled" : "; cancel failed: " + cancel.message()));
+  MarkFailed(name,
+             "upgrade to version " + version + " failed: " + st.message() +
+                 (cancel.ok() ? "; upgrade cancelled" : "; cancel failed: " + cancel.message()));
   return Status::Ok();
 }
 

@@ -31,12 +31,28 @@ void MemoryToString(json& holder, const std::string& path, std::vector<PathDiagn
   auto m = r->find("memory");
   if (m == r->end() || !m->is_number()) return;
   if (m->is_number_float() && m->get<double>() != static_cast<double>(m->get<long long>())) {
-    out.push_back({path + "/resource/memory",
-                   "memory is a whole number of MB (the Services API takes it as a string: \"256\")",
-                   Severity::kError});
+    out.push_back(
+        {path + "/resource/memory",
+         "memory is a whole number of MB (the Services API takes it as a string: \"256\")",
+         Severity::kError});
     return;
   }
   *m = std::to_string(m->get<long long>());
+}
+
+// Members with an empty name ("": 1, as in upstream's core-test-external3.json) are dropped by
+// the server's JSON binding; converge drops them too, with a warning.
+void DropEmptyNames(json& v, const std::string& path, std::vector<PathDiagnostic>& out) {
+  if (v.is_object()) {
+    if (v.contains("")) {
+      out.push_back({path + "/", "a member with an empty name is ignored", Severity::kWarning});
+      v.erase("");
+    }
+    for (auto& [k, child] : v.items())
+      DropEmptyNames(child, path + "/" + EscapePointerToken(k), out);
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i) DropEmptyNames(v[i], path + "/" + std::to_string(i), out);
+  }
 }
 
 void Err(std::vector<PathDiagnostic>& out, std::string path, std::string msg) {
@@ -58,7 +74,9 @@ const JsonSchema& ServiceSchema() {
   return *kSchema;
 }
 
-std::string ServiceNameError(const std::string& name) { return NameError("service", name, 63); }
+std::string ServiceNameError(const std::string& name) {
+  return NameError("service", name, 63);
+}
 
 void ValidateServiceSpec(json& spec, const std::string& base, std::vector<PathDiagnostic>& out) {
   if (!spec.is_object()) {
@@ -70,6 +88,7 @@ void ValidateServiceSpec(json& spec, const std::string& base, std::vector<PathDi
                    Severity::kWarning});
     spec.erase("id");
   }
+  DropEmptyNames(spec, base, out);
   MemoryToString(spec, base, out);
   if (auto comps = spec.find("components"); comps != spec.end() && comps->is_array()) {
     for (size_t i = 0; i < comps->size(); ++i)
@@ -85,11 +104,12 @@ void ValidateServiceSpec(json& spec, const std::string& base, std::vector<PathDi
       Err(out, base + "/" + member,
           std::string("\"") + member + "\" is set by YARN and cannot be part of a spec; remove it");
   }
-  if (auto st = spec.find("state"); st != spec.end() && st->is_string() && *st != "STARTED" &&
-                                    *st != "STOPPED") {
+  if (auto st = spec.find("state");
+      st != spec.end() && st->is_string() && *st != "STARTED" && *st != "STOPPED") {
     Err(out, base + "/state",
         "state may only be STARTED or STOPPED in a spec (converge starts or stops the service); "
-        "got " + st->get<std::string>());
+        "got " +
+            st->get<std::string>());
   }
   auto comps = spec.find("components");
   if (comps == spec.end() || !comps->is_array()) return;
