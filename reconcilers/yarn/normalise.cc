@@ -226,7 +226,7 @@ DiffResult DiffService(const json& desired, const json& live, const json& last_a
     return r;
   }
   r.error = "YarnService " + desired.value("name", "") + ": " + Reason(c.fields) +
-            " needs an upgrade, but " + why_not_upgrade +
+            "; that needs an upgrade, but " + why_not_upgrade +
             "; add the annotation converge/allowReplace: \"true\" to stop, destroy and re-create "
             "the service instead (its containers restart)";
   return r;

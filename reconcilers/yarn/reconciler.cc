@@ -248,9 +248,10 @@ Result<Health> Reconciler::CheckHealth(const ResourceKey& key, const json& desir
   if (RunState(desired) == "STOPPED")
     return state == "STOPPED" ? Health{HealthState::kHealthy, "stopped"}
                               : Health{HealthState::kProgressing, "stopping (" + state + ")"};
-  std::map<std::string, const json*> live_comps;
-  for (const json& c : live.value("components", json::array()))
-    if (c.is_object() && c.contains("name")) live_comps[c["name"]] = &c;
+  std::map<std::string, const json*> live_comps;  // points into `live`, which outlives it
+  if (auto comps = live.find("components"); comps != live.end() && comps->is_array())
+    for (const json& c : *comps)
+      if (c.is_object() && c.contains("name")) live_comps[c["name"]] = &c;
   bool ready = state == "STABLE";
   std::string msg;
   for (const json& want : desired.value("components", json::array())) {
