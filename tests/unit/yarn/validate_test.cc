@@ -125,6 +125,14 @@ TEST(YarnSchemaTest, SpecRulesBeyondTheSchema) {
   EXPECT_THAT(Diags(Load(Service("web", "  components: []\n"))), HasSubstr("version"));
 }
 
+TEST(YarnExamplesTest, ExamplesLoadWithoutDiagnostics) {
+  BackendRegistry reg;
+  RegisterBackend(reg);
+  LoadResult r = LoadSpecs(std::string(CONVERGE_SOURCE_DIR) + "/examples/yarn", reg.LoaderKinds());
+  EXPECT_TRUE(r.diagnostics.empty()) << Diags(r);
+  ASSERT_EQ(r.documents.size(), 2u);
+}
+
 TEST(YarnBackendTest, MembersAreValidated) {
   auto ok = Load(Service("web", "  version: \"1\"\n"),
                  "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: h}\nspec:\n"
