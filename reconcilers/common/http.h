@@ -50,6 +50,9 @@ struct TransportOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{30000};
   TlsOptions tls;
+  // SPNEGO (Kerberos) via libcurl's Negotiate auth, with the ticket of the process's credential
+  // cache (kinit); Hadoop clusters with kerberos HTTP authentication need it.
+  bool negotiate = false;
 };
 
 // One attempt at one request. A connection-level failure is an kUnavailable Status (or

@@ -1,19 +1,79 @@
 // YARN's entry in the backend registry (reconcilers/registry.h): long-running services
-// (YarnService, the Services API) and one-shot applications (YarnApplication, the RM apps API).
-// Being built: the emulator, the client and the reconciler land here one by one.
+// (YarnService, the Services API); one-shot applications (YarnApplication, the RM apps API)
+// follow. The emulator registers its lines here too.
 #include "reconcilers/registry.h"
+#include "reconcilers/yarn/client.h"
 #include "reconcilers/yarn/emulator.h"
+#include "reconcilers/yarn/reconciler.h"
+#include "reconcilers/yarn/validate.h"
 
 namespace converge::yarn {
+
+namespace {
+
+KindInfo ServiceKind() {
+  KindInfo k;
+  k.backend_type = "yarn";
+  k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
+    if (doc.spec.contains("name")) {
+      if (!doc.spec["name"].is_string() || doc.spec["name"] != doc.name)
+        out.push_back(
+            {"/spec/name", "spec.name must be left out or equal metadata.name (" + doc.name + ")"});
+      doc.spec.erase("name");
+    }
+    ValidateServiceSpec(doc.spec, "/spec", out);
+  };
+  k.validate_name = ServiceNameError;
+  return k;
+}
+
+json BackendSchema() {
+  return json::parse(R"json({
+    "properties": {
+      "urls": {
+        "type": "array", "minItems": 1,
+        "items": {"type": "string", "pattern": "^https?://[^\\s]+$"}
+      },
+      "upgrade": {"type": "string", "enum": ["enabled", "disabled"]}
+    }
+  })json");
+}
+
+}  // namespace
 
 void RegisterBackend(BackendRegistry& registry) {
   BackendFactory f;
   f.type = "yarn";
+  f.kinds.push_back(KindDef{"YarnService", Lifecycle::kResource, ServiceKind()});
   f.auth_types = {"none", "simple", "spnego"};
-  f.backend_schema = {{"properties", json::object()}};
+  f.backend_schema = BackendSchema();
+  f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
+    bool has_urls = spec.contains("urls") && spec["urls"].is_array() && !spec["urls"].empty();
+    if (!has_urls && !spec.contains("url"))
+      out.push_back({"/spec", "a yarn Backend needs urls (the ResourceManagers) or url"});
+    if (has_urls && spec.contains("url"))
+      out.push_back({"/spec/url", "set either url or urls, not both"});
+    if (auto a = spec.find("auth");
+        a != spec.end() && a->is_object() && a->value("type", "") == "simple") {
+      bool user = (a->contains("user") && (*a)["user"].is_string()) ||
+                  (a->contains("username") && (*a)["username"].is_string());
+      if (!user)
+        out.push_back({"/spec/auth", "simple auth needs user: the name sent as ?user.name="});
+    }
+  };
   f.connect = [](const BackendConfig& cfg,
-                 const ConnectContext&) -> Result<std::unique_ptr<converge::Reconciler>> {
-    return InvalidError("backend " + cfg.name + ": the yarn backend is not built yet");
+                 const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
+    ClientOptions copts;
+    copts.cancel = ctx.cancel;
+    auto client = Client::FromBackend(cfg, *ctx.clock, copts);
+    if (!client.ok()) return client.status();
+    if (ctx.attempt_hooks.before || ctx.attempt_hooks.after)
+      (*client)->http().SetAttemptHooks(ctx.attempt_hooks);
+    ReconcilerOptions ropts;
+    ropts.upgrade_enabled = cfg.spec.value("upgrade", "enabled") != "disabled";
+    ropts.cancel = ctx.cancel;
+    return std::unique_ptr<converge::Reconciler>(
+        std::make_unique<Reconciler>(std::move(*client), ctx.instance, ropts, *ctx.clock));
   };
   f.emulator_flags = EmulatorFlags();
   f.make_emulator = MakeEmulator;
