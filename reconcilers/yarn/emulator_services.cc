@@ -177,6 +177,28 @@ Reply Emulator::Impl::UpdateService(Service& s, const json& body, bool* mutated)
     *mutated = true;
     return StatusReply(200, "Successfully stopped service " + n);
   }
+  // Finalizing a three-step upgrade is a START of the running service (ServiceClient's
+  // actionStart sends the AM a restart; its ServiceManager finalizes on that START once every
+  // instance runs the new version). Before that, the START changes nothing.
+  if (state == "STARTED" && !s.stopped && s.upgrade == "UPGRADING") {
+    const std::string version = s.target["version"];
+    for (const Component& c : s.comps) {
+      for (const Container& ct : c.containers) {
+        if (ct.version != version || ct.up_start_ms >= 0) {
+          return StatusReply(200, "Service " + n + " is successfully started.", "UPGRADING", 0,
+                             Uri(n));
+        }
+      }
+    }
+    Load(s, s.target);
+    s.upgrade.clear();
+    s.upgrade_comps.clear();
+    for (Component& c : s.comps) {
+      Schedule(s, c, static_cast<int>(c.spec["number_of_containers"]), std::max(now, RunningMs(s)));
+    }
+    *mutated = true;
+    return StatusReply(200, "Service " + n + " is successfully started.", "STABLE", 0, Uri(n));
+  }
   if (state == "STARTED") {
     if (!s.stopped) return StatusReply(400, "Service " + n + " is already running");
     s.stopped = false;
@@ -259,28 +281,6 @@ Reply Emulator::Impl::UpdateService(Service& s, const json& body, bool* mutated)
     *mutated = true;
     return StatusReply(202, "Cancelling the upgrade of service " + n, "CANCEL_UPGRADING", 0,
                        Uri(n));
-  }
-  if (state == "STABLE") {  // finalizes a three-step upgrade
-    if (s.upgrade != "UPGRADING") return StatusReply(400, "Service " + n + " is not upgrading");
-    const std::string version = s.target["version"];
-    for (const Component& c : s.comps) {
-      for (const Container& ct : c.containers) {
-        if (ct.version != version || ct.up_start_ms >= 0) {
-          return StatusReply(400, "Cannot finalize the upgrade of service " + n + ": instance " +
-                                      c.name + "-" + std::to_string(ct.index) +
-                                      " is not upgraded yet");
-        }
-      }
-    }
-    Load(s, s.target);
-    s.upgrade.clear();
-    s.upgrade_comps.clear();
-    for (Component& c : s.comps) {
-      Schedule(s, c, static_cast<int>(c.spec["number_of_containers"]), std::max(now, RunningMs(s)));
-    }
-    *mutated = true;
-    return StatusReply(202, "Service " + n + " upgrade to version " + version + " finalized",
-                       "STABLE", 0, Uri(n));
   }
   if (body.contains("components") && body["components"].is_array() && !body["components"].empty()) {
     if (s.stopped) return StatusReply(400, "Service " + n + " is not running");

@@ -192,7 +192,9 @@ TEST_F(YarnServicesTest, ThreeStepUpgrade) {
   EXPECT_EQ(s["state"], "UPGRADING");
   EXPECT_EQ(s["components"][0]["state"], "NEEDS_UPGRADE");
   EXPECT_EQ(States(s), (std::vector<std::string>{"NEEDS_UPGRADE", "NEEDS_UPGRADE"}));
-  EXPECT_EQ(Put("demo", {{"state", "STABLE"}}).status, 400);  // instances not upgraded yet
+  // A START finalizes; before every instance is upgraded it changes nothing.
+  EXPECT_EQ(Put("demo", {{"state", "STARTED"}}).status, 200);
+  EXPECT_EQ(Get("demo")["state"], "UPGRADING");
 
   YarnResp inst =
       Put("demo/component-instances",
@@ -207,7 +209,7 @@ TEST_F(YarnServicesTest, ThreeStepUpgrade) {
                     .body;
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["containers"].size(), 2u);
-  EXPECT_EQ(Put("demo", {{"state", "STABLE"}}).status, 202);
+  EXPECT_EQ(Put("demo", {{"state", "STARTED"}}).status, 200);
   s = Get("demo");
   EXPECT_EQ(s["version"], "2.0.0");
   EXPECT_EQ(s["components"][0]["artifact"]["id"], "nginx:2");
