@@ -94,6 +94,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
 }
 
 json Reconciler::Desired(const Document& doc) const {
+  if (doc.kind == kApplicationKind) return ApplicationDesired(doc, instance_);
   json d = doc.spec;
   d["name"] = doc.name;
   SetProperty(d, kManagedByProperty, instance_);

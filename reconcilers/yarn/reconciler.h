@@ -33,6 +33,7 @@
 #include <string>
 
 #include "reconcilers/reconciler.h"
+#include "reconcilers/yarn/applications.h"
 #include "reconcilers/yarn/client.h"
 
 namespace converge::yarn {
@@ -65,6 +66,8 @@ class Reconciler : public converge::Reconciler {
   long WriteCount() const override { return client_->WriteCount(); }
 
   Client& client() { return *client_; }
+  // YarnApplication runs (applications.h).
+  RunDriver* Runs() override { return &runs_; }
 
  private:
   // GET /app/v1/services/<name>: nullopt on 404.
@@ -92,6 +95,7 @@ class Reconciler : public converge::Reconciler {
   Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::string> failed_upgrades_;  // service -> why (cleared by a write)
+  ApplicationRuns runs_{*client_, instance_};
 };
 
 // Whether an error answer is YARN refusing upgrades (yarn.service.upgrade.enabled=false).

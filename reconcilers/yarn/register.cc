@@ -45,6 +45,9 @@ void RegisterBackend(BackendRegistry& registry) {
   BackendFactory f;
   f.type = "yarn";
   f.kinds.push_back(KindDef{"YarnService", Lifecycle::kResource, ServiceKind()});
+  KindDef app{kApplicationKind, Lifecycle::kRun, ApplicationKind()};
+  app.run_name_member = kApplicationNameMember;
+  f.kinds.push_back(std::move(app));
   f.auth_types = {"none", "simple", "spnego"};
   f.backend_schema = BackendSchema();
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {

@@ -4,8 +4,9 @@ Assumes the emulator mounts the active ResourceManager at /yarn and a standby at
 (307 to the active one except /ws/v1/cluster/info); skipped when the sandbox has no yarn mount.
 The Backend lists the standby first, so every test also exercises HA discovery. Covered: create,
 a second plan with nothing to do, a flex is a `scale` (no upgrade), a launch-command change with
-a new version is an upgrade, a stop, and a prune. The lead adds the rest of issue 13's list
-(upgrade disabled, never-ready rollback, kill -9 after a create POST, YarnApplication).
+a new version is an upgrade, a stop, and a prune. YarnApplication: one submission per
+revision, a failed run reported and not resubmitted until `converge rerun`, an AM above the
+cluster's maximum refused.
 """
 
 import time
@@ -36,7 +37,8 @@ def service_yaml(name="sleepers", sleepers=2, command="sleep 900000", version="1
     return harness.document("YarnService", name, spec, backend="hadoop", annotations=annotations)
 
 
-class YarnServiceTest(harness.SandboxTestCase):
+class YarnTestBase(harness.SandboxTestCase):
+    """The sandbox with a yarn mount, a workspace with a Backend listing the standby first."""
 
     @classmethod
     def setUpClass(cls):
@@ -68,6 +70,9 @@ class YarnServiceTest(harness.SandboxTestCase):
     def plan_actions(self, ws):
         plan = ws.plan_json()
         return {name: c["action"] for name, c in harness.changes_by_name(plan).items()}
+
+
+class YarnServiceTest(YarnTestBase):
 
     def test_create_then_nothing_to_do(self):
         ws = self.ws()
@@ -121,6 +126,81 @@ class YarnServiceTest(harness.SandboxTestCase):
         while self.service() is not None and time.time() < deadline:
             time.sleep(0.2)
         self.assertIsNone(self.service())
+
+
+def application_yaml(name="dshell", command="sleep 1", memory=256):
+    # A distributed-shell submission, as its client builds it (flags handed to the AM).
+    spec = {"queue": "default", "application-type": "YARN",
+            "resource": {"memory": memory, "vCores": 1},
+            "am-container-spec": {"commands": {"command":
+                "{{JAVA_HOME}}/bin/java -Xmx100m org.apache.hadoop.yarn.applications."
+                "distributedshell.ApplicationMaster --container_memory 128 --container_vcores 1 "
+                "--num_containers 2 --shell_command '%s'" % command}}}
+    return harness.document("YarnApplication", name, spec, backend="hadoop")
+
+
+class YarnApplicationTest(YarnTestBase):
+    """YarnApplication on the run lifecycle: one submission per spec revision."""
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": []})
+
+    def apps(self):
+        status, body = self.yarn("GET", "/ws/v1/cluster/apps?applicationTypes=YARN")
+        self.assertEqual(status, 200)
+        return (body.get("apps") or {}).get("app", [])
+
+    def test_runs_once_per_revision(self):
+        ws = self.ws()
+        ws.write("app.yaml", application_yaml())
+        self.assertEqual(self.plan_actions(ws), {"dshell": "run"})
+        self.apply_ok(ws)
+        apps = self.apps()
+        self.assertEqual(len(apps), 1)
+        self.assertEqual(apps[0]["state"], "FINISHED")
+        self.assertEqual(apps[0]["finalStatus"], "SUCCEEDED")
+        self.assertTrue(apps[0]["name"].startswith("dshell-"), apps[0]["name"])
+        # A second apply submits nothing: the tag finds the earlier submission.
+        self.assertEqual(self.plan_actions(ws), {})
+        self.apply_ok(ws)
+        self.assertEqual(len(self.apps()), 1)
+        # A changed spec submits a new run.
+        ws.write("app.yaml", application_yaml(command="sleep 2"))
+        self.assertEqual(self.plan_actions(ws), {"dshell": "run"})
+        self.apply_ok(ws)
+        self.assertEqual(len(self.apps()), 2)
+
+    def test_failed_run_is_reported_not_resubmitted_until_rerun(self):
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": ["bad-tool"]})
+        ws = self.ws()
+        ws.write("app.yaml", application_yaml(command="bad-tool --go"))
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 1, out + err)
+        apps = self.apps()
+        self.assertEqual(len(apps), 1)
+        self.assertIn(apps[0]["state"], ("FAILED", "FINISHED"))
+        self.assertTrue(apps[0]["diagnostics"])
+        self.assertIn(apps[0]["diagnostics"][:30], out + err)
+        plan = ws.plan_json()
+        self.assertEqual(plan["changes"], [])
+        self.assertEqual([s["status"] for s in plan["skipped"]], ["run-failed"])
+        ws.apply(timeout=120)
+        self.assertEqual(len(self.apps()), 1)
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": []})
+        code, out, err = ws.converge("rerun", "YarnApplication/dshell", ws.spec_dir, timeout=120)
+        self.assertEqual(code, 0, out + err)
+        names = sorted(a["name"] for a in self.apps())
+        self.assertEqual(len(names), 2)
+        self.assertTrue(names[1].endswith("-r1"), names)
+
+    def test_am_above_the_maximum_capability_is_refused_not_clamped(self):
+        ws = self.ws()
+        ws.write("app.yaml", application_yaml(memory=999999))
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("maximum-resource-capability", out + err)
+        self.assertEqual(self.apps(), [])
 
 
 if __name__ == "__main__":
