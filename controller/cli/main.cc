@@ -11,6 +11,9 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
 
@@ -39,6 +42,10 @@ int main(int argc, char** argv) {
                     "Name of this converge instance, written to the converge.io/managed-by label "
                     "of every object it owns (default: converge; env CONVERGE_INSTANCE)");
   };
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose,
+               "Debug lines on stderr from the backends' clients (which ResourceManager answered, "
+               "failovers, redirects); never secrets");
   app.add_flag("--no-color", g.no_color,
                "Never colour output (colour is used only on a TTY; "
                "NO_COLOR is honoured too)");
@@ -167,6 +174,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   g.color = !g.no_color && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  // Library debug lines go to stderr, so that stdout stays the command's output (-o json).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("converge"));
+  spdlog::set_pattern("%^%l%$: %v");
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::warn);
   if (g.state_dir.empty()) g.state_dir = DefaultStateDir();
 
   if (*validate) return RunValidate(g, vo);
