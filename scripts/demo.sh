@@ -68,6 +68,16 @@ run "apply it" apply "$WORK/ml" --auto-approve
 run "roll the endpoint back to its previous config (and hold it)" rollback Endpoint/churn
 run "the training job ran once for this revision: nothing to run again" plan "$WORK/ml"
 
+# YARN: a service with two components (standby RM listed first: HA discovery), and a one-shot
+# distributed-shell application that runs once per revision.
+cp -r "$CONVERGE_ROOT/examples/yarn" "$WORK/yarn"
+sed -i "s#http://127.0.0.1:8480#$URL#g; s#healthTimeout: .*#healthTimeout: 60s#" "$WORK/yarn/backend.yaml"
+run "YARN: plan a service and an application (-v: which ResourceManager answered)" -v plan "$WORK/yarn"
+run "apply (waits for every container READY and for the application to finish)" apply "$WORK/yarn" --auto-approve
+sed -i 's#number_of_containers: 2#number_of_containers: 3#' "$WORK/yarn/sleepers/service.yaml"
+run "one more sleeper: a scale (the component PUT), not an upgrade; the application is not resubmitted" plan "$WORK/yarn"
+run "apply it" apply "$WORK/yarn" --auto-approve
+
 # converge watch: a commit lands, the backend follows.
 # (/shop/web, released after the rollback above, differs from what was applied: with selfHeal
 # off the watch reports that drift instead of correcting it, and --once then exits 1.)
