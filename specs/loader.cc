@@ -1,5 +1,7 @@
 #include "specs/loader.h"
 
+#include "specs/yaml_strict.h"
+
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
@@ -518,11 +520,22 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
     fail(PosOf(file, e.mark), "nesting too deep for a spec document");
     return;
   } catch (const YAML::Exception& e) {
+    if (auto q = ExplainUnterminatedQuote(content, e)) {
+      fail(PosOfOffset(file, content, q->offset), q->message);
+      return;
+    }
     fail(PosOf(file, e.mark), "invalid YAML: " + e.msg);
     return;
   } catch (const std::exception& e) {
     fail(SourcePos{file, 0, 0}, std::string("invalid YAML: ") + e.what());
     return;
+  }
+  for (auto finding :
+       {FindUnterminatedQuote(content, nodes), FindUnmarkedDocument(content, nodes)}) {
+    if (finding) {
+      fail(PosOfOffset(file, content, finding->offset), finding->message);
+      return;
+    }
   }
   size_t errors_before = out.ErrorCount();
   int index = -1;

@@ -9,7 +9,9 @@
 //   spec: <the backend's native document>
 // Input is hostile until proven otherwise: files are size-capped, must be UTF-8 without NUL
 // bytes, nesting depth and node count (after alias expansion) are bounded, duplicate keys and
-// numbers that overflow are errors. All errors of a run are collected, never only the first.
+// numbers that overflow are errors, and so are the leniencies of yaml-cpp that specs/yaml_strict.h
+// closes (an unterminated quote, a document without `---`). All errors of a run are collected,
+// never only the first.
 #pragma once
 
 #include <functional>

@@ -1,0 +1,130 @@
+#include "specs/yaml_strict.h"
+
+#include <algorithm>
+
+namespace converge {
+namespace {
+
+// yaml-cpp's mark positions do not count a leading UTF-8 byte order mark.
+size_t BomLength(const std::string& content) {
+  return content.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+}
+
+// If the scalar node starting at byte `at` is quoted, returns the opening quote's offset when the
+// quote is not closed before the end of `content`.
+std::optional<size_t> Unterminated(const std::string& content, size_t at) {
+  size_t i = at, n = content.size();
+  // Skip node properties (`!tag`, `&anchor`) that the node's mark points at.
+  while (i < n && (content[i] == '!' || content[i] == '&')) {
+    while (i < n && content[i] != ' ' && content[i] != '\t' && content[i] != '\n') ++i;
+    while (i < n &&
+           (content[i] == ' ' || content[i] == '\t' || content[i] == '\r' || content[i] == '\n'))
+      ++i;
+  }
+  if (i >= n || (content[i] != '"' && content[i] != '\'')) return std::nullopt;
+  char q = content[i];
+  for (size_t j = i + 1; j < n; ++j) {
+    if (q == '"' && content[j] == '\\') {
+      ++j;  // an escaped character, possibly a quote
+    } else if (content[j] == q) {
+      if (q == '\'' && j + 1 < n && content[j + 1] == '\'') {
+        ++j;  // '' is an escaped single quote
+        continue;
+      }
+      return std::nullopt;
+    }
+  }
+  return i;
+}
+
+// Only a scalar that reaches the end of the input can be unterminated, so it is enough to look
+// along the last key and the last value of each collection, down from the document root.
+std::optional<size_t> CheckLastSpine(const std::string& content, size_t bom, YAML::Node node,
+                                     int depth) {
+  for (; depth < 256 && node.IsDefined(); ++depth) {
+    if (node.IsScalar()) {
+      if (node.Mark().is_null()) return std::nullopt;
+      return Unterminated(content, bom + static_cast<size_t>(node.Mark().pos));
+    }
+    if (node.IsSequence() && node.size() > 0) {
+      node.reset(node[node.size() - 1]);
+    } else if (node.IsMap() && node.size() > 0) {
+      auto last = node.begin();
+      for (auto it = node.begin(); it != node.end(); ++it) last = it;
+      if (last->first.IsScalar() && !last->first.Mark().is_null()) {
+        if (auto q = Unterminated(content, bom + static_cast<size_t>(last->first.Mark().pos)))
+          return q;
+      }
+      YAML::Node value = last->second;
+      node.reset(value);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsMarkerLine(const std::string& content, size_t i) {
+  if (content.compare(i, 3, "---") != 0 && content.compare(i, 3, "...") != 0) return false;
+  return i + 3 >= content.size() || content[i + 3] == ' ' || content[i + 3] == '\t' ||
+         content[i + 3] == '\r' || content[i + 3] == '\n';
+}
+
+}  // namespace
+
+std::optional<YamlFinding> FindUnterminatedQuote(const std::string& content,
+                                                 const std::vector<YAML::Node>& docs) {
+  size_t bom = BomLength(content);
+  for (const YAML::Node& doc : docs) {
+    if (auto at = CheckLastSpine(content, bom, doc, 0)) {
+      return YamlFinding{*at, std::string("unterminated quoted scalar: the closing ") +
+                                  (content[*at] == '"' ? "\"" : "'") +
+                                  " is missing, so the rest of the file would become part of "
+                                  "this string"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<YamlFinding> ExplainUnterminatedQuote(const std::string& content,
+                                                    const YAML::Exception& error) {
+  // Parsing the text up to the marker (or with the newline added) finds the opening quote, as
+  // yaml-cpp accepts an unclosed quote at the very end of its input.
+  bool doc_in_scalar = error.msg == YAML::ErrorMsg::DOC_IN_SCALAR && !error.mark.is_null();
+  if (!doc_in_scalar && error.msg != YAML::ErrorMsg::EOF_IN_SCALAR) return std::nullopt;
+  std::string head =
+      doc_in_scalar
+          ? content.substr(0, std::min(content.size(),
+                                       static_cast<size_t>(error.mark.pos) + BomLength(content)))
+          : content + "\n";
+  try {
+    return FindUnterminatedQuote(head, YAML::LoadAll(head));
+  } catch (const std::exception&) {
+    return std::nullopt;  // something else is wrong too: the parser's own error stands
+  }
+}
+
+std::optional<YamlFinding> FindUnmarkedDocument(const std::string& content,
+                                                const std::vector<YAML::Node>& docs) {
+  size_t bom = BomLength(content);
+  std::optional<size_t> prev;
+  for (const YAML::Node& doc : docs) {
+    if (!doc.IsDefined() || doc.IsNull() || doc.Mark().is_null()) continue;
+    size_t start = bom + static_cast<size_t>(doc.Mark().pos);
+    if (prev && start <= content.size()) {
+      bool marked = false;
+      for (size_t i = *prev; i < start && !marked; ++i)
+        marked = (i == 0 || content[i - 1] == '\n') && IsMarkerLine(content, i);
+      if (!marked) {
+        return YamlFinding{start,
+                           "unexpected content after the end of the previous document (a "
+                           "flow collection or quoted scalar ends it); start a new document "
+                           "with a --- line, or fix the brackets or quotes"};
+      }
+    }
+    prev = start;
+  }
+  return std::nullopt;
+}
+
+}  // namespace converge

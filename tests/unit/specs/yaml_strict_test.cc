@@ -1,0 +1,125 @@
+// What yaml-cpp 0.7 accepts but a spec must not: an unterminated quote swallowing the rest of the
+// file, a document that starts without `---`. Each is an error at the place to fix; quotes in
+// comments, block scalars and plain scalars are never mistaken for one.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "specs/loader.h"
+
+namespace converge {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+KindRegistry Registry() {
+  KindRegistry r;
+  KindInfo app;
+  app.backend_type = "marathon";
+  r.Register("App", app);
+  KindInfo backend;
+  r.Register("Backend", backend);
+  return r;
+}
+
+LoadResult LoadOne(const std::string& content) {
+  LoadResult r;
+  LoadContent("apps.yaml", content, Registry(), LoadLimits{}, r);
+  return r;
+}
+
+std::string Errors(const LoadResult& r) {
+  std::string s;
+  for (const auto& d : r.diagnostics) s += d.ToString() + "\n";
+  return s;
+}
+
+const std::string kHead = "apiVersion: converge/v1\nkind: App\nmetadata: {name: /a}\nspec:\n";
+
+TEST(YamlStrict, UnterminatedDoubleQuoteIsAnErrorAtTheOpeningQuote) {
+  auto r = LoadOne(kHead + "  cmd: \"sleep 3600\n  cpus: 1\n  instances: 2\n");
+  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
+  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
+  EXPECT_TRUE(r.documents.empty());
+  EXPECT_TRUE(r.failed_files.count("apps.yaml"));
+}
+
+TEST(YamlStrict, UnterminatedSingleQuoteIsAnErrorAtTheOpeningQuote) {
+  auto r = LoadOne(kHead + "  cpus: 1\n  cmd: 'sleep 3600\n  instances: 2");
+  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
+  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:6:8: error: unterminated quoted scalar"));
+}
+
+TEST(YamlStrict, UnterminatedQuoteInAnEarlierDocumentOfTheFile) {
+  auto r = LoadOne(kHead + "  cmd: 'it''s 3600\n  cpus: 1\n---\n" + kHead + "  cpus: 2\n");
+  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
+  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
+  auto d = LoadOne(kHead + "  cpus: 2\n---\n" + kHead + "  cmd: \"a \\\" b\n...\n");
+  EXPECT_THAT(Errors(d), HasSubstr("apps.yaml:11:8: error: unterminated quoted scalar"));
+}
+
+TEST(YamlStrict, UnterminatedQuotedKeyOrTaggedValue) {
+  EXPECT_THAT(Errors(LoadOne(kHead + "  cpus: 1\n  \"mem: 2\n")),
+              HasSubstr("apps.yaml:6:3: error: unterminated"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  cmd: !!str \"x\n  cpus: 1\n")),
+              HasSubstr("apps.yaml:5:14: error: unterminated"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, b]\n  env:\n    - &x 'y\n")),
+              HasSubstr("apps.yaml:7:10: error: unterminated"));
+}
+
+TEST(YamlStrict, QuotesInCommentsBlockScalarsAndPlainScalarsAreFine) {
+  auto r = LoadOne(kHead +
+                   "  # it's a \"comment\n"
+                   "  cmd: it's 'plain\n"
+                   "  a: \"closed \\\" quote\"\n"
+                   "  b: 'it''s closed'\n"
+                   "  c: |\n    echo \"unclosed\n    it's\n"
+                   "  d: >\n    more 'text\n"
+                   "  e: x # trailing 'comment\n"
+                   "  f: don't\n");
+  EXPECT_FALSE(r.HasErrors()) << Errors(r);
+  ASSERT_EQ(r.documents.size(), 1u);
+  EXPECT_EQ(r.documents[0].spec["cmd"], "it's 'plain");
+  EXPECT_EQ(r.documents[0].spec["c"], "echo \"unclosed\nit's\n");
+  EXPECT_EQ(r.documents[0].spec["f"], "don't");
+}
+
+TEST(YamlStrict, ContentAfterAFlowCollectionIsNotANewDocument) {
+  auto r = LoadOne(
+      "{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}}\n"
+      "{apiVersion: converge/v1, kind: App, metadata: {name: /b}, spec: {}}\n");
+  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
+  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:2:1: error: unexpected content after the end"));
+  EXPECT_TRUE(r.documents.empty());
+  auto s = LoadOne("{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}} x\n");
+  EXPECT_THAT(Errors(s), HasSubstr("apps.yaml:1:70: error: unexpected content"));
+  // With a marker both documents load.
+  auto ok = LoadOne(
+      "{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}}\n---\n"
+      "{apiVersion: converge/v1, kind: App, metadata: {name: /b}, spec: {}}\n...\n"
+      "{apiVersion: converge/v1, kind: App, metadata: {name: /c}, spec: {}}\n");
+  EXPECT_FALSE(ok.HasErrors()) << Errors(ok);
+  EXPECT_EQ(ok.documents.size(), 3u);
+}
+
+// Already strict in yaml-cpp 0.7; kept so a parser upgrade cannot loosen them.
+TEST(YamlStrict, TabsAsIndentationAndTrailingFlowContentAreErrors) {
+  EXPECT_THAT(Errors(LoadOne(kHead + "\tcpus: 1\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  cpus: 1\n\tmem: 2\n")), HasSubstr("apps.yaml:6:1"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, b] c\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, 'b]\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(Errors(LoadOne(kHead + "  c: |\n      x\n    y\n")), HasSubstr("invalid YAML"));
+}
+
+TEST(YamlStrict, ABlockScalarAtTheEndOfTheFileKeepsItsText) {
+  auto r = LoadOne(kHead + "  c: |\n    line1\n    line2");
+  ASSERT_FALSE(r.HasErrors()) << Errors(r);
+  EXPECT_EQ(r.documents[0].spec["c"], "line1\nline2");
+  auto k = LoadOne(kHead + "  c: |\n    x\n---\n" + kHead + "  c: y\n");
+  ASSERT_FALSE(k.HasErrors()) << Errors(k);
+  EXPECT_EQ(k.documents[0].spec["c"], "x\n");
+  EXPECT_THAT(Errors(k), Not(HasSubstr("error")));
+}
+
+}  // namespace
+}  // namespace converge
