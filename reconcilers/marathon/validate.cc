@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <set>
 
 namespace converge::marathon {
 namespace {
@@ -80,6 +82,59 @@ constexpr const char* kNewerMembers = R"json({
   }
 })json";
 
+// Marathon's RAML (upstream/raml/v2/types/*.raml) declares every integer member of an app
+// `format: int32` except these `int64` ones; the 1.7 JSON Schema carries no format and no upper
+// bound, so a number Marathon cannot hold (instances: 2147483648) would pass.
+bool IsInt64Member(const std::string& name) {
+  static const std::set<std::string> kInt64 = {"size", "maxSize", "inactiveAfterSeconds",
+                                               "expungeAfterSeconds",
+                                               "relaunchEscalationTimeoutSeconds"};
+  return kInt64.count(name) > 0;
+}
+
+bool HasType(const json& schema, const char* type) {
+  auto t = schema.find("type");
+  if (t == schema.end()) return false;
+  if (t->is_string()) return *t == type;
+  return t->is_array() && std::find(t->begin(), t->end(), json(type)) != t->end();
+}
+
+// Adds the upstream integer ranges ("format" plus "minimum"/"maximum" where the schema has no
+// tighter bound) to every integer-typed subschema below `schema`; `name` is the member it
+// describes (array items keep their array's name).
+void AddIntegerRanges(json& schema, const std::string& name, int depth = 0) {
+  if (!schema.is_object() || depth > 64) return;
+  bool int64 = IsInt64Member(name);
+  bool integer = HasType(schema, "integer");
+  if (integer || (int64 && HasType(schema, "number"))) {
+    schema["format"] = int64 ? "int64" : "int32";
+    if (!schema.contains("maximum")) {
+      schema["maximum"] = int64 ? std::numeric_limits<int64_t>::max()
+                                : int64_t{std::numeric_limits<int32_t>::max()};
+    }
+    if (!schema.contains("minimum")) {
+      schema["minimum"] = int64 ? std::numeric_limits<int64_t>::min()
+                                : int64_t{std::numeric_limits<int32_t>::min()};
+    }
+  }
+  for (auto& [key, sub] : schema.items()) {
+    if (key == "properties" || key == "definitions" || key == "patternProperties") {
+      if (!sub.is_object()) continue;
+      for (auto& [member, member_schema] : sub.items()) {
+        AddIntegerRanges(member_schema, member, depth + 1);
+      }
+    } else if (key == "items" || key == "additionalProperties" || key == "not") {
+      AddIntegerRanges(sub, name, depth + 1);
+      if (sub.is_array()) {
+        for (auto& item : sub) AddIntegerRanges(item, name, depth + 1);
+      }
+    } else if (key == "oneOf" || key == "anyOf" || key == "allOf") {
+      if (!sub.is_array()) continue;
+      for (auto& alt : sub) AddIntegerRanges(alt, name, depth + 1);
+    }
+  }
+}
+
 json EffectiveAppSchema() {
   json schema = json::parse(UpstreamAppSchemaText());
   // The app id is metadata.name; ValidateAppId checks it, and a spec need not repeat it.
@@ -96,6 +151,7 @@ json EffectiveAppSchema() {
   for (const auto& [name, member] : newer.items()) {
     if (!schema["properties"].contains(name)) schema["properties"][name] = member;
   }
+  AddIntegerRanges(schema, "");
   return schema;
 }
 
