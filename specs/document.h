@@ -27,6 +27,8 @@ struct Document {
   std::map<std::string, std::string> annotations;
   json spec;            // the backend's native document
   SourcePos pos;        // start of the document
+  SourcePos name_pos;     // metadata.name's value (line 0 when unknown)
+  SourcePos backend_pos;  // metadata.backend's value, when set
   int index = 0;        // 0-based document number within its file
   std::string revision; // content hash of (kind, name, backend, spec, labels, annotations)
 

@@ -565,6 +565,9 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
       return e.severity == Severity::kError;
     });
     if (has_error) continue;
+    doc.name_pos = PosOf(file, MarkForPointer(node, "/metadata/name"));
+    if (!doc.backend.empty())
+      doc.backend_pos = PosOf(file, MarkForPointer(node, "/metadata/backend"));
     json identity = {{"kind", doc.kind},     {"name", doc.name},   {"backend", doc.backend},
                      {"labels", doc.labels}, {"annotations", doc.annotations}, {"spec", doc.spec}};
     doc.revision = JsonHash(identity).substr(0, 16);
@@ -616,70 +619,6 @@ void LoadOneFile(const fs::path& path, const std::string& display, const KindReg
 }
 
 }  // namespace
-
-void CheckDocumentSet(const KindRegistry& registry, LoadResult& out) {
-  std::vector<bool> bad(out.documents.size(), false);
-  auto error = [&](size_t i, std::string msg) {
-    const Document& d = out.documents[i];
-    out.diagnostics.push_back(Diagnostic{Severity::kError, d.pos, d.Describe(), std::move(msg)});
-    out.failed_files.insert(d.pos.file);
-    bad[i] = true;
-  };
-  // Unique kind + name across all files.
-  std::map<std::string, size_t> first;
-  for (size_t i = 0; i < out.documents.size(); ++i) {
-    const Document& d = out.documents[i];
-    auto [it, inserted] = first.emplace(d.Key(), i);
-    if (!inserted) {
-      const Document& f = out.documents[it->second];
-      error(i, "duplicate " + d.kind + " \"" + d.name + "\": also defined at " +
-                   f.pos.ToString() + " (" + f.Describe() + ")");
-      bad[it->second] = true;
-    }
-  }
-  // Backends by name and type.
-  std::map<std::string, std::string> backend_type;  // name -> type
-  std::map<std::string, std::vector<std::string>> backends_of_type;
-  for (const Document& d : out.documents) {
-    if (d.kind != "Backend") continue;
-    std::string type = d.spec.value("type", "");
-    backend_type[d.name] = type;
-    backends_of_type[type].push_back(d.name);
-  }
-  for (size_t i = 0; i < out.documents.size(); ++i) {
-    Document& d = out.documents[i];
-    if (d.kind == "Backend") continue;
-    const KindInfo* info = registry.Find(d.kind);
-    const std::string& want = info->backend_type;
-    if (d.backend.empty()) {
-      const auto& candidates = backends_of_type[want];
-      if (candidates.size() == 1) {
-        d.backend = candidates[0];
-      } else if (candidates.empty()) {
-        error(i, "no Backend of type " + want + " is defined (add a kind: Backend document " +
-                     "with spec.type: " + want + ")");
-      } else {
-        std::string names;
-        for (const auto& n : candidates) names += (names.empty() ? "" : ", ") + n;
-        error(i, "metadata.backend is required: several " + want + " backends exist (" + names +
-                     ")");
-      }
-      continue;
-    }
-    auto it = backend_type.find(d.backend);
-    if (it == backend_type.end()) {
-      error(i, "metadata.backend \"" + d.backend + "\" does not name a Backend document");
-    } else if (it->second != want) {
-      error(i, "metadata.backend \"" + d.backend + "\" is a " + it->second + " backend; a " +
-                   d.kind + " needs a " + want + " backend");
-    }
-  }
-  std::vector<Document> kept;
-  kept.reserve(out.documents.size());
-  for (size_t i = 0; i < out.documents.size(); ++i)
-    if (!bad[i]) kept.push_back(std::move(out.documents[i]));
-  out.documents = std::move(kept);
-}
 
 LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
                      const LoadLimits& limits) {

@@ -90,8 +90,11 @@ TEST(Loader, DuplicateNamesAcrossFilesNameBothPlaces) {
               reg, {}, r);
   CheckDocumentSet(reg, r);
   std::string e = Errors(r);
-  EXPECT_THAT(e, HasSubstr("b.yaml:3:1"));
-  EXPECT_THAT(e, HasSubstr("duplicate App \"/x\": also defined at a.yaml:1:1"));
+  // Both documents' metadata.name, each naming the other.
+  EXPECT_THAT(e, HasSubstr("b.yaml:5:18: error: App /x (document 1): duplicate App \"/x\": also "
+                           "defined at a.yaml:3:18"));
+  EXPECT_THAT(e, HasSubstr("a.yaml:3:18: error: App /x (document 1): duplicate App \"/x\": "
+                           "defined again at b.yaml:5:18"));
   EXPECT_EQ(r.documents.size(), 1u);  // only the backend survives
 }
 
@@ -132,7 +135,10 @@ TEST(Loader, MissingOrAmbiguousBackend) {
   auto r = Load("apiVersion: converge/v1\nkind: App\nmetadata: {name: /a}\nspec: {}\n", false);
   EXPECT_THAT(Errors(r), HasSubstr("no Backend of type marathon is defined"));
   auto r2 = Load("apiVersion: converge/v1\nkind: App\nmetadata: {name: /a, backend: zz}\nspec: {}\n");
-  EXPECT_THAT(Errors(r2), HasSubstr("metadata.backend \"zz\" does not name a Backend document"));
+  EXPECT_THAT(Errors(r2), HasSubstr("apps.yaml:3:31: error: App /a (document 1): metadata.backend "
+                                    "\"zz\" does not name a Backend document"));
+  auto r3 = Load("apiVersion: converge/v1\nkind: App\nmetadata:\n  name: /a\n  backend: m2\nspec: {}\n");
+  EXPECT_THAT(Errors(r3), HasSubstr("apps.yaml:5:12: error"));
 }
 
 // --- hostile input -------------------------------------------------------------------------
