@@ -202,6 +202,31 @@ class YarnApplicationTest(YarnTestBase):
         self.assertIn("maximum-resource-capability", out + err)
         self.assertEqual(self.apps(), [])
 
+    def test_prune_kills_a_running_application_and_keeps_finished_ones(self):
+        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 60000})
+        try:
+            ws = self.ws()
+            ws.write("app.yaml", application_yaml())
+            # The run goes on past this apply's wait (it is not rolled back, not killed).
+            ws.apply("--health-timeout", "1s", timeout=120)
+            apps = self.apps()
+            self.assertEqual([a["state"] for a in apps], ["RUNNING"])
+            ws.remove("app.yaml")
+            plan = ws.plan_json("--prune")
+            changes = harness.changes_by_name(plan)
+            self.assertEqual(changes["dshell"]["action"], "delete", plan)
+            self.assertIn("still going", changes["dshell"]["reason"])
+            self.assertEqual(self.plan_actions(ws), {})  # without --prune: left alone
+            self.apply_ok(ws, "--prune")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.apps()[0]["state"] != "KILLED":
+                time.sleep(0.1)
+            self.assertEqual(self.apps()[0]["state"], "KILLED")
+            # A killed (finished) run is history: nothing more to prune.
+            self.assertEqual(harness.changes_by_name(ws.plan_json("--prune")), {})
+        finally:
+            self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": -1})  # back to the default
+
 
 if __name__ == "__main__":
     unittest.main()
