@@ -128,6 +128,69 @@ class YarnServiceTest(YarnTestBase):
         self.assertIsNone(self.service())
 
 
+class YarnScenarioTest(YarnTestBase):
+    """End-to-end scenarios: health timeout and rollback, upgrades disabled, kill -9 after a
+    create, `converge watch`, RM failover."""
+
+    def setUp(self):
+        super().setUp()
+        self.restore_yarn()
+        self.addCleanup(self.restore_yarn)
+
+    def restore_yarn(self):
+        # /_admin/reset wipes services and apps only: put the knobs back too.
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": []})
+        self.sandbox.admin("POST", "/yarn/options", {"upgrade_disabled": False})
+        self.sandbox.admin("POST", "/yarn/ha", {"active": "primary"})
+
+    def ws_with(self, **backend):
+        ws = self.workspace(backend=False)
+        ws.write("backend.yaml", backend_yaml(self.sandbox.url, **backend))
+        return ws
+
+    def components(self):
+        return {c["name"]: c for c in self.service()["components"]}
+
+    def container_ids(self):
+        return sorted(c["id"] for comp in self.service()["components"]
+                      for c in comp.get("containers", []))
+
+    def test_never_ready_upgrade_times_out_is_rolled_back_and_held(self):
+        ws = self.ws_with(healthTimeout="4s")
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": ["bad-image"]})
+        ws.write("svc.yaml", service_yaml(command="bad-image --serve", version="1.1.0"))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "update"})
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("rolled back", out + err)
+        self.assertNotIn("Apply complete!", out)
+        # the snapshot is back: the old version and command, every container READY again
+        deadline = time.time() + 20
+        while time.time() < deadline and self.service()["state"] != "STABLE":
+            time.sleep(0.2)
+        svc = self.service()
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["version"], "1.0.0")
+        comps = self.components()
+        self.assertEqual(comps["sleeper"]["launch_command"], "sleep 900000")
+        self.assertTrue(all(c["state"] == "READY" for c in comps["sleeper"]["containers"]),
+                        comps["sleeper"]["containers"])
+        # held: plan shows it and changes nothing; apply writes nothing
+        code, out, err = ws.plan()
+        self.assertIn("held", out)
+        plan = ws.plan_json()
+        self.assertEqual(plan["changes"], [])
+        self.assertEqual(harness.skipped_by_name(plan)["sleepers"]["status"], "held")
+        applies = [r for r in ws.history() if r["command"] == "apply"]
+        self.assertEqual(len(applies), 2, applies)
+        self.sandbox.reset_requests()
+        self.apply_ok(ws)
+        self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
+        self.assertEqual(self.service()["version"], "1.0.0")
+
+
 def application_yaml(name="dshell", command="sleep 1", memory=256):
     # A distributed-shell submission, as its client builds it (flags handed to the AM).
     spec = {"queue": "default", "application-type": "YARN",
