@@ -190,6 +190,58 @@ class YarnScenarioTest(YarnTestBase):
         self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
         self.assertEqual(self.service()["version"], "1.0.0")
 
+    def test_upgrade_disabled_is_a_plan_error_or_with_allow_replace_a_replace(self):
+        self.sandbox.admin("POST", "/yarn/options", {"upgrade_disabled": True})
+        ws = self.ws_with(upgrade="disabled")
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        before = self.service()
+        old_ids = self.container_ids()
+        self.assertTrue(old_ids)
+        ws.write("svc.yaml", service_yaml(command="sleep 1000", version="1.1.0"))
+        code, out, err = ws.plan()
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("upgrade: disabled", out + err)
+        self.assertIn("converge/allowReplace", out + err)
+        self.sandbox.reset_requests()
+        code, out, err = ws.apply(timeout=120)
+        self.assertNotEqual(code, 0, out + err)
+        self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
+        self.assertEqual(self.service()["id"], before["id"])
+
+        ann = {"converge/allowReplace": "true"}
+        ws.write("svc.yaml", service_yaml(command="sleep 1000", version="1.1.0", annotations=ann))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "replace"})
+        self.apply_ok(ws)
+        svc = self.service()
+        self.assertEqual(svc["name"], "sleepers")
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["version"], "1.1.0")
+        self.assertEqual(self.components()["sleeper"]["launch_command"], "sleep 1000")
+        self.assertNotEqual(svc["id"], before["id"], "the service was not re-created")
+        self.assertFalse(set(self.container_ids()) & set(old_ids), "containers were not replaced")
+        self.assertEqual(self.plan_actions(ws), {})
+
+    def test_rm_failover_between_two_applies(self):
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        self.sandbox.admin("POST", "/yarn/ha", {"active": "standby"})
+        status, info = self.sandbox.request("GET", "/yarn/ws/v1/cluster/info")
+        self.assertEqual(info["clusterInfo"]["haState"], "STANDBY", "no failover happened")
+        ws.write("svc.yaml", service_yaml(sleepers=3))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "scale"})
+        self.sandbox.reset_requests()
+        self.apply_ok(ws)
+        status, svc = self.sandbox.request("GET",
+                                           "/yarn-standby/app/v1/services/sleepers?user.name=deploy")
+        self.assertEqual(status, 200, svc)
+        comps = {c["name"]: c for c in svc["components"]}
+        self.assertEqual(comps["sleeper"]["number_of_containers"], 3)
+        writes = [r for r in self.sandbox.requests()["log"] if r["method"] in ("PUT", "POST")]
+        self.assertTrue(writes and all(r["path"].startswith("/yarn-standby/") for r in writes),
+                        writes)
+
 
 def application_yaml(name="dshell", command="sleep 1", memory=256):
     # A distributed-shell submission, as its client builds it (flags handed to the AM).
