@@ -9,6 +9,7 @@ revision, a failed run reported and not resubmitted until `converge rerun`, an A
 cluster's maximum refused.
 """
 
+import signal
 import time
 import unittest
 
@@ -241,6 +242,51 @@ class YarnScenarioTest(YarnTestBase):
         writes = [r for r in self.sandbox.requests()["log"] if r["method"] in ("PUT", "POST")]
         self.assertTrue(writes and all(r["path"].startswith("/yarn-standby/") for r in writes),
                         writes)
+
+    def posts(self):
+        return [r for r in self.sandbox.requests()["log"]
+                if r["method"] == "POST" and r["path"].endswith("/app/v1/services")]
+
+    def test_kill_9_after_a_create_post_then_apply_adopts_without_a_second_post(self):
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml())
+        # The create is carried out but its reply dropped; the read-back that follows is slowed
+        # down so that converge is killed with the create's outcome unknown to it.
+        self.sandbox.add_fault(backend="yarn", method="POST", path_regex="^/app/v1/services$",
+                               after=True, count=1)
+        self.sandbox.add_fault(backend="yarn", method="GET",
+                               path_regex="^/app/v1/services/sleepers", latency_ms=3000, count=1)
+        proc = ws.popen("apply", ws.spec_dir, "--auto-approve")
+        try:
+            deadline = time.time() + 30
+            while not self.posts() and time.time() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            self.assertEqual(len(self.posts()), 1, "no create POST arrived")
+            time.sleep(0.3)
+            self.assertIsNone(proc.poll(), "apply ended before the kill")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertIsNotNone(self.service(), "the killed apply's create did not happen")
+        self.sandbox.clear_faults()
+
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual(len(self.posts()), 1, "a second create POST was sent")
+        status, body = self.yarn("GET", "/ws/v1/cluster/apps?applicationTypes=yarn-service")
+        apps = (body.get("apps") or {}).get("app", [])
+        self.assertEqual([a["name"] for a in apps], ["sleepers"])
+        svc = self.service()
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["configuration"]["properties"].get("converge.io/managed-by"),
+                         "converge")
+        runs = {r["run"]: r for r in ws.history()}
+        self.assertEqual(runs[min(runs)]["status"], "interrupted", runs)
+        self.assertEqual(self.plan_actions(ws), {})
 
 
 def application_yaml(name="dshell", command="sleep 1", memory=256):
