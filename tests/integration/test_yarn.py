@@ -14,6 +14,7 @@ import time
 import unittest
 
 import harness
+from test_watch import Watch, wait_until
 
 
 def backend_yaml(sandbox_url, **extra):
@@ -287,6 +288,30 @@ class YarnScenarioTest(YarnTestBase):
         runs = {r["run"]: r for r in ws.history()}
         self.assertEqual(runs[min(runs)]["status"], "interrupted", runs)
         self.assertEqual(self.plan_actions(ws), {})
+
+    def test_watch_creates_then_flexes_a_service(self):
+        ws = self.ws()
+        w = Watch(ws)
+        self.addCleanup(lambda: w.proc.poll() is None and w.stop(signal.SIGKILL))
+        w.wait_ready()
+        ws.write("svc.yaml", service_yaml())
+        key = "YarnService/sleepers"
+        wait_until(lambda: w.state_of(key) == "synced", timeout=30,
+                   what="%s synced: %s" % (key, w.log()[-2000:]))
+        self.assertEqual(self.service()["state"], "STABLE")
+        ws.write("svc.yaml", service_yaml(sleepers=3))
+
+        def flexed():
+            svc = self.service()
+            comps = {c["name"]: c for c in (svc or {}).get("components", [])}
+            sleeper = comps.get("sleeper", {})
+            return sleeper.get("number_of_containers") == 3 and \
+                len([c for c in sleeper.get("containers", []) if c["state"] == "READY"]) == 3
+        wait_until(flexed, timeout=30, what="sleeper flexed to 3: " + w.log()[-2000:])
+        wait_until(lambda: w.state_of(key) == "synced" and w.resource(key)["last_change"],
+                   timeout=30, what="status synced after the flex")
+        self.assertEqual(self.service()["version"], "1.0.0")
+        self.assertEqual(w.stop(), 0, w.log())
 
 
 def application_yaml(name="dshell", command="sleep 1", memory=256):
