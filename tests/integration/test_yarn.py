@@ -4,9 +4,12 @@ Assumes the emulator mounts the active ResourceManager at /yarn and a standby at
 (307 to the active one except /ws/v1/cluster/info); skipped when the sandbox has no yarn mount.
 The Backend lists the standby first, so every test also exercises HA discovery. Covered: create,
 a second plan with nothing to do, a flex is a `scale` (no upgrade), a launch-command change with
-a new version is an upgrade, a stop, and a prune. YarnApplication: one submission per
-revision, a failed run reported and not resubmitted until `converge rerun`, an AM above the
-cluster's maximum refused.
+a new version is an upgrade, a stop, and a prune; an upgrade that never becomes READY is cancelled
+after the Backend's healthTimeout, rolled back and held; upgrades disabled (a plan error, or a
+replace with converge/allowReplace); kill -9 after a create whose reply was lost (adopted, no
+second POST); `converge watch` creating and flexing a service; an RM failover between two
+applies. YarnApplication: one submission per revision, a failed run reported and not
+resubmitted until `converge rerun`, an AM above the cluster's maximum refused.
 """
 
 import signal
@@ -224,26 +227,6 @@ class YarnScenarioTest(YarnTestBase):
         self.assertFalse(set(self.container_ids()) & set(old_ids), "containers were not replaced")
         self.assertEqual(self.plan_actions(ws), {})
 
-    def test_rm_failover_between_two_applies(self):
-        ws = self.ws()
-        ws.write("svc.yaml", service_yaml())
-        self.apply_ok(ws)
-        self.sandbox.admin("POST", "/yarn/ha", {"active": "standby"})
-        status, info = self.sandbox.request("GET", "/yarn/ws/v1/cluster/info")
-        self.assertEqual(info["clusterInfo"]["haState"], "STANDBY", "no failover happened")
-        ws.write("svc.yaml", service_yaml(sleepers=3))
-        self.assertEqual(self.plan_actions(ws), {"sleepers": "scale"})
-        self.sandbox.reset_requests()
-        self.apply_ok(ws)
-        status, svc = self.sandbox.request("GET",
-                                           "/yarn-standby/app/v1/services/sleepers?user.name=deploy")
-        self.assertEqual(status, 200, svc)
-        comps = {c["name"]: c for c in svc["components"]}
-        self.assertEqual(comps["sleeper"]["number_of_containers"], 3)
-        writes = [r for r in self.sandbox.requests()["log"] if r["method"] in ("PUT", "POST")]
-        self.assertTrue(writes and all(r["path"].startswith("/yarn-standby/") for r in writes),
-                        writes)
-
     def posts(self):
         return [r for r in self.sandbox.requests()["log"]
                 if r["method"] == "POST" and r["path"].endswith("/app/v1/services")]
@@ -312,6 +295,26 @@ class YarnScenarioTest(YarnTestBase):
                    timeout=30, what="status synced after the flex")
         self.assertEqual(self.service()["version"], "1.0.0")
         self.assertEqual(w.stop(), 0, w.log())
+
+    def test_rm_failover_between_two_applies(self):
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        self.sandbox.admin("POST", "/yarn/ha", {"active": "standby"})
+        status, info = self.sandbox.request("GET", "/yarn/ws/v1/cluster/info")
+        self.assertEqual(info["clusterInfo"]["haState"], "STANDBY", "no failover happened")
+        ws.write("svc.yaml", service_yaml(sleepers=3))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "scale"})
+        self.sandbox.reset_requests()
+        self.apply_ok(ws)
+        path = "/yarn-standby/app/v1/services/sleepers?user.name=deploy"
+        status, svc = self.sandbox.request("GET", path)
+        self.assertEqual(status, 200, svc)
+        comps = {c["name"]: c for c in svc["components"]}
+        self.assertEqual(comps["sleeper"]["number_of_containers"], 3)
+        writes = [r for r in self.sandbox.requests()["log"] if r["method"] in ("PUT", "POST")]
+        self.assertTrue(writes and all(r["path"].startswith("/yarn-standby/") for r in writes),
+                        writes)
 
 
 def application_yaml(name="dshell", command="sleep 1", memory=256):
