@@ -61,15 +61,24 @@ void BindSpecs(BackendSet& set, const LoadResult& specs) {
 
 namespace {
 
-// The runs of every bound run-lifecycle spec of one backend (one list per spec).
-Status ObserveRuns(Reconciler& rec, const std::map<std::string, BoundRun>& bound,
-                   std::vector<LiveObject>& out) {
+// The runs of every bound run-lifecycle spec of one backend (one list per spec), and the
+// runs still going of specs that are gone (prune candidates: a prune stops them).
+Status ObserveRuns(Reconciler& rec, const std::string& type,
+                   const std::map<std::string, BoundRun>& bound, std::vector<LiveObject>& out) {
   for (const auto& [key, run] : bound) {
     auto k = ParseResourceKey(key);
     if (!k.ok()) continue;
     auto o = runs::Observe(*rec.Runs(), *run.kind, *k, run.base);
     if (!o.ok()) return o.status();
     if (o->has_value()) out.push_back(std::move(**o));
+  }
+  const BackendFactory* f = Backends().Find(type);
+  if (f == nullptr) return Status::Ok();
+  for (const KindDef& kind : f->kinds) {
+    if (kind.lifecycle != Lifecycle::kRun) continue;
+    auto active = rec.Runs()->ListActiveRuns(kind.kind);
+    if (!active.ok()) return active.status();
+    for (auto& o : runs::Orphans(kind, *active, bound)) out.push_back(std::move(o));
   }
   return Status::Ok();
 }
@@ -82,6 +91,15 @@ Result<std::optional<LiveObject>> GetLive(BackendSet& set, const std::string& ba
   if (auto b = set.runs.find(backend); b != set.runs.end() && rec->Runs() != nullptr) {
     if (auto r = b->second.find(key.ToString()); r != b->second.end())
       return runs::Observe(*rec->Runs(), *r->second.kind, key, r->second.base);
+    // A run kind without its spec: what is still going of it (a prune candidate), if anything.
+    const KindDef* kind = Backends().FindKind(key.kind);
+    if (kind != nullptr && kind->lifecycle == Lifecycle::kRun) {
+      auto active = rec->Runs()->ListActiveRuns(kind->kind);
+      if (!active.ok()) return active.status();
+      for (auto& o : runs::Orphans(*kind, *active, b->second))
+        if (o.key == key) return std::optional<LiveObject>(std::move(o));
+      return std::optional<LiveObject>();
+    }
   }
   return rec->Get(key);
 }
@@ -94,7 +112,7 @@ Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& se
       auto live = r->Observe();
       if (!live.ok() || r->Runs() == nullptr) return live;
       if (auto b = set.runs.find(name); b != set.runs.end())
-        CONVERGE_RETURN_IF_ERROR(ObserveRuns(*r, b->second, *live));
+        CONVERGE_RETURN_IF_ERROR(ObserveRuns(*r, set.configs.at(name).type, b->second, *live));
       return live;
     }));
   std::map<std::string, std::vector<LiveObject>> out;

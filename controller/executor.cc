@@ -256,6 +256,19 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
   ChangeRequest req{change.key, change.action, change.desired, change.live};
   const KindDef* run_kind = RunKindOf(rec, change.key.kind);
+  if (run_kind != nullptr && change.action == Action::kDelete) {
+    // A prune of a run kind: its runs still going are stopped (history is kept).
+    auto stopped = runs::StopRuns(*rec->Runs(), *run_kind, change.live);
+    result.seconds = elapsed();
+    result.status = stopped.ok() ? Status::Ok() : stopped.status();
+    result.outcome = stopped.ok() ? Outcome::kApplied : Outcome::kFailed;
+    result.message = stopped.ok() ? *stopped : stopped.status().ToString();
+    (void)st.JournalUpdate(*entry, stopped.ok() ? store::JournalState::kDone
+                                                : store::JournalState::kFailed,
+                           result.message, *snap_id);
+    ctx_.progress->Line(who + ": " + result.message);
+    return result;
+  }
   Status call = run_kind != nullptr && change.action == Action::kRun
                     ? rec->Runs()->StartRun(run_kind->kind, change.desired)
                     : rec->Apply(req);

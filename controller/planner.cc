@@ -203,7 +203,10 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       if (auto it = in.last_applied.find(key); it != in.last_applied.end()) la = &it->second;
       if (!o.owned && !la) continue;
       if (desired_keys.count(backend + "\n" + key)) continue;
-      json live_def = rec->Definition(o.Doc());
+      const KindDef* okind = registry.FindKind(o.key.kind);
+      const bool run_kind =
+          okind != nullptr && okind->lifecycle == Lifecycle::kRun && rec->Runs() != nullptr;
+      json live_def = run_kind ? o.Doc() : rec->Definition(o.Doc());
       auto skip = [&](std::string status, std::string reason) {
         plan.skipped.push_back(SkippedResource{o.key, backend, std::move(status), std::move(reason)});
       };
@@ -229,7 +232,8 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
       c.key = o.key;
       c.backend = backend;
       c.action = Action::kDelete;
-      c.reason = "owned by converge and no longer in the specs";
+      c.reason = run_kind ? "a run of a spec that is gone is still going: it is stopped"
+                          : "owned by converge and no longer in the specs";
       c.live = live_def;
       c.fingerprint = JsonHash(live_def);
       deletes.push_back(std::move(c));

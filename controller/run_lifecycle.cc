@@ -1,5 +1,7 @@
 #include "controller/run_lifecycle.h"
 
+#include "controller/backends.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -18,8 +20,10 @@ int RerunNumber(const std::string& base, const std::string& name) {
 }
 
 json RunJson(const RunRecord& r) {
-  return {{"Name", r.name}, {"Phase", RunPhaseName(r.phase)}, {"Status", r.status},
-          {"Reason", r.reason}};
+  json j = {{"Name", r.name}, {"Phase", RunPhaseName(r.phase)}, {"Status", r.status},
+            {"Reason", r.reason}};
+  if (!r.id.empty()) j["Id"] = r.id;
+  return j;
 }
 
 }  // namespace
@@ -51,6 +55,39 @@ Result<std::optional<LiveObject>> Observe(RunDriver& driver, const KindDef& kind
   for (const auto& r : mine) runs.push_back(RunJson(r));
   o.doc = {{"Runs", std::move(runs)}};
   return std::optional<LiveObject>(std::move(o));
+}
+
+std::vector<LiveObject> Orphans(const KindDef& kind, const std::vector<RunRecord>& active,
+                                const std::map<std::string, BoundRun>& bound) {
+  std::map<std::string, LiveObject> by_spec;
+  for (const RunRecord& r : active) {
+    if (r.spec_name.empty()) continue;
+    ResourceKey key{kind.kind, r.spec_name};
+    if (bound.count(key.ToString())) continue;  // its spec is here: observed by its revision
+    LiveObject& o = by_spec[r.spec_name];
+    o.key = key;
+    o.owned = true;
+    if (o.doc.is_null()) o.doc = {{"Runs", json::array()}};
+    o.doc["Runs"].push_back(RunJson(r));
+  }
+  std::vector<LiveObject> out;
+  for (auto& [_, o] : by_spec) out.push_back(std::move(o));
+  return out;
+}
+
+Result<std::string> StopRuns(RunDriver& driver, const KindDef& kind, const json& live) {
+  std::string stopped;
+  for (const json& r : live.value("Runs", json::array())) {
+    const std::string phase = r.value("Phase", "");
+    if (phase != RunPhaseName(RunPhase::kRunning) && phase != RunPhaseName(RunPhase::kPending))
+      continue;
+    RunRecord rec;
+    rec.name = r.value("Name", "");
+    rec.id = r.value("Id", "");
+    CONVERGE_RETURN_IF_ERROR(driver.StopRun(kind.kind, rec).Annotate("stopping run " + rec.name));
+    stopped += (stopped.empty() ? "" : ", ") + rec.name;
+  }
+  return stopped.empty() ? std::string("nothing was running") : "stopped " + stopped;
 }
 
 std::string NoticeStatus(const json& live) {

@@ -12,11 +12,16 @@
 // A backend only lists, reads and starts runs (RunDriver in reconcilers/reconciler.h).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 #include "reconcilers/reconciler.h"
 #include "reconcilers/registry.h"
+
+namespace converge {
+struct BoundRun;  // controller/backends.h
+}
 
 namespace converge::runs {
 
@@ -32,6 +37,15 @@ Result<std::optional<LiveObject>> Observe(RunDriver& driver, const KindDef& kind
 // why and how to rerun; a reference that resolves to nothing → an error (nothing is applied).
 DiffResult Diff(const RunDriver& driver, const KindDef& kind, const ResourceKey& key,
                 const json& desired, const json& live);
+
+// The live objects of runs still going whose spec is not among `bound` (keys "Kind/name"): one
+// per spec, owned, so that a prune plans their stop (a delete of a run kind stops its runs).
+std::vector<LiveObject> Orphans(const KindDef& kind, const std::vector<RunRecord>& active,
+                                const std::map<std::string, BoundRun>& bound);
+
+// A prune of a run kind: stops every pending or running run in `live` ({"Runs": [...]}); the
+// names stopped, for the journal.
+Result<std::string> StopRuns(RunDriver& driver, const KindDef& kind, const json& live);
 
 // A notice's kind, for whoever reports it (`converge watch` shows a failed run as failed).
 inline constexpr const char* kRunFailedStatus = "run-failed";

@@ -102,6 +102,8 @@ struct RunRecord {
   std::string status;  // the backend's own word, for people: "InProgress/Training", "RUNNING"
   std::string reason;  // why it failed (SageMaker FailureReason, YARN diagnostics)
   int64_t created_ms = 0;  // for ordering: newest first
+  std::string id;          // the backend's own id of the run (a YARN application id), if any
+  std::string spec_name;   // ListActiveRuns: the metadata.name of the spec it was started for
 };
 
 // What a backend does for its run-lifecycle kinds. A run's live name carries the spec revision
@@ -118,6 +120,16 @@ class RunDriver {
   // Starts the run `desired` names. A run of that name that already exists (an earlier attempt
   // whose answer was lost) is success.
   virtual Status StartRun(const std::string& kind, const json& desired) = 0;
+  // Runs converge started (this instance) that are still pending or running, of every spec,
+  // with spec_name set: a running run of a removed spec is stopped by a prune. Default: none
+  // (the backend's runs are never stopped; they are history).
+  virtual Result<std::vector<RunRecord>> ListActiveRuns(const std::string& kind) {
+    return std::vector<RunRecord>{};
+  }
+  // Stops a pending or running run (a prune). Called only for runs ListActiveRuns returned.
+  virtual Status StopRun(const std::string& kind, const RunRecord& run) {
+    return InvalidError(kind + " runs cannot be stopped");
+  }
   // Why this run cannot start, checked offline at plan time (a reference that resolves to
   // nothing); "" when it can.
   virtual std::string CannotStart(const std::string& kind, const json& desired) const {

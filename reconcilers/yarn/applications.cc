@@ -50,6 +50,13 @@ RunRecord RecordOf(const json& app) {
   }
   if (app.contains("startedTime") && app["startedTime"].is_number_integer())
     r.created_ms = app["startedTime"].get<int64_t>();
+  r.id = app.value("id", "");
+  // The spec: the run name is <spec>-<hash8>[-r<N>] (application names keep their case).
+  std::string n = r.name;
+  if (auto p = n.rfind("-r"); p != std::string::npos && p + 2 < n.size() &&
+      std::all_of(n.begin() + p + 2, n.end(), ::isdigit))
+    n = n.substr(0, p);
+  if (n.size() > 9 && n[n.size() - 9] == '-') r.spec_name = n.substr(0, n.size() - 9);
   return r;
 }
 
@@ -121,8 +128,9 @@ json ApplicationDesired(const Document& doc, const std::string& instance) {
   return d;
 }
 
-Result<std::vector<RunRecord>> ApplicationRuns::ListTagged(const std::string& tag) {
-  auto r = client_.Call("GET", "/ws/v1/cluster/apps?applicationTags=" + Escape(tag));
+Result<std::vector<RunRecord>> ApplicationRuns::ListTagged(const std::string& tag,
+                                                           const std::string& query) {
+  auto r = client_.Call("GET", "/ws/v1/cluster/apps?applicationTags=" + Escape(tag) + query);
   if (!r.ok()) return r.status();
   CONVERGE_RETURN_IF_ERROR(StatusFromResponse(*r));
   std::vector<RunRecord> out;
@@ -194,6 +202,26 @@ Status ApplicationRuns::StartRun(const std::string& kind, const json& desired) {
   auto r = client_.Call("POST", "/ws/v1/cluster/apps", &submit, false);
   if (!r.ok()) return r.status();
   return StatusFromResponse(*r).Annotate("submitting run " + name);
+}
+
+Result<std::vector<RunRecord>> ApplicationRuns::ListActiveRuns(const std::string& kind) {
+  if (kind != kApplicationKind) return std::vector<RunRecord>{};
+  auto runs = ListTagged(kManagedByTag + Lower(instance_),
+                         "&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING");
+  if (!runs.ok()) return runs.status();
+  std::vector<RunRecord> out;
+  for (auto& r : *runs)
+    if (r.phase == RunPhase::kPending || r.phase == RunPhase::kRunning) out.push_back(std::move(r));
+  return out;
+}
+
+Status ApplicationRuns::StopRun(const std::string& kind, const RunRecord& run) {
+  if (kind != kApplicationKind || run.id.empty())
+    return InvalidError("yarn: no application id for run " + run.name);
+  const json body = {{"state", "KILLED"}};
+  auto r = client_.Call("PUT", "/ws/v1/cluster/apps/" + run.id + "/state", &body);
+  if (!r.ok()) return r.status();
+  return StatusFromResponse(*r);  // 202 (being killed) or 200 (killed): both fine
 }
 
 }  // namespace converge::yarn

@@ -13,6 +13,8 @@
 //   runs       GET /ws/v1/cluster/apps?applicationTags=... ({"apps": null} when none);
 //              state NEW … ACCEPTED → pending, RUNNING → running, FINISHED + SUCCEEDED →
 //              succeeded, anything else terminal → failed with the RM's diagnostics.
+//   prune      a removed spec's application still going is killed (PUT …/state KILLED);
+//              finished ones are history.
 #pragma once
 
 #include <string>
@@ -40,9 +42,13 @@ class ApplicationRuns : public RunDriver {
                                           const std::string& base) override;
   Result<RunRecord> ReadRun(const std::string& kind, const std::string& name) override;
   Status StartRun(const std::string& kind, const json& desired) override;
+  // Applications of this instance not finished yet (states NEW … RUNNING), for prune.
+  Result<std::vector<RunRecord>> ListActiveRuns(const std::string& kind) override;
+  // PUT /ws/v1/cluster/apps/<id>/state {"state": "KILLED"} (202 while killing, 200 once killed).
+  Status StopRun(const std::string& kind, const RunRecord& run) override;
 
  private:
-  Result<std::vector<RunRecord>> ListTagged(const std::string& tag);
+  Result<std::vector<RunRecord>> ListTagged(const std::string& tag, const std::string& query = "");
   Client& client_;
   std::string instance_;
 };

@@ -54,6 +54,14 @@ long Count(const json& component) {
 
 }  // namespace
 
+ReconcilerOptions OptionsFromBackend(const BackendConfig& cfg) {
+  ReconcilerOptions o;
+  o.upgrade_enabled = cfg.spec.value("upgrade", "enabled") != "disabled";
+  if (cfg.health_timeout.count() > 0) o.batch_timeout = cfg.health_timeout;
+  if (cfg.poll_interval.count() > 0) o.poll_interval = cfg.poll_interval;
+  return o;
+}
+
 Reconciler::Reconciler(std::unique_ptr<Client> client, std::string instance,
                        ReconcilerOptions options, Clock& clock)
     : client_(std::move(client)),

@@ -35,6 +35,7 @@
 #include "reconcilers/reconciler.h"
 #include "reconcilers/yarn/applications.h"
 #include "reconcilers/yarn/client.h"
+#include "specs/backend.h"
 
 namespace converge::yarn {
 
@@ -43,11 +44,15 @@ struct ReconcilerOptions {
   // (yarn.service.upgrade.enabled). A plan is offline and no read-only API tells, so the Backend
   // says it; docs/backends/yarn.md.
   bool upgrade_enabled = true;
-  // How long one upgrade batch (and a replace's destroy) may take.
+  // How long one upgrade batch (and a replace's destroy) may take: the Backend's healthTimeout.
   std::chrono::milliseconds batch_timeout{std::chrono::minutes(10)};
   std::chrono::milliseconds poll_interval{std::chrono::seconds(2)};
   const Cancellation* cancel = nullptr;
 };
+
+// The options a Backend document gives: `upgrade`; healthTimeout bounds each upgrade batch (and
+// a replace's destroy), pollInterval (when set) how often they are polled.
+ReconcilerOptions OptionsFromBackend(const BackendConfig& cfg);
 
 class Reconciler : public converge::Reconciler {
  public:

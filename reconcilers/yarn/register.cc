@@ -72,8 +72,7 @@ void RegisterBackend(BackendRegistry& registry) {
     if (!client.ok()) return client.status();
     if (ctx.attempt_hooks.before || ctx.attempt_hooks.after)
       (*client)->http().SetAttemptHooks(ctx.attempt_hooks);
-    ReconcilerOptions ropts;
-    ropts.upgrade_enabled = cfg.spec.value("upgrade", "enabled") != "disabled";
+    ReconcilerOptions ropts = OptionsFromBackend(cfg);
     ropts.cancel = ctx.cancel;
     return std::unique_ptr<converge::Reconciler>(
         std::make_unique<Reconciler>(std::move(*client), ctx.instance, ropts, *ctx.clock));

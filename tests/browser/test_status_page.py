@@ -90,7 +90,8 @@ class StatusPageTest(harness.SandboxTestCase):
         # The next revision of /sp/bad never becomes healthy: the watch rolls it back and holds it.
         cls.sandbox.set_unhealthy_images(["img/bad:2"])
         ws.write("bad.yaml", app_yaml("/sp/bad", image="img/bad:2"))
-        cls.watch = Watch(ws, "--resync", "1s", "--health-timeout", "2s")
+        # 5 s: the rollback itself must be healthy in time on a loaded machine too.
+        cls.watch = Watch(ws, "--resync", "1s", "--health-timeout", "5s")
         cls.browser = start_browser()
         cls.browser.set_page_load_timeout(20)
         cls.out = output_dir()

@@ -4,15 +4,20 @@ Assumes the emulator mounts the active ResourceManager at /yarn and a standby at
 (307 to the active one except /ws/v1/cluster/info); skipped when the sandbox has no yarn mount.
 The Backend lists the standby first, so every test also exercises HA discovery. Covered: create,
 a second plan with nothing to do, a flex is a `scale` (no upgrade), a launch-command change with
-a new version is an upgrade, a stop, and a prune. YarnApplication: one submission per
-revision, a failed run reported and not resubmitted until `converge rerun`, an AM above the
-cluster's maximum refused.
+a new version is an upgrade, a stop, and a prune; an upgrade that never becomes READY is cancelled
+after the Backend's healthTimeout, rolled back and held; upgrades disabled (a plan error, or a
+replace with converge/allowReplace); kill -9 after a create whose reply was lost (adopted, no
+second POST); `converge watch` creating and flexing a service; an RM failover between two
+applies. YarnApplication: one submission per revision, a failed run reported and not
+resubmitted until `converge rerun`, an AM above the cluster's maximum refused.
 """
 
+import signal
 import time
 import unittest
 
 import harness
+from test_watch import Watch, wait_until
 
 
 def backend_yaml(sandbox_url, **extra):
@@ -128,6 +133,190 @@ class YarnServiceTest(YarnTestBase):
         self.assertIsNone(self.service())
 
 
+class YarnScenarioTest(YarnTestBase):
+    """End-to-end scenarios: health timeout and rollback, upgrades disabled, kill -9 after a
+    create, `converge watch`, RM failover."""
+
+    def setUp(self):
+        super().setUp()
+        self.restore_yarn()
+        self.addCleanup(self.restore_yarn)
+
+    def restore_yarn(self):
+        # /_admin/reset wipes services and apps only: put the knobs back too.
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": []})
+        self.sandbox.admin("POST", "/yarn/options", {"upgrade_disabled": False})
+        self.sandbox.admin("POST", "/yarn/ha", {"active": "primary"})
+
+    def ws_with(self, **backend):
+        ws = self.workspace(backend=False)
+        ws.write("backend.yaml", backend_yaml(self.sandbox.url, **backend))
+        return ws
+
+    def components(self):
+        return {c["name"]: c for c in self.service()["components"]}
+
+    def container_ids(self):
+        return sorted(c["id"] for comp in self.service()["components"]
+                      for c in comp.get("containers", []))
+
+    def test_never_ready_upgrade_times_out_is_rolled_back_and_held(self):
+        ws = self.ws_with(healthTimeout="4s")
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        self.sandbox.admin("POST", "/yarn/failing-images", {"images": ["bad-image"]})
+        ws.write("svc.yaml", service_yaml(command="bad-image --serve", version="1.1.0"))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "update"})
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("rolled back", out + err)
+        self.assertNotIn("Apply complete!", out)
+        # the snapshot is back: the old version and command, every container READY again
+        deadline = time.time() + 20
+        while time.time() < deadline and self.service()["state"] != "STABLE":
+            time.sleep(0.2)
+        svc = self.service()
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["version"], "1.0.0")
+        comps = self.components()
+        self.assertEqual(comps["sleeper"]["launch_command"], "sleep 900000")
+        self.assertTrue(all(c["state"] == "READY" for c in comps["sleeper"]["containers"]),
+                        comps["sleeper"]["containers"])
+        # held: plan shows it and changes nothing; apply writes nothing
+        code, out, err = ws.plan()
+        self.assertIn("held", out)
+        plan = ws.plan_json()
+        self.assertEqual(plan["changes"], [])
+        self.assertEqual(harness.skipped_by_name(plan)["sleepers"]["status"], "held")
+        applies = [r for r in ws.history() if r["command"] == "apply"]
+        self.assertEqual(len(applies), 2, applies)
+        self.sandbox.reset_requests()
+        self.apply_ok(ws)
+        self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
+        self.assertEqual(self.service()["version"], "1.0.0")
+
+    def test_upgrade_disabled_is_a_plan_error_or_with_allow_replace_a_replace(self):
+        self.sandbox.admin("POST", "/yarn/options", {"upgrade_disabled": True})
+        ws = self.ws_with(upgrade="disabled")
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        before = self.service()
+        old_ids = self.container_ids()
+        self.assertTrue(old_ids)
+        ws.write("svc.yaml", service_yaml(command="sleep 1000", version="1.1.0"))
+        code, out, err = ws.plan()
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("upgrade: disabled", out + err)
+        self.assertIn("converge/allowReplace", out + err)
+        self.sandbox.reset_requests()
+        code, out, err = ws.apply(timeout=120)
+        self.assertNotEqual(code, 0, out + err)
+        self.assertEqual(self.sandbox.writes(), 0, self.sandbox.requests()["log"])
+        self.assertEqual(self.service()["id"], before["id"])
+
+        ann = {"converge/allowReplace": "true"}
+        ws.write("svc.yaml", service_yaml(command="sleep 1000", version="1.1.0", annotations=ann))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "replace"})
+        self.apply_ok(ws)
+        svc = self.service()
+        self.assertEqual(svc["name"], "sleepers")
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["version"], "1.1.0")
+        self.assertEqual(self.components()["sleeper"]["launch_command"], "sleep 1000")
+        self.assertNotEqual(svc["id"], before["id"], "the service was not re-created")
+        self.assertFalse(set(self.container_ids()) & set(old_ids), "containers were not replaced")
+        self.assertEqual(self.plan_actions(ws), {})
+
+    def posts(self):
+        return [r for r in self.sandbox.requests()["log"]
+                if r["method"] == "POST" and r["path"].endswith("/app/v1/services")]
+
+    def test_kill_9_after_a_create_post_then_apply_adopts_without_a_second_post(self):
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml())
+        # The create is carried out but its reply dropped; the read-back that follows is slowed
+        # down so that converge is killed with the create's outcome unknown to it.
+        self.sandbox.add_fault(backend="yarn", method="POST", path_regex="^/app/v1/services$",
+                               after=True, count=1)
+        self.sandbox.add_fault(backend="yarn", method="GET",
+                               path_regex="^/app/v1/services/sleepers", latency_ms=3000, count=1)
+        proc = ws.popen("apply", ws.spec_dir, "--auto-approve")
+        try:
+            deadline = time.time() + 30
+            while not self.posts() and time.time() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            self.assertEqual(len(self.posts()), 1, "no create POST arrived")
+            time.sleep(0.3)
+            self.assertIsNone(proc.poll(), "apply ended before the kill")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertIsNotNone(self.service(), "the killed apply's create did not happen")
+        self.sandbox.clear_faults()
+
+        code, out, err = ws.apply(timeout=120)
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual(len(self.posts()), 1, "a second create POST was sent")
+        status, body = self.yarn("GET", "/ws/v1/cluster/apps?applicationTypes=yarn-service")
+        apps = (body.get("apps") or {}).get("app", [])
+        self.assertEqual([a["name"] for a in apps], ["sleepers"])
+        svc = self.service()
+        self.assertEqual(svc["state"], "STABLE")
+        self.assertEqual(svc["configuration"]["properties"].get("converge.io/managed-by"),
+                         "converge")
+        runs = {r["run"]: r for r in ws.history()}
+        self.assertEqual(runs[min(runs)]["status"], "interrupted", runs)
+        self.assertEqual(self.plan_actions(ws), {})
+
+    def test_watch_creates_then_flexes_a_service(self):
+        ws = self.ws()
+        w = Watch(ws)
+        self.addCleanup(lambda: w.proc.poll() is None and w.stop(signal.SIGKILL))
+        w.wait_ready()
+        ws.write("svc.yaml", service_yaml())
+        key = "YarnService/sleepers"
+        wait_until(lambda: w.state_of(key) == "synced", timeout=30,
+                   what="%s synced: %s" % (key, w.log()[-2000:]))
+        self.assertEqual(self.service()["state"], "STABLE")
+        ws.write("svc.yaml", service_yaml(sleepers=3))
+
+        def flexed():
+            svc = self.service()
+            comps = {c["name"]: c for c in (svc or {}).get("components", [])}
+            sleeper = comps.get("sleeper", {})
+            return sleeper.get("number_of_containers") == 3 and \
+                len([c for c in sleeper.get("containers", []) if c["state"] == "READY"]) == 3
+        wait_until(flexed, timeout=30, what="sleeper flexed to 3: " + w.log()[-2000:])
+        wait_until(lambda: w.state_of(key) == "synced" and w.resource(key)["last_change"],
+                   timeout=30, what="status synced after the flex")
+        self.assertEqual(self.service()["version"], "1.0.0")
+        self.assertEqual(w.stop(), 0, w.log())
+
+    def test_rm_failover_between_two_applies(self):
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml())
+        self.apply_ok(ws)
+        self.sandbox.admin("POST", "/yarn/ha", {"active": "standby"})
+        status, info = self.sandbox.request("GET", "/yarn/ws/v1/cluster/info")
+        self.assertEqual(info["clusterInfo"]["haState"], "STANDBY", "no failover happened")
+        ws.write("svc.yaml", service_yaml(sleepers=3))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "scale"})
+        self.sandbox.reset_requests()
+        self.apply_ok(ws)
+        path = "/yarn-standby/app/v1/services/sleepers?user.name=deploy"
+        status, svc = self.sandbox.request("GET", path)
+        self.assertEqual(status, 200, svc)
+        comps = {c["name"]: c for c in svc["components"]}
+        self.assertEqual(comps["sleeper"]["number_of_containers"], 3)
+        writes = [r for r in self.sandbox.requests()["log"] if r["method"] in ("PUT", "POST")]
+        self.assertTrue(writes and all(r["path"].startswith("/yarn-standby/") for r in writes),
+                        writes)
+
+
 def application_yaml(name="dshell", command="sleep 1", memory=256):
     # A distributed-shell submission, as its client builds it (flags handed to the AM).
     spec = {"queue": "default", "application-type": "YARN",
@@ -201,6 +390,31 @@ class YarnApplicationTest(YarnTestBase):
         self.assertEqual(code, 1, out + err)
         self.assertIn("maximum-resource-capability", out + err)
         self.assertEqual(self.apps(), [])
+
+    def test_prune_kills_a_running_application_and_keeps_finished_ones(self):
+        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 60000})
+        try:
+            ws = self.ws()
+            ws.write("app.yaml", application_yaml())
+            # The run goes on past this apply's wait (it is not rolled back, not killed).
+            ws.apply("--health-timeout", "1s", timeout=120)
+            apps = self.apps()
+            self.assertEqual([a["state"] for a in apps], ["RUNNING"])
+            ws.remove("app.yaml")
+            plan = ws.plan_json("--prune")
+            changes = harness.changes_by_name(plan)
+            self.assertEqual(changes["dshell"]["action"], "delete", plan)
+            self.assertIn("still going", changes["dshell"]["reason"])
+            self.assertEqual(self.plan_actions(ws), {})  # without --prune: left alone
+            self.apply_ok(ws, "--prune")
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and self.apps()[0]["state"] != "KILLED":
+                time.sleep(0.1)
+            self.assertEqual(self.apps()[0]["state"], "KILLED")
+            # A killed (finished) run is history: nothing more to prune.
+            self.assertEqual(harness.changes_by_name(ws.plan_json("--prune")), {})
+        finally:
+            self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": -1})  # back to the default
 
 
 if __name__ == "__main__":

@@ -417,6 +417,25 @@ TEST(YarnReconcilerTest, DeleteIsIdempotentAndRestoreOfNothingDestroys) {
   EXPECT_EQ(h->state, HealthState::kHealthy);
 }
 
+TEST(YarnReconcilerTest, BackendHealthTimeoutBoundsAnUpgradeBatch) {
+  // An upgrade batch that never becomes READY must fail within the Backend's healthTimeout (it
+  // used to wait the built-in 10 minutes whatever the Backend said).
+  BackendConfig cfg;
+  cfg.health_timeout = std::chrono::seconds(4);
+  cfg.poll_interval = std::chrono::milliseconds(100);
+  cfg.spec = {{"upgrade", "disabled"}};
+  ReconcilerOptions o = OptionsFromBackend(cfg);
+  EXPECT_EQ(o.batch_timeout, std::chrono::seconds(4));
+  EXPECT_EQ(o.poll_interval, std::chrono::milliseconds(100));
+  EXPECT_FALSE(o.upgrade_enabled);
+  // pollInterval unset: the reconciler's own interval.
+  cfg.poll_interval = std::chrono::milliseconds(0);
+  cfg.spec = json::object();
+  o = OptionsFromBackend(cfg);
+  EXPECT_EQ(o.poll_interval, ReconcilerOptions().poll_interval);
+  EXPECT_TRUE(o.upgrade_enabled);
+}
+
 TEST(YarnReconcilerTest, OtherKindsAreNotSupportedYet) {
   World w;
   Status st = w.rec->Apply(ChangeRequest{{"YarnApplication", "x"}, Action::kRun, {}, {}});

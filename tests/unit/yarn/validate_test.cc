@@ -1,3 +1,4 @@
+#include "reconcilers/yarn/applications.h"
 #include "reconcilers/yarn/validate.h"
 
 #include <gmock/gmock.h>
@@ -130,7 +131,41 @@ TEST(YarnExamplesTest, ExamplesLoadWithoutDiagnostics) {
   RegisterBackend(reg);
   LoadResult r = LoadSpecs(std::string(CONVERGE_SOURCE_DIR) + "/examples/yarn", reg.LoaderKinds());
   EXPECT_TRUE(r.diagnostics.empty()) << Diags(r);
-  ASSERT_EQ(r.documents.size(), 2u);
+  ASSERT_EQ(r.documents.size(), 3u);  // the Backend, a service, a distributed-shell application
+}
+
+std::string Application(const std::string& spec_yaml) {
+  return "apiVersion: converge/v1\nkind: YarnApplication\nmetadata: {name: report}\nspec:\n" +
+         spec_yaml;
+}
+
+TEST(YarnApplicationTest, TheSubmissionContextIsCheckedAtItsMembers) {
+  const std::string am = "  am-container-spec: {commands: {command: \"sleep 1\"}}\n";
+  auto ok = Load(Application(am + "  resource: {memory: 256, vCores: 1}\n"));
+  EXPECT_FALSE(ok.HasErrors()) << Diags(ok);
+  std::string d = Diags(Load(Application("  application-id: application_1_0001\n"
+                                          "  resource: {memory: 2147483648}\n")));
+  EXPECT_THAT(d, HasSubstr("svc.yaml:5:"));  // at the member, file:line:column
+  EXPECT_THAT(d, HasSubstr("the ResourceManager assigns one"));
+  EXPECT_THAT(d, HasSubstr("needs am-container-spec.commands.command"));
+  EXPECT_THAT(d, HasSubstr("from 1 to 2147483647"));  // the RM's int32, not a silent wrap
+}
+
+TEST(YarnApplicationTest, TheRunNameCarriesTheSpecHashAndTagsAreLowercase) {
+  auto r = Load(Application("  am-container-spec: {commands: {command: \"sleep 1\"}}\n"));
+  ASSERT_FALSE(r.HasErrors()) << Diags(r);
+  const Document* doc = nullptr;
+  for (const auto& d : r.documents)
+    if (d.kind == "YarnApplication") doc = &d;
+  ASSERT_NE(doc, nullptr);
+  json a = ApplicationDesired(*doc, "Prod-Converge");
+  const std::string name = a["application-name"];
+  EXPECT_EQ(name.rfind("report-", 0), 0u);
+  EXPECT_EQ(name.size(), std::string("report-").size() + 8);
+  EXPECT_EQ(a["application-tags"]["tag"].back(), "converge.io/managed-by=prod-converge");
+  Document changed = *doc;
+  changed.spec["queue"] = "batch";
+  EXPECT_NE(ApplicationDesired(changed, "x")["application-name"], name);
 }
 
 TEST(YarnBackendTest, MembersAreValidated) {
