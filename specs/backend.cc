@@ -96,11 +96,12 @@ void ValidateAuth(const json& auth, const BackendMembers* type, std::vector<Path
     return;
   }
   std::string at = auth.value("type", "none");
-  static const std::set<std::string> kAuthMembers = {"type", "username", "password", "token",
-                                                     "profile", "user"};
+  static const std::set<std::string> kAuthMembers = {
+      "type", "username", "password", "token", "profile", "user",
+      "clientId", "clientSecret", "tokenUrl", "scope"};
   for (const auto& [k, _] : auth.items())
     if (!kAuthMembers.count(k)) Err(out, "/spec/auth/" + k, "unknown field \"" + k + "\"");
-  for (const char* secret : {"password", "token"}) {
+  for (const char* secret : {"password", "token", "clientSecret"}) {
     if (auth.contains(secret)) ValidSecretRef(auth[secret], std::string("/spec/auth/") + secret, out);
   }
   if (type != nullptr && !type->auth_types.count(at)) {
@@ -117,6 +118,18 @@ void ValidateAuth(const json& auth, const BackendMembers* type, std::vector<Path
   } else if (at == "dcos-token") {
     if (!auth.contains("token"))
       Err(out, "/spec/auth", "dcos-token auth needs token: {fromEnv: VAR} or {fromFile: PATH}");
+  } else if (at == "bearer") {
+    if (!auth.contains("token"))
+      Err(out, "/spec/auth", "bearer auth needs token: {fromEnv: VAR} or {fromFile: PATH}");
+  } else if (at == "oauth2") {
+    if (!auth.contains("clientId") || !auth["clientId"].is_string())
+      Err(out, "/spec/auth", "oauth2 auth needs clientId (a string)");
+    if (!auth.contains("clientSecret"))
+      Err(out, "/spec/auth",
+          "oauth2 auth needs clientSecret: {fromEnv: VAR} or {fromFile: PATH}");
+    for (const char* s : {"tokenUrl", "scope"})
+      if (auth.contains(s) && !auth[s].is_string())
+        Err(out, std::string("/spec/auth/") + s, "expected a string");
   } else if (at == "aws") {
     // Credentials come from the environment or the shared credentials file, never the spec;
     // `profile` only names a profile there.
@@ -207,6 +220,10 @@ BackendConfig BackendFromDocument(const Document& doc) {
     c.username = a.value("username", "");
     if (a.contains("password")) c.password = SecretFrom(a["password"]);
     if (a.contains("token")) c.token = SecretFrom(a["token"]);
+    c.client_id = a.value("clientId", "");
+    if (a.contains("clientSecret")) c.client_secret = SecretFrom(a["clientSecret"]);
+    c.token_url = a.value("tokenUrl", "");
+    c.scope = a.value("scope", "");
   }
   if (s.contains("tls") && s["tls"].is_object()) {
     c.ca_file = s["tls"].value("caFile", "");

@@ -33,6 +33,12 @@ struct BackendConfig {
   std::string username;
   SecretRef password;
   SecretRef token;
+  // OAuth2 client credentials (auth.type oauth2): the token endpoint ("" = the backend's
+  // default), the client id and its secret (a reference), the scope requested.
+  std::string client_id;
+  SecretRef client_secret;
+  std::string token_url;
+  std::string scope;
   std::string ca_file;
   bool insecure_skip_verify = false;
   bool prune = false;
