@@ -213,7 +213,8 @@ Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& cha
   }
   ctx_.progress->Line(who + ": the " + std::string(ActionName(change.action)) +
                       " had not landed; sending it once more");
-  ChangeRequest req{change.key, change.action, change.desired, change.live};
+  ChangeRequest req{change.key, change.action, change.desired, change.live,
+                    TimeoutFor(change.backend)};
   return rec->Apply(req);
 }
 
@@ -254,7 +255,8 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *snap_id);
 
   ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
-  ChangeRequest req{change.key, change.action, change.desired, change.live};
+  ChangeRequest req{change.key, change.action, change.desired, change.live,
+                    TimeoutFor(change.backend)};
   const KindDef* run_kind = RunKindOf(rec, change.key.kind);
   if (run_kind != nullptr && change.action == Action::kDelete) {
     // A prune of a run kind: its runs still going are stopped (history is kept).

@@ -90,6 +90,9 @@ struct ChangeRequest {
   Action action = Action::kNoop;
   json desired;  // native document (null for delete)
   json live;     // definition as observed (null for create)
+  // How long the change may take (`--health-timeout`, else the Backend's healthTimeout); a
+  // backend whose write itself waits (YARN's upgrade batches) bounds its waits by it. 0 = unset.
+  std::chrono::seconds timeout{0};
 };
 
 // One run of a run-lifecycle kind, as the backend reports it.

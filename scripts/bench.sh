@@ -10,3 +10,5 @@ converge_build "$BUILD"
 # converge watch: one changed file re-planned among 10,000 vs a full plan; file write -> first
 # backend request latency of the real binary (p50/p99 over 200 changes).
 "$BUILD/bench/watch_bench" --benchmark_counters_tabular=true "$@"
+# YARN: requests per steady-state plan of 10 and 100 services (RM apps list + a GET per service).
+"$BUILD/bench/yarn_bench" --benchmark_counters_tabular=true "$@"

@@ -9,6 +9,8 @@
 //                   be SigV4-signed with the test credentials (default access key AKIDSANDBOX,
 //                   secret sandbox-secret; flags --sagemaker-access-key/--sagemaker-secret-key;
 //                   an empty access key turns the check off), any region.
+//   /yarn/, /yarn-standby/   an active and a standby YARN ResourceManager (RM REST apps API and
+//                   the Services API; reconcilers/yarn/emulator.h)
 //
 // Admin endpoints (for tests; never subject to faults, never counted in /_admin/requests)
 //   POST   /_admin/faults    add a fault rule, body:
@@ -53,6 +55,10 @@
 //            "rate": 0.3}; SageMaker fault answers are application/x-amz-json-1.1 with an
 //            x-amzn-RequestId; without "body" they are ThrottlingException (status < 500) or
 //            InternalFailure.
+//   GET    /_admin/yarn/requests  -> {"requests": [{"method", "path", "query", "body", "status"}]}:
+//            the last 2000 writes the active RM answered, with their bodies (for checking them
+//            against the Services API Swagger); DELETE clears them. /_admin/yarn/ha and
+//            /_admin/yarn/options: see reconcilers/yarn/emulator.h
 //   GET    /_admin/requests  -> {"total": N, "by_method": {"GET": N, ...}, "writes": N,
 //                                "log": [{"method", "path", "status"}, ... last 1000]}
 //                               (status 0 = connection dropped by a fault)

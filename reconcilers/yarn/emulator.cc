@@ -245,6 +245,15 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
       } else {
         reply = RemoteError(404, "NotFoundException", "java.lang.Exception: no such path " + path);
       }
+      if (req.method != "GET" && req.method != "HEAD") {
+        json body = json::parse(req.body, nullptr, false);
+        impl_->writes.push_back({{"method", req.method},
+                                 {"path", path},
+                                 {"query", QueryOf(req)},
+                                 {"body", body.is_discarded() ? json(req.body) : body},
+                                 {"status", reply.status}});
+        while (impl_->writes.size() > kWriteLogSize) impl_->writes.pop_front();
+      }
     }
     observer = impl_->observer;
   } catch (const std::exception& e) {
@@ -288,6 +297,7 @@ void Emulator::Reset() {
     impl_->apps.clear();
     impl_->services.clear();
     impl_->issued_ids.clear();
+    impl_->writes.clear();
     impl_->next_app_seq = 1;
     observer = impl_->observer;
   }
@@ -357,6 +367,18 @@ void Emulator::MountAdmin(httplib::Server& server, const std::string& admin_pref
         impl_->active = want;
         answer(res, 200, {{"active", want}});
       });
+  server.Get(admin_prefix + "/requests",
+             [this, answer](const httplib::Request&, httplib::Response& res) {
+               std::lock_guard<std::mutex> lock(impl_->mu);
+               answer(res, 200, {{"requests", json(std::vector<json>(impl_->writes.begin(),
+                                                                     impl_->writes.end()))}});
+             });
+  server.Delete(admin_prefix + "/requests",
+                [this, answer](const httplib::Request&, httplib::Response& res) {
+                  std::lock_guard<std::mutex> lock(impl_->mu);
+                  impl_->writes.clear();
+                  answer(res, 200, {{"requests", json::array()}});
+                });
   auto options_json = [this] {
     return json{{"app_run_ms", impl_->RunMs()},
                 {"services_api_disabled", impl_->options.services_api_disabled},

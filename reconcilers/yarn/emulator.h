@@ -89,6 +89,9 @@ class Emulator : public emulator::Emulator {
 
   // /_admin/yarn/ha: GET {"active":"primary"|"standby"|"none"}; POST {"active": ...} switches.
   // /_admin/yarn/options: GET/POST {"app_run_ms","services_api_disabled","upgrade_disabled"}.
+  // /_admin/yarn/requests: GET {"requests": [{"method","path","query","body","status"}]}, the
+  // last 2000 writes (POST/PUT/DELETE) the active RM answered, bodies parsed when JSON (for
+  // checking converge's requests against the Swagger); DELETE clears them.
   void MountAdmin(httplib::Server& server, const std::string& admin_prefix) override;
 
  private:

@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <deque>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,6 +28,7 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // An application spends one step in each of NEW, SUBMITTED and ACCEPTED before RUNNING.
 constexpr int kAmSteps = 3;
 constexpr char kServiceAppType[] = "yarn-service";
+constexpr size_t kWriteLogSize = 2000;
 // RestApiConstants.ERROR_CODE_APP_NAME_INVALID: the code of a GET of an unknown service.
 constexpr int kServiceNotFoundCode = 404004;
 
@@ -132,6 +134,8 @@ struct Emulator::Impl {
   std::map<std::string, App> apps;
   std::map<std::string, Service> services;
   std::function<void()> observer;
+  // The last kWriteLogSize writes answered by the active RM, with their bodies (/_admin/yarn/requests).
+  std::deque<json> writes;
   // HA roles: "primary" (the RM at prefix is active), "standby" (prefix-standby is), "none".
   std::string active = "primary";
 

@@ -84,14 +84,30 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
   auto apps = client_->Call("GET", "/ws/v1/cluster/apps?applicationTypes=yarn-service");
   if (!apps.ok()) return apps.status();
   if (apps->status != 200) return StatusFromResponse(*apps);
+  std::vector<std::string> names = ServiceNames(apps->body);
+  {
+    // Bound services the list does not show: created STOPPED (saved, never launched).
+    std::set<std::string> listed(names.begin(), names.end());
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& b : bound_services_)
+      if (!listed.count(b)) names.push_back(b);
+  }
   std::vector<LiveObject> out;
-  for (const std::string& name : ServiceNames(apps->body)) {
+  for (const std::string& name : names) {
     auto s = GetService(name);
     if (!s.ok()) return s.status();
-    if (!s->has_value()) continue;  // an application of a service destroyed since
+    if (!s->has_value()) continue;  // a service destroyed since (or not created yet)
     out.push_back(MakeLive(name, std::move(**s), instance_));
   }
   return out;
+}
+
+void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
+  std::vector<std::string> names;
+  for (const Document* d : docs)
+    if (d->kind != kApplicationKind) names.push_back(d->name);
+  std::lock_guard<std::mutex> lock(mu_);
+  bound_services_ = std::move(names);
 }
 
 Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
@@ -175,9 +191,9 @@ Status Reconciler::Destroy(const std::string& name) {
   return st.Annotate("destroy " + name);
 }
 
-Status Reconciler::Replace(const std::string& name, const json& desired) {
+Status Reconciler::Replace(const std::string& name, const json& desired, Millis timeout) {
   CONVERGE_RETURN_IF_ERROR(Destroy(name));
-  auto deadline = clock_.Now() + options_.batch_timeout;
+  auto deadline = clock_.Now() + timeout;
   while (true) {
     auto live = GetService(name);
     if (!live.ok()) return live.status();
@@ -190,7 +206,8 @@ Status Reconciler::Replace(const std::string& name, const json& desired) {
   return Create(name, desired);
 }
 
-Status Reconciler::Converge(const std::string& name, const json& desired, const json& live) {
+Status Reconciler::Converge(const std::string& name, const json& desired, const json& live,
+                            Millis timeout) {
   ServiceChange c = Classify(desired, live, json());
   if (c.empty()) return Status::Ok();
   if (c.fields.empty()) {  // start or stop
@@ -205,9 +222,14 @@ Status Reconciler::Converge(const std::string& name, const json& desired, const 
   if (c.lifetime_only && c.want_state == c.have_state)
     return PutService(name, {{"lifetime", desired["lifetime"]}}, "update lifetime of");
   DiffResult plan = DiffService(desired, live, json(), options_.upgrade_enabled);
-  if (plan.action == Action::kReplace) return Replace(name, desired);
+  if (plan.action == Action::kReplace) return Replace(name, desired, timeout);
   if (!plan.error.empty()) return InvalidError(plan.error);
-  return Upgrade(name, desired);
+  return Upgrade(name, desired, timeout);
+}
+
+Reconciler::Millis Reconciler::TimeoutOf(const ChangeRequest& change) const {
+  if (change.timeout.count() > 0) return change.timeout;
+  return options_.batch_timeout;
 }
 
 Status Reconciler::Apply(const ChangeRequest& change) {
@@ -226,7 +248,7 @@ Status Reconciler::Apply(const ChangeRequest& change) {
     case Action::kDelete:
       return Destroy(name);
     case Action::kReplace:
-      return Replace(name, change.desired);
+      return Replace(name, change.desired, TimeoutOf(change));
     case Action::kUpdate: {
       json live = change.live;
       if (live.is_null()) {  // the executor always has it; be safe after a crash
@@ -235,7 +257,7 @@ Status Reconciler::Apply(const ChangeRequest& change) {
         if (!l->has_value()) return Create(name, change.desired);
         live = std::move(**l);
       }
-      return Converge(name, change.desired, live);
+      return Converge(name, change.desired, live, TimeoutOf(change));
     }
     default:
       return InternalError("yarn: unsupported action " + std::string(ActionName(change.action)));
@@ -299,7 +321,8 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
     if (state != "CANCEL_UPGRADING")
       CONVERGE_RETURN_IF_ERROR(
           PutService(key.name, {{"state", "CANCEL_UPGRADING"}}, "cancel the upgrade of"));
-    CONVERGE_RETURN_IF_ERROR(WaitFor(key.name, "the upgrade to be cancelled", [](const json& s) {
+    CONVERGE_RETURN_IF_ERROR(WaitFor(key.name, "the upgrade to be cancelled",
+                                     options_.batch_timeout, [](const json& s) {
       std::string st = s.is_object() ? s.value("state", "") : "";
       return st != "UPGRADING" && st != "UPGRADING_AUTO_FINALIZE" && st != "CANCEL_UPGRADING";
     }));
@@ -307,7 +330,7 @@ Status Reconciler::Restore(const ResourceKey& key, const json& definition) {
     if (!live.ok()) return live.status();
     if (!live->has_value()) return Create(key.name, def);
   }
-  return Converge(key.name, def, **live).Annotate("restore");
+  return Converge(key.name, def, **live, options_.batch_timeout).Annotate("restore");
 }
 
 void Reconciler::MarkFailed(const std::string& name, const std::string& why) {

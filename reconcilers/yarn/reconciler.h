@@ -59,6 +59,9 @@ class Reconciler : public converge::Reconciler {
   Reconciler(std::unique_ptr<Client> client, std::string instance, ReconcilerOptions options,
              Clock& clock);
 
+  // Remembers the bound YarnService names: a service created STOPPED is saved without an RM
+  // application, so Observe looks those up by name when the apps list does not have them.
+  void BindSpecs(const std::vector<const Document*>& docs) override;
   Result<std::vector<LiveObject>> Observe() override;
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override;
   json Desired(const Document& doc) const override;
@@ -75,20 +78,24 @@ class Reconciler : public converge::Reconciler {
   RunDriver* Runs() override { return &runs_; }
 
  private:
+  using Millis = std::chrono::milliseconds;
+  // A change's own timeout (ChangeRequest::timeout) when it has one, else batch_timeout.
+  Millis TimeoutOf(const ChangeRequest& change) const;
   // GET /app/v1/services/<name>: nullopt on 404.
   Result<std::optional<json>> GetService(const std::string& name);
   Status PutService(const std::string& name, const json& body, const char* what);
   Status Create(const std::string& name, const json& desired);
   Status Scale(const std::string& name, const json& desired, const json& live);
   Status Destroy(const std::string& name);
-  Status Replace(const std::string& name, const json& desired);
+  Status Replace(const std::string& name, const json& desired, Millis timeout);
   // Brings `live` to `desired` with the write their difference needs (update, restore).
-  Status Converge(const std::string& name, const json& desired, const json& live);
+  Status Converge(const std::string& name, const json& desired, const json& live, Millis timeout);
   // upgrade.cc
-  Status Upgrade(const std::string& name, const json& desired);
-  Status UpgradeBatch(const std::string& name, const std::vector<std::string>& instances);
-  // Polls the service until `done` holds (a 404 counts as null), up to batch_timeout.
-  Status WaitFor(const std::string& name, const std::string& what,
+  Status Upgrade(const std::string& name, const json& desired, Millis timeout);
+  Status UpgradeBatch(const std::string& name, const std::vector<std::string>& instances,
+                      Millis timeout);
+  // Polls the service until `done` holds (a 404 counts as null), up to `timeout`.
+  Status WaitFor(const std::string& name, const std::string& what, Millis timeout,
                  const std::function<bool(const json& service)>& done);
 
   void MarkFailed(const std::string& name, const std::string& why);
@@ -100,6 +107,7 @@ class Reconciler : public converge::Reconciler {
   Clock& clock_;
   mutable std::mutex mu_;
   std::map<std::string, std::string> failed_upgrades_;  // service -> why (cleared by a write)
+  std::vector<std::string> bound_services_;  // guarded by mu_ (BindSpecs may run while planning)
   ApplicationRuns runs_{*client_, instance_};
 };
 

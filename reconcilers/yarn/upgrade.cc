@@ -50,23 +50,23 @@ bool IsUpgradeDisabled(const RmResponse& r) {
          (m.find("disabled") != std::string::npos || m.find("not enabled") != std::string::npos);
 }
 
-Status Reconciler::WaitFor(const std::string& name, const std::string& what,
+Status Reconciler::WaitFor(const std::string& name, const std::string& what, Millis timeout,
                            const std::function<bool(const json& service)>& done) {
-  auto deadline = clock_.Now() + options_.batch_timeout;
+  auto deadline = clock_.Now() + timeout;
   while (true) {
     auto s = GetService(name);
     if (!s.ok()) return s.status();
     if (done(s->has_value() ? **s : json())) return Status::Ok();
     if (clock_.Now() >= deadline)
       return TimeoutError(name + ": " + what + " did not happen within " +
-                          std::to_string(options_.batch_timeout.count() / 1000) + "s");
+                          std::to_string(timeout.count() / 1000) + "s");
     if (!clock_.SleepUnless(options_.poll_interval, options_.cancel))
       return CancelledError(name + ": cancelled while waiting: " + what);
   }
 }
 
 Status Reconciler::UpgradeBatch(const std::string& name,
-                                const std::vector<std::string>& instances) {
+                                const std::vector<std::string>& instances, Millis timeout) {
   json body = json::array();
   for (const auto& i : instances)
     body.push_back({{"component_instance_name", i}, {"state", "UPGRADING"}});
@@ -75,7 +75,8 @@ Status Reconciler::UpgradeBatch(const std::string& name,
   CONVERGE_RETURN_IF_ERROR(StatusFromResponse(*r).Annotate("upgrade instances of " + name));
   std::string failed;
   std::string progress;
-  Status st = WaitFor(name, "instances becoming READY after their upgrade", [&](const json& s) {
+  Status st = WaitFor(name, "instances becoming READY after their upgrade", timeout,
+                      [&](const json& s) {
     auto states = InstanceStates(s);
     size_t ready = 0;
     for (const auto& i : instances) {
@@ -91,7 +92,7 @@ Status Reconciler::UpgradeBatch(const std::string& name,
   return Status::Ok();
 }
 
-Status Reconciler::Upgrade(const std::string& name, const json& desired) {
+Status Reconciler::Upgrade(const std::string& name, const json& desired, Millis timeout) {
   json body = desired;
   body["state"] = "UPGRADING";
   auto r = client_->Call("PUT", ServicePath(name), &body);
@@ -104,7 +105,7 @@ Status Reconciler::Upgrade(const std::string& name, const json& desired) {
   CONVERGE_RETURN_IF_ERROR(StatusFromResponse(*r).Annotate("upgrade " + name));
   const std::string version = desired.value("version", "");
   std::vector<std::string> todo;
-  Status st = WaitFor(name, "the upgrade to start", [&](const json& s) {
+  Status st = WaitFor(name, "the upgrade to start", timeout, [&](const json& s) {
     if (!s.is_object() || s.value("state", "") != "UPGRADING") return false;
     todo.clear();
     for (const auto& [instance, state] : InstanceStates(s))
@@ -116,7 +117,7 @@ Status Reconciler::Upgrade(const std::string& name, const json& desired) {
     for (size_t i = 0; i < todo.size() && st.ok(); i += batch) {
       std::vector<std::string> chunk(todo.begin() + i,
                                      todo.begin() + std::min(todo.size(), i + batch));
-      st = UpgradeBatch(name, chunk);
+      st = UpgradeBatch(name, chunk, timeout);
     }
   }
   if (st.code() == Code::kCancelled) return st;

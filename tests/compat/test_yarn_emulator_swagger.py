@@ -5,15 +5,9 @@ GET /app/v1/services/{name} bodies are validated against the YAML's `Service` de
 agrees with its Swagger; every upstream example spec (services-examples/) posts successfully,
 and the example PUT bodies are accepted.
 
-Conversions and documented exceptions (reconcilers/yarn/upstream/README.md, NOTES.md §2):
-* the state enums (ServiceState, ComponentState, ContainerState) are written in the YAML as an
-  object with a `state` member, which would accept any string; they are checked as the string
-  enums the server sends;
-* a container's `launch_time` is epoch milliseconds (a number), not a date string;
-* `lifetime` may be a string in requests (Jackson coerces it).
+The conversions of the Swagger file and the documented exceptions are in yarn_swagger.py.
 """
 
-import copy
 import glob
 import json
 import os
@@ -21,27 +15,12 @@ import time
 import unittest
 
 import jsonschema
-import yaml
 
 from sandbox_util import Sandbox
+from yarn_swagger import EXAMPLES, service_schema
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-UPSTREAM = os.path.normpath(os.path.join(HERE, "..", "..", "reconcilers", "yarn", "upstream"))
-EXAMPLES = os.path.join(UPSTREAM, "services-examples")
 USER = "?user.name=compat"
 STEP_MS = 20
-
-
-def service_schema(name="Service"):
-    with open(os.path.join(UPSTREAM, "services-api",
-                           "YARN-Simplified-V1-API-Layer-For-Services.yaml")) as f:
-        definitions = copy.deepcopy(yaml.safe_load(f)["definitions"])
-    for enum in ("ServiceState", "ComponentState", "ContainerState"):
-        definitions[enum] = {"type": "string",
-                             "enum": definitions[enum]["properties"]["state"]["enum"]}
-    definitions["Container"]["properties"]["launch_time"] = {"type": ["string", "integer"]}
-    definitions["Service"]["properties"]["lifetime"] = {"type": ["string", "integer"]}
-    return {"$ref": "#/definitions/" + name, "definitions": definitions}
 
 
 def load(name):

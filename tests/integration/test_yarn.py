@@ -132,6 +132,22 @@ class YarnServiceTest(YarnTestBase):
             time.sleep(0.2)
         self.assertIsNone(self.service())
 
+    def test_created_stopped_is_observed_then_started(self):
+        # A service created STOPPED is saved without an RM application: the apps list does not
+        # show it, yet the next plan must see it (not a second create), then start it.
+        ws = self.ws()
+        ws.write("svc.yaml", service_yaml(state="STOPPED"))
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "create"})
+        self.apply_ok(ws)
+        self.assertEqual(self.service()["state"], "STOPPED")
+        status, apps = self.yarn("GET", "/ws/v1/cluster/apps?applicationTypes=yarn-service")
+        self.assertIsNone(apps.get("apps"), apps)
+        self.assertEqual(self.plan_actions(ws), {})
+        ws.write("svc.yaml", service_yaml())
+        self.assertEqual(self.plan_actions(ws), {"sleepers": "update"})
+        self.apply_ok(ws)
+        self.assertEqual(self.service()["state"], "STABLE")
+
 
 class YarnScenarioTest(YarnTestBase):
     """End-to-end scenarios: health timeout and rollback, upgrades disabled, kill -9 after a

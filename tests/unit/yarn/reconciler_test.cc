@@ -86,6 +86,7 @@ struct FakeYarn {
   std::map<std::string, json> before_upgrade;  // name -> spec being upgraded from
   bool upgrade_enabled = true;
   bool upgrades_fail = false;
+  bool upgrades_hang = false;  // upgraded instances stay UPGRADING (never READY)
   std::vector<std::string> writes;  // "PUT /app/v1/services/x {...}"
 
   static void Containers(json& svc, const std::string& state) {
@@ -156,7 +157,9 @@ struct FakeYarn {
         for (json& c : svc["components"])
           for (json& ct : c["containers"])
             if (ct["component_instance_name"] == want["component_instance_name"])
-              ct["state"] = upgrades_fail ? "FAILED_UPGRADE" : "READY";
+              ct["state"] = upgrades_hang   ? "UPGRADING"
+                            : upgrades_fail ? "FAILED_UPGRADE"
+                                            : "READY";
       return Status(202, "Upgrading component instances.");
     }
     std::string state = body.value("state", "");
@@ -434,6 +437,27 @@ TEST(YarnReconcilerTest, BackendHealthTimeoutBoundsAnUpgradeBatch) {
   o = OptionsFromBackend(cfg);
   EXPECT_EQ(o.poll_interval, ReconcilerOptions().poll_interval);
   EXPECT_TRUE(o.upgrade_enabled);
+}
+
+TEST(YarnReconcilerTest, TheChangesTimeoutBoundsAnUpgradeBatch) {
+  // `converge apply --health-timeout 3s` reaches the upgrade's own waits: a batch that never
+  // becomes READY gives up after 3 s of the fake clock, not the Backend's 20 s.
+  World w;
+  ASSERT_TRUE(w.Apply(Action::kCreate, w.Desired(Spec())).ok());
+  w.yarn.upgrades_hang = true;
+  json d = w.Desired(Spec(2, "sleep 1000", "1.1.0"));
+  auto start = w.clock.Now();
+  ChangeRequest change{{"YarnService", "sleeper"}, Action::kUpdate, d, w.yarn.services["sleeper"],
+                       std::chrono::seconds(3)};
+  ASSERT_TRUE(w.rec->Apply(change).ok());  // cancelled; the health check reports the failure
+  auto waited = w.clock.Now() - start;
+  EXPECT_GE(waited, std::chrono::seconds(3));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_EQ(w.Count("PUT /app/v1/services/sleeper {\"state\":\"CANCEL_UPGRADING\"}"), 1);
+  auto h = w.rec->CheckHealth({"YarnService", "sleeper"}, d);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->state, HealthState::kFailed);
+  EXPECT_NE(h->message.find("within 3s"), std::string::npos) << h->message;
 }
 
 TEST(YarnReconcilerTest, OtherKindsAreNotSupportedYet) {
