@@ -4,11 +4,12 @@
 //   BM_YarnPlan/N   LoadSpecs + observe + diff + plan of N converged YarnService specs
 // Counters:
 //   requests_per_plan   every HTTP attempt converge made (the reconciler's own count)
-//   rm_info, version, apps_list, service_gets   the same requests by endpoint, from the
+//   rm_info, version, apps_lists, service_gets   the same requests by endpoint, from the
 //                       sandbox's request log (RM discovery, the Services API probe, the RM apps
-//                       list that finds owned services, one GET per bound service)
+//                       lists: yarn-service applications, and the running applications converge
+//                       submitted (YarnApplication prune candidates); one GET per bound service)
 //   floor               N + 1: there is no list call for services, so a diff needs the apps list
-//                       plus one GET per service
+//                       plus one GET per service (ownership is only in the GET's properties)
 //   changes             changes in the plan (0: steady state)
 #include <benchmark/benchmark.h>
 #include <httplib.h>
@@ -80,6 +81,7 @@ World& GetWorld(int n) {
   // Converge once with the real executor so that every later plan is steady-state.
   LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
   auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
+  BindSpecs(*set, specs);
   auto live = ObserveAll(*set);
   PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
   Plan plan = ComputePlan(in, PlanOptions{});
@@ -110,7 +112,7 @@ std::map<std::string, long> RequestsByEndpoint(World& w) {
     std::string p = r.value("path", "");
     if (p.find("/ws/v1/cluster/info") != std::string::npos) ++out["rm_info"];
     else if (p.find("/app/v1/services/version") != std::string::npos) ++out["version"];
-    else if (p.find("/ws/v1/cluster/apps") != std::string::npos) ++out["apps_list"];
+    else if (p.find("/ws/v1/cluster/apps") != std::string::npos) ++out["apps_lists"];
     else if (p.find("/app/v1/services/") != std::string::npos) ++out["service_gets"];
     else ++out["other"];
   }
@@ -127,6 +129,7 @@ void BM_YarnPlan(benchmark::State& state) {
     httplib::Client(w.server->url()).Delete("/_admin/requests");
     LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
     auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
+    BindSpecs(*set, specs);  // as `converge plan` does
     auto live = ObserveAll(*set);
     if (!live.ok()) state.SkipWithError(live.status().message().c_str());
     auto last = w.store->AllLastApplied();
@@ -143,7 +146,7 @@ void BM_YarnPlan(benchmark::State& state) {
   state.counters["requests_per_plan"] = static_cast<double>(requests);
   state.counters["floor"] = static_cast<double>(n + 1);
   state.counters["changes"] = static_cast<double>(changes);
-  for (const char* k : {"rm_info", "version", "apps_list", "service_gets", "other"}) {
+  for (const char* k : {"rm_info", "version", "apps_lists", "service_gets", "other"}) {
     state.counters[k] = static_cast<double>(by_endpoint[k]);
   }
 }
