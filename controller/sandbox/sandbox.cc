@@ -242,6 +242,18 @@ Status Server::Start() {
       m.emulator->SetMutationObserver([impl = impl_.get()] { impl->saver->MarkDirty(); });
     }
   }
+  // A job of one emulator may run a command another one carries out (a compaction submitted to
+  // the sandbox's YARN rewrites a sandbox Iceberg table): each is offered to the others in turn.
+  for (MountedEmulator& m : s.options.emulators) {
+    emulator::Emulator* self = m.emulator.get();
+    m.emulator->SetCommandRunner([impl = impl_.get(), self](const std::string& command) {
+      for (MountedEmulator& other : impl->options.emulators) {
+        if (other.emulator.get() == self) continue;
+        if (auto st = other.emulator->RunCommand(command)) return st;
+      }
+      return std::optional<Status>();
+    });
+  }
   s.listener = std::thread([impl = impl_.get()] { impl->http.listen_after_bind(); });
   s.started = true;
   // stop() only works once the accept loop runs; the socket already queues connections.
@@ -257,7 +269,10 @@ void Server::Stop() {
   s.stopped = true;
   s.http.stop();
   if (s.listener.joinable()) s.listener.join();
-  for (MountedEmulator& m : s.options.emulators) m.emulator->SetMutationObserver(nullptr);
+  for (MountedEmulator& m : s.options.emulators) {
+    m.emulator->SetMutationObserver(nullptr);
+    m.emulator->SetCommandRunner(nullptr);
+  }
   if (s.saver) s.saver->Stop();
   Status st = s.SaveNow();
   if (!st.ok()) std::cerr << "converge sandbox: " << st.ToString() << std::endl;

@@ -319,6 +319,11 @@ Status Emulator::ImportState(const nlohmann::json& state) {
   }
 }
 
+void Emulator::SetCommandRunner(CommandRunner runner) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->command_runner = std::move(runner);
+}
+
 void Emulator::SetMutationObserver(std::function<void()> observer) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->observer = std::move(observer);

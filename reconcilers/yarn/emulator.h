@@ -14,6 +14,9 @@
 //     Services are ACCEPTED for one step, then one container per step appears
 //     RUNNING_BUT_UNREADY and becomes READY one step later; a component whose launch_command or
 //     artifact id names a failing image never becomes READY (the service stays STARTED).
+//   * A plain application's AM command is offered to the sandbox's other emulators when the
+//     application would succeed (Emulator::RunCommand; once): a compaction submitted here
+//     rewrites a sandbox Iceberg table; an error fails the application with its diagnostic.
 //   * Each service is also an RM application (applicationType yarn-service, lowercased tags
 //     `name: <n>`, `version: <v>`, `description: <d>`); a stop finishes it, a start submits a
 //     new one.
@@ -93,6 +96,8 @@ class Emulator : public emulator::Emulator {
   // last 2000 writes (POST/PUT/DELETE) the active RM answered, bodies parsed when JSON (for
   // checking converge's requests against the Swagger); DELETE clears them.
   void MountAdmin(httplib::Server& server, const std::string& admin_prefix) override;
+  // An application's AM command runs through `runner` when the application would succeed.
+  void SetCommandRunner(CommandRunner runner) override;
 
  private:
   struct Impl;

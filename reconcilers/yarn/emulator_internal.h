@@ -76,6 +76,10 @@ struct App {
   int64_t end_ms = -1;      // a service's app: when its service stopped (FINISHED, ENDED)
   std::string fail_reason;  // set at submission: unknown queue
   std::string service;      // the service it runs ("" for a plain application)
+  // A plain application's AM command is offered to the other emulators when it would succeed
+  // (Emulator::RunCommand): done once; an error fails the application with that diagnostic.
+  bool command_done = false;
+  std::string command_error;
 };
 
 // What an application reports at a moment.
@@ -134,6 +138,7 @@ struct Emulator::Impl {
   std::map<std::string, App> apps;
   std::map<std::string, Service> services;
   std::function<void()> observer;
+  emulator::Emulator::CommandRunner command_runner;
   // The last kWriteLogSize writes answered by the active RM, with their bodies (/_admin/yarn/requests).
   std::deque<json> writes;
   // HA roles: "primary" (the RM at prefix is active), "standby" (prefix-standby is), "none".

@@ -197,6 +197,17 @@ void Emulator::Impl::Schedule(Service& s, Component& c, int desired, int64_t fro
 }
 
 void Emulator::Impl::Advance(int64_t now) {
+  // A plain application that reaches its successful end runs its command against the sandbox's
+  // other emulators first (a compaction rewrites an Iceberg table), so that whoever sees it
+  // FINISHED also sees what it did.
+  for (auto& [id, app] : apps) {
+    if (app.command_done || !app.service.empty() || app.run_ms < 0 || !command_runner) continue;
+    if (app.kill_ms >= 0 || !app.fail_reason.empty() || Failing(app.command)) continue;
+    if (now < app.submitted_ms + kAmSteps * Step() + app.run_ms) continue;
+    app.command_done = true;
+    if (std::optional<Status> st = command_runner(app.command); st && !st->ok())
+      app.command_error = st->message();
+  }
   for (auto& [name, s] : services) {
     if (!s.stopped && !s.app_id.empty()) {
       auto app = apps.find(s.app_id);

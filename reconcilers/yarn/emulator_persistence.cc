@@ -46,6 +46,8 @@ json Emulator::Impl::Export() const {
                      {"kill_ms", a.kill_ms},
                      {"end_ms", a.end_ms},
                      {"fail_reason", a.fail_reason},
+                     {"command_done", a.command_done},
+                     {"command_error", a.command_error},
                      {"service", a.service}});
   }
   json jservices = json::array();
@@ -102,6 +104,8 @@ void Emulator::Impl::Import(const json& state) {
     a.kill_ms = j.value("kill_ms", int64_t{-1});
     a.end_ms = j.value("end_ms", int64_t{-1});
     a.fail_reason = j.value("fail_reason", "");
+    a.command_done = j.value("command_done", false);
+    a.command_error = j.value("command_error", "");
     a.service = j.value("service", "");
     new_apps[a.id] = std::move(a);
   }

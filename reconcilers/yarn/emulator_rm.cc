@@ -90,8 +90,11 @@ AppView Emulator::Impl::View(const App& app, int64_t now) const {
                app.command;
   } else if (app.run_ms >= 0) {
     end = running_at + app.run_ms;
-    end_state = "FINISHED";
-    end_final = "SUCCEEDED";
+    end_state = app.command_error.empty() ? "FINISHED" : "FAILED";
+    end_final = app.command_error.empty() ? "SUCCEEDED" : "FAILED";
+    if (!app.command_error.empty())
+      end_diag = "Application " + app.id + " failed: the AM exited with exitCode: 1. " +
+                 app.command_error;
   }
   if (app.end_ms >= 0 && app.end_ms < end) {
     end = app.end_ms;

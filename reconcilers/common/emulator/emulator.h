@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,17 @@ class Emulator {
   // Older names of the shared admin routes, kept working: alias -> "transition-ms" or
   // "failing-images" (e.g. Marathon's "deploy-ms"), served as /_admin/<backend>/<alias>.
   virtual std::map<std::string, std::string> AdminAliases() const { return {}; }
+
+  // Commands that a job of another emulator runs (a YARN application's AM command line, a local
+  // command): the sandbox offers the command to every emulator in turn. An emulator that
+  // recognises it carries it out on its own state and answers Ok or the error the job fails
+  // with; nullopt = not its command. Iceberg answers Spark's `CALL ... rewrite_data_files(...)`,
+  // so that a compaction submitted to the sandbox's YARN rewrites a sandbox table.
+  virtual std::optional<Status> RunCommand(const std::string& command) { return std::nullopt; }
+  // How an emulator whose jobs run commands reaches the others (set by the sandbox before
+  // serving): the first emulator's answer to RunCommand, or nullopt when none recognises it.
+  using CommandRunner = std::function<std::optional<Status>(const std::string& command)>;
+  virtual void SetCommandRunner(CommandRunner runner) {}
 };
 
 // The answer Emulator::AnswerFault gives by default: `body` (default {"message": "converge

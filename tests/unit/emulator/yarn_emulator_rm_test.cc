@@ -199,3 +199,41 @@ TEST_F(YarnEmulatorTest, StaticUserStandsInForAMissingUserName) {
 
 }  // namespace
 }  // namespace converge::yarn
+
+namespace converge::yarn {
+namespace {
+
+TEST_F(YarnEmulatorTest, AnAmCommandRunsOnceThroughTheSandboxWhenTheApplicationWouldSucceed) {
+  StartServer();
+  std::vector<std::string> ran;
+  emulator_->SetCommandRunner([&ran](const std::string& command) -> std::optional<Status> {
+    ran.push_back(command);
+    if (command.find("rewrite broken.table") != std::string::npos)
+      return InvalidError("Cannot commit: table broken.table has changed");
+    if (command.find("rewrite") != std::string::npos) return Status::Ok();
+    return std::nullopt;  // nobody's command: the application just runs
+  });
+  auto am = [](const std::string& command) {
+    return json{{"am-container-spec", {{"commands", {{"command", command}}}}}};
+  };
+  std::string ok = Submit(am("spark-sql -e rewrite lake.events"));
+  std::string bad = Submit(am("spark-sql -e rewrite broken.table"));
+  std::string plain = Submit(am("sleep 1"));
+  Advance(3 * kStep);
+  EXPECT_EQ(Call("GET", "/yarn/ws/v1/cluster/apps/" + ok).body["app"]["state"], "RUNNING");
+  EXPECT_TRUE(ran.empty()) << "a command runs when its application ends, not before";
+  Advance(10 * kStep);
+  for (int i = 0; i < 3; ++i) Call("GET", "/yarn/ws/v1/cluster/apps");  // polled again: once only
+  EXPECT_EQ(ran.size(), 3u);
+  json a = Call("GET", "/yarn/ws/v1/cluster/apps/" + ok).body["app"];
+  EXPECT_EQ(a["finalStatus"], "SUCCEEDED");
+  json b = Call("GET", "/yarn/ws/v1/cluster/apps/" + bad).body["app"];
+  EXPECT_EQ(b["state"], "FAILED");
+  EXPECT_NE(b["diagnostics"].get<std::string>().find("table broken.table has changed"),
+            std::string::npos);
+  EXPECT_EQ(Call("GET", "/yarn/ws/v1/cluster/apps/" + plain).body["app"]["finalStatus"], "SUCCEEDED");
+  emulator_->SetCommandRunner(nullptr);
+}
+
+}  // namespace
+}  // namespace converge::yarn
