@@ -33,10 +33,18 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
     ctx.clock = &clock;
     ctx.cancel = options.cancel;
     if (options.attempt_hooks) ctx.attempt_hooks = options.attempt_hooks(name);
+    ctx.peer = [peers = std::weak_ptr<std::map<std::string, Reconciler*>>(set.peers)](
+                   const std::string& backend) -> Reconciler* {
+      auto p = peers.lock();
+      if (!p) return nullptr;
+      auto it = p->find(backend);
+      return it == p->end() ? nullptr : it->second;
+    };
     auto rec = factory->connect(cfg, ctx);
     if (!rec.ok()) return rec.status();
     set.configs[name] = cfg;
     set.reconcilers[name] = rec->get();
+    (*set.peers)[name] = rec->get();
     set.owned[name] = std::move(*rec);
   }
   return set;

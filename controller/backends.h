@@ -34,6 +34,10 @@ struct BackendSet {
   // Per backend, the bound specs of run kinds by key (filled by BindSpecs): their runs are
   // observed by name, since runs of removed specs are history and never listed.
   std::map<std::string, std::map<std::string, BoundRun>> runs;
+  // The same views, shared with each reconciler's ConnectContext::peer (so that they outlive a
+  // move of the set).
+  std::shared_ptr<std::map<std::string, Reconciler*>> peers =
+      std::make_shared<std::map<std::string, Reconciler*>>();
 };
 
 struct ConnectOptions {

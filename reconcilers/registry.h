@@ -64,6 +64,11 @@ struct ConnectContext {
   // Installed on the backend's HTTP client around every attempt (retries included): `converge
   // watch` rate-limits and counts requests per backend with them. Empty = none.
   http::AttemptHooks attempt_hooks;
+  // Another Backend's reconciler by its name, looked up when called (every backend of the set
+  // is connected by then); nullptr when there is none. A backend whose work runs on another
+  // one uses it — Iceberg submits compactions as runs of the YARN backend (Reconciler::Runs()).
+  // Empty in contexts without other backends.
+  std::function<Reconciler*(const std::string& backend)> peer;
 };
 
 struct BackendFactory {
