@@ -44,7 +44,7 @@ json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics) {
                      {"column", d.pos.column},
                      {"document", d.document},
                      {"message", d.message},
-                     {"kind", !d.kind.empty()                   ? d.kind
+                     {"kind", !d.kind.empty()                  ? d.kind
                               : d.severity == Severity::kError ? "invalid"
                                                                : "warning"}});
   return diags;

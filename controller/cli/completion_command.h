@@ -14,10 +14,10 @@ namespace converge::cli {
 
 // What a script needs to know about one option or positional argument.
 struct CompletionArg {
-  std::vector<std::string> names;     // "-o", "--output"; a positional's own name ("resource")
-  std::string help;                   // first sentence of its description
-  bool takes_value = false;           // an option followed by a value (not a flag)
-  std::vector<std::string> choices;   // from a CLI::IsMember check
+  std::vector<std::string> names;    // "-o", "--output"; a positional's own name ("resource")
+  std::string help;                  // first sentence of its description
+  bool takes_value = false;          // an option followed by a value (not a flag)
+  std::vector<std::string> choices;  // from a CLI::IsMember check
   // How a value is completed when there are no choices: "key" (KIND/NAME from the state
   // directory), "dir", "file" or "" (nothing to offer).
   std::string hint;

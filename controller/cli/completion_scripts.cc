@@ -50,7 +50,8 @@ std::string ValueSpec(const CompletionArg& a) {
 std::string Tables(const std::vector<CompletionCommand>& model) {
   std::ostringstream s;
   s << "_converge_opts() {\n  case \"$1\" in\n";
-  for (const auto& c : model) s << "    " << Quote(c.name) << ") echo " << Quote(Join(AllNames(c.options))) << " ;;\n";
+  for (const auto& c : model)
+    s << "    " << Quote(c.name) << ") echo " << Quote(Join(AllNames(c.options))) << " ;;\n";
   s << "  esac\n}\n";
   s << "_converge_valued() {\n  case \"$1\" in\n";
   for (const auto& c : model) {
@@ -107,7 +108,7 @@ std::string BashCompletion(const std::vector<CompletionCommand>& model) {
        "# Install: source <(converge completion bash)   (e.g. in ~/.bashrc), or\n"
        "#   converge completion bash > ~/.local/share/bash-completion/completions/converge\n";
   s << Tables(model) << kScan;
-  s << R"SH(_converge_keys() {
+  std::string driver = R"SH(_converge_keys() {
   "$_converge_prog" __complete-keys --for "$1" ${_converge_state:+--state-dir "$_converge_state"} \
     2>/dev/null
 }
@@ -125,7 +126,7 @@ _converge() {
     COMPREPLY=($(compgen -W "$(_converge_opts "$cmd")" -- "$cur"))
     return 0
   elif [ -z "$cmd" ]; then
-    COMPREPLY=($(compgen -W ')SH" << Join(Subcommands(model)) << R"SH(' -- "$cur"))
+    COMPREPLY=($(compgen -W '@SUBCOMMANDS@' -- "$cur"))
     return 0
   else
     spec="$(_converge_positional "$cmd" "$_converge_npos")"
@@ -141,6 +142,8 @@ _converge() {
 }
 complete -F _converge converge
 )SH";
+  driver.replace(driver.find("@SUBCOMMANDS@"), 13, Join(Subcommands(model)));
+  s << driver;
   return s.str();
 }
 
@@ -205,14 +208,15 @@ end
 complete -c converge -f
 )SH";
   for (const auto& c : model) {
-    const std::string cond = c.name.empty() ? "__fish_use_subcommand"
-                                            : "__fish_seen_subcommand_from " + c.name;
+    const std::string cond =
+        c.name.empty() ? "__fish_use_subcommand" : "__fish_seen_subcommand_from " + c.name;
     if (!c.name.empty())
-      s << "complete -c converge -n __fish_use_subcommand -a " << c.name << " -d "
-        << Quote(c.help) << "\n";
+      s << "complete -c converge -n __fish_use_subcommand -a " << c.name << " -d " << Quote(c.help)
+        << "\n";
     for (const auto& a : c.options) {
       s << "complete -c converge -n " << Quote(cond);
-      for (const auto& n : a.names) s << (n.rfind("--", 0) == 0 ? " -l " + n.substr(2) : " -s " + n.substr(1));
+      for (const auto& n : a.names)
+        s << (n.rfind("--", 0) == 0 ? " -l " + n.substr(2) : " -s " + n.substr(1));
       if (a.takes_value) {
         if (!a.choices.empty())
           s << " -x -a " << Quote(Join(a.choices));
@@ -228,8 +232,8 @@ complete -c converge -f
     bool files = false;
     for (const auto& p : c.positionals) {
       if (p.hint == "key")
-        s << "complete -c converge -n " << Quote(cond) << " -a " << Quote("(__converge_keys " + c.name + ")")
-          << " -d " << Quote(p.help) << "\n";
+        s << "complete -c converge -n " << Quote(cond) << " -a "
+          << Quote("(__converge_keys " + c.name + ")") << " -d " << Quote(p.help) << "\n";
       else if (!p.choices.empty())
         s << "complete -c converge -n " << Quote(cond) << " -a " << Quote(Join(p.choices)) << "\n";
       else if (p.hint == "file")

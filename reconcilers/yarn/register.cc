@@ -33,8 +33,10 @@ KindInfo ServiceKind() {
       const json art = comps[i].is_object() ? comps[i].value("artifact", json()) : json();
       if (art.is_object() && art.value("type", json()) == "SERVICE" &&
           art.value("id", json()).is_string())
-        out.push_back({"YarnService", art["id"].get<std::string>(),
-                       "/spec/components/" + std::to_string(i) + "/artifact/id", {}});
+        out.push_back({"YarnService",
+                       art["id"].get<std::string>(),
+                       "/spec/components/" + std::to_string(i) + "/artifact/id",
+                       {}});
     }
     return out;
   };

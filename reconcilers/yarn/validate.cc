@@ -45,8 +45,8 @@ void MemoryToString(json& holder, const std::string& path, std::vector<PathDiagn
 void DropEmptyNames(json& v, const std::string& path, std::vector<PathDiagnostic>& out) {
   if (v.is_object()) {
     if (v.contains("")) {
-      out.push_back(
-        {path + "/", "a member with an empty name is ignored", Severity::kWarning, "ignored-member"});
+      out.push_back({path + "/", "a member with an empty name is ignored", Severity::kWarning,
+                     "ignored-member"});
       v.erase("");
     }
     for (auto& [k, child] : v.items())

@@ -23,8 +23,8 @@ KindRegistry TestRegistry() {
   pipe.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
     if (doc.spec.contains("size") && doc.spec["size"].is_string()) {
       doc.spec["size"] = std::stoi(doc.spec["size"].get<std::string>());
-      out.push_back({"/spec/size", "numeric string converted", Severity::kWarning,
-                     "numeric-string"});
+      out.push_back(
+          {"/spec/size", "numeric string converted", Severity::kWarning, "numeric-string"});
     }
   };
   pipe.references = [](const Document& doc) {
@@ -112,9 +112,9 @@ TEST(References, KindsWithoutAHookNameNothing) {
 }
 
 TEST(References, StrictMakesEveryWarningAnErrorOfItsFile) {
-  LoadResult r =
-      Load("apiVersion: converge/v1\nkind: Pipe\nmetadata: {name: p, backend: a}\n"
-           "spec: {size: \"3\"}\n");
+  LoadResult r = Load(
+      "apiVersion: converge/v1\nkind: Pipe\nmetadata: {name: p, backend: a}\n"
+      "spec: {size: \"3\"}\n");
   ASSERT_FALSE(r.HasErrors());
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_EQ(r.diagnostics[0].kind, "numeric-string");  // a validator's kind reaches the output
