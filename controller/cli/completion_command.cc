@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 // The first sentence of a description, on one line, short enough for a completion menu.
 std::string Brief(const std::string& description) {
-  std::string s = description.substr(0, description.find_first_of(".\n"));
+  std::string s = description.substr(0, description.find('\n'));
+  if (size_t stop = s.find(". "); stop != std::string::npos) s = s.substr(0, stop);
+  if (!s.empty() && s.back() == '.') s.pop_back();
   size_t paren = s.find(" (");
   if (s.size() > 70 && paren != std::string::npos) s = s.substr(0, paren);
   if (s.size() > 70) s = s.substr(0, 67) + "...";

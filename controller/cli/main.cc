@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   validate->add_option("dir", vo.dir, "Spec directory or file")->required();
   validate->add_option("-o,--output", vo.output, "text | json | github (GitHub annotations)")
       ->check(CLI::IsMember({"text", "json", "github"}));
-  validate->add_flag("--strict", vo.strict, "Treat warnings as errors (exit 1), e.g. in CI");
+  validate->add_flag("--strict", vo.strict, "Treat warnings as errors (exit 1): for CI");
 
   // plan
   PlanCmdOptions po;
