@@ -9,7 +9,7 @@ CONVERGE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$CONVERGE_ROOT/scripts/deps.sh"
 converge_install_deps
 BUILD="${CONVERGE_BUILD_DIR:-$CONVERGE_ROOT/build}"
-echo "==> building the converge binary (about N minutes the first time on 2 cores; ccache makes rebuilds fast)"
+echo "==> building the converge binary (the first time: about 6 minutes on 2 idle cores)"
 converge_build "$BUILD" converge
 CONVERGE="$BUILD/converge"
 

@@ -115,7 +115,7 @@ std::string BashCompletion(const std::vector<CompletionCommand>& model) {
 _converge() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="" spec
   [ "$COMP_CWORD" -gt 1 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
-  _converge_prog="${COMP_WORDS[0]}"
+  _converge_prog="${COMP_WORDS[0]/#\~/$HOME}"
   COMPREPLY=()
   _converge_scan "${COMP_WORDS[@]:1:COMP_CWORD-1}"
   local cmd="$_converge_cmd"
@@ -162,7 +162,7 @@ std::string ZshCompletion(const std::vector<CompletionCommand>& model) {
     if (!c.name.empty()) s << "    " << Quote(c.name + ":" + c.help) << "\n";
   s << R"SH(  )
   local cur="${words[CURRENT]}" prev="${words[CURRENT-1]}" spec
-  _converge_prog="${words[1]}"
+  _converge_prog="${words[1]/#\~/$HOME}"
   _converge_scan "${(@)words[2,CURRENT-1]}"
   local cmd="$_converge_cmd"
   (( CURRENT > 2 )) || prev=""

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "reconcilers/sagemaker/kinds.h"
-#include "reconcilers/sagemaker/reconciler.h"
 
 namespace converge::sagemaker {
 namespace {
