@@ -43,7 +43,10 @@ json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics) {
                      {"line", d.pos.line},
                      {"column", d.pos.column},
                      {"document", d.document},
-                     {"message", d.message}});
+                     {"message", d.message},
+                     {"kind", !d.kind.empty()                  ? d.kind
+                              : d.severity == Severity::kError ? "invalid"
+                                                               : "warning"}});
   return diags;
 }
 

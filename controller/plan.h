@@ -79,7 +79,8 @@ struct Plan {
 
 const char* PlanErrorKindName(PlanError::Kind k);  // "not-managed", ...
 json PlanToJson(const Plan& plan);
-// [{severity, file, line, column, document, message}] — shared by plan and validate output.
+// [{severity, file, line, column, document, message, kind}] — shared by plan and validate
+// output. kind is Diagnostic::kind, else "invalid" (an error) or "warning".
 json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics);
 Result<Plan> PlanFromJson(const json& j);
 Action ActionFromName(const std::string& name);

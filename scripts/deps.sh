@@ -20,16 +20,30 @@ converge_install_deps() {
   if [ ${#missing[@]} -eq 0 ]; then
     return 0
   fi
-  echo "==> installing Debian packages: ${missing[*]}"
+  local log="${TMPDIR:-/tmp}/converge-apt.$$.log"
+  echo "==> installing ${#missing[@]} Debian packages (log: $log): ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Quiet unless it fails: apt's output goes to the log, which is shown on a failure.
+  if ! { $sudo apt-get update -q &&
+         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+           "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "apt-get failed (log: $log)" >&2
+    return 1
+  fi
+  rm -f "$log"
 }
 
+# converge_build BUILD_DIR [TARGET...]: configures BUILD_DIR and builds the targets named, or
+# everything (the binary, the test binaries and the benchmarks) when none are.
 converge_build() {
   local build_dir="$1"
   shift
-  cmake -S "$CONVERGE_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$build_dir" -j"$(nproc)"
+  cmake -S "$CONVERGE_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  if [ $# -gt 0 ]; then
+    cmake --build "$build_dir" -j"$(nproc)" --target "$@"
+  else
+    cmake --build "$build_dir" -j"$(nproc)"
+  fi
 }

@@ -18,6 +18,15 @@ struct SourcePos {
   std::string ToString() const;  // file:line:column
 };
 
+// A member of a spec that names another spec by kind and metadata.name (an Endpoint's
+// EndpointConfigName). Found by the kind's `KindInfo::references`; the loader adds the position.
+struct SpecReference {
+  std::string kind;     // the kind named: "EndpointConfig"
+  std::string name;     // its metadata.name
+  std::string pointer;  // JSON pointer from the document root: "/spec/EndpointConfigName"
+  SourcePos pos;        // where that member's value is (filled in by the loader)
+};
+
 struct Document {
   std::string api_version;
   std::string kind;
@@ -31,6 +40,7 @@ struct Document {
   SourcePos backend_pos;  // metadata.backend's value, when set
   int index = 0;        // 0-based document number within its file
   std::string revision; // content hash of (kind, name, backend, spec, labels, annotations)
+  std::vector<SpecReference> references;  // the other specs this one names, in member order
 
   std::string Key() const { return kind + "/" + name; }
   // "App /payments/api (document 2)" — names the document in error messages.
@@ -44,6 +54,9 @@ struct Diagnostic {
   SourcePos pos;
   std::string document;  // Document::Describe() or "document N"
   std::string message;   // what is wrong and what was expected
+  // What sort of finding, for machines (`validate -o json`): "" for a spec error or warning with
+  // no finer name, "numeric-string", "unresolved-reference", ...
+  std::string kind;
   std::string ToString() const;  // file:line:column: error: <document>: <message>
 };
 
@@ -53,6 +66,7 @@ struct PathDiagnostic {
   std::string path;
   std::string message;
   Severity severity = Severity::kError;
+  std::string kind;  // Diagnostic::kind
 };
 
 }  // namespace converge

@@ -33,6 +33,10 @@ struct KindInfo {
   std::function<void(Document&, std::vector<PathDiagnostic>&)> validate;
   // Validates metadata.name ("" if fine, else what was expected).
   std::function<std::string(const std::string&)> validate_name;
+  // The members of a valid document of this kind that name other specs (kind, metadata.name and
+  // the member's JSON pointer; the loader adds positions). `CheckReferences` warns about those
+  // that no spec of the same backend answers. May be empty: the kind names no other spec.
+  std::function<std::vector<SpecReference>(const Document&)> references;
 };
 
 class KindRegistry {
@@ -83,6 +87,14 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
 // Cross-document checks over everything loaded (duplicates, backend resolution). Documents with
 // errors are removed from `out.documents`.
 void CheckDocumentSet(const KindRegistry& registry, LoadResult& out);
+
+// The references (Document::references) of `loaded` that resolve to no spec bound to the same
+// Backend, as warnings at the referencing member (kind "unresolved-reference"): the object must
+// then already exist in the backend, which only `plan` can find out. Offline; pure.
+std::vector<Diagnostic> CheckReferences(const LoadResult& loaded);
+
+// Turns every warning of `r` into an error (`validate --strict`); their files become failed files.
+void PromoteWarnings(LoadResult& r);
 
 // Stable content hash (hex) used for spec revisions and plan fingerprints.
 std::string ContentHash(const std::string& data);

@@ -23,6 +23,7 @@ struct GlobalOptions {
 struct ValidateOptions {
   std::string dir;
   std::string output = "text";
+  bool strict = false;  // warnings are errors (exit 1)
 };
 
 struct PlanCmdOptions {

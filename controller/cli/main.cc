@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "controller/cli/commands.h"
+#include "controller/cli/completion_command.h"
 #include "controller/cli/sandbox_command.h"
 #include "controller/cli/watch_command.h"
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -52,10 +53,15 @@ int main(int argc, char** argv) {
 
   // validate
   ValidateOptions vo;
-  auto* validate = app.add_subcommand("validate", "Check specs offline (no backend is contacted)");
+  auto* validate = app.add_subcommand(
+      "validate",
+      "Check specs offline (no backend is contacted). Errors exit 1; warnings (a numeric string "
+      "converted, a reference to an object that is not a spec here and must already exist in "
+      "the backend) are printed and exit 0 unless --strict");
   validate->add_option("dir", vo.dir, "Spec directory or file")->required();
   validate->add_option("-o,--output", vo.output, "text | json | github (GitHub annotations)")
       ->check(CLI::IsMember({"text", "json", "github"}));
+  validate->add_flag("--strict", vo.strict, "Treat warnings as errors (exit 1): for CI");
 
   // plan
   PlanCmdOptions po;
@@ -97,7 +103,8 @@ int main(int argc, char** argv) {
   // history
   HistoryOptions ho;
   auto* history = app.add_subcommand("history", "List runs and the changes they made");
-  history->add_option("resource", ho.resource, "Only changes of KIND/NAME, e.g. App//shop/api");
+  history->add_option("resource", ho.resource, "Only changes of KIND/NAME, e.g. App//shop/api")
+      ->type_name("KIND/NAME");
   history->add_option("--limit", ho.limit, "How many entries (default 20)");
   history->add_option("-o,--output", ho.output, "text | json")
       ->check(CLI::IsMember({"text", "json"}));
@@ -106,7 +113,9 @@ int main(int argc, char** argv) {
   // snapshots
   SnapshotsOptions so;
   auto* snapshots = app.add_subcommand("snapshots", "List the snapshots taken of a resource");
-  snapshots->add_option("resource", so.resource, "KIND/NAME, e.g. App//shop/api")->required();
+  snapshots->add_option("resource", so.resource, "KIND/NAME, e.g. App//shop/api")
+      ->required()
+      ->type_name("KIND/NAME");
   snapshots->add_option("-o,--output", so.output, "text | json")
       ->check(CLI::IsMember({"text", "json"}));
   snapshots->add_option("--export", so.export_dir, "Write every snapshot as a JSON file to DIR");
@@ -118,7 +127,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("rollback",
                          "Restore a resource (or every change of a run) from its snapshots; the "
                          "resource is then held");
-  rollback->add_option("resource", ro.resource, "KIND/NAME to roll back");
+  rollback->add_option("resource", ro.resource, "KIND/NAME to roll back")->type_name("KIND/NAME");
   rollback->add_option("--to", ro.to, "Snapshot id (default: the newest snapshot)");
   rollback->add_option("--run", ro.run, "Roll back every change of run RUN, newest first");
   rollback->add_option("--health-timeout", ro.health_timeout, "Health wait, e.g. 90s");
@@ -127,12 +136,14 @@ int main(int argc, char** argv) {
   // hold / release
   HoldOptions hold_o;
   auto* hold = app.add_subcommand("hold", "Stop converge from changing a resource until release");
-  hold->add_option("resource", hold_o.resource, "KIND/NAME")->required();
+  hold->add_option("resource", hold_o.resource, "KIND/NAME")->required()->type_name("KIND/NAME");
   hold->add_option("--reason", hold_o.reason, "Why (shown in plans)");
   add_state(hold);
   HoldOptions release_o;
   auto* release = app.add_subcommand("release", "Let converge manage a held resource again");
-  release->add_option("resource", release_o.resource, "KIND/NAME")->required();
+  release->add_option("resource", release_o.resource, "KIND/NAME")
+      ->required()
+      ->type_name("KIND/NAME");
   add_state(release);
 
   // import
@@ -150,7 +161,9 @@ int main(int argc, char** argv) {
   auto* rerun = app.add_subcommand(
       "rerun", "Start a new run of a job spec (" + run_kinds +
                    ") although a run for its revision exists");
-  rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")->required();
+  rerun->add_option("resource", rr.resource, "KIND/NAME, e.g. TrainingJob/churn-train")
+      ->required()
+      ->type_name("KIND/NAME");
   rerun->add_option("dir", rr.dir, "Spec directory holding the job spec")->required();
   rerun->add_option("--health-timeout", rr.health_timeout,
                     "How long to wait for the run to complete, e.g. 2h (default: the backend's "
@@ -167,6 +180,13 @@ int main(int argc, char** argv) {
   WatchCmdOptions wo;
   auto* watch = AddWatchCommand(app, wo);
   add_state(watch);
+
+  // completion, and the hidden helper its scripts call (controller/cli/completion_command.cc)
+  CompletionOptions co;
+  auto* completion = AddCompletionCommand(app, co);
+  CompleteKeysOptions ko;
+  auto* complete_keys = AddCompleteKeysCommand(app, ko);
+  add_state(complete_keys);
 
   try {
     app.parse(argc, argv);
@@ -192,5 +212,7 @@ int main(int argc, char** argv) {
   if (*rerun) return RunRerun(g, rr);
   if (*sandbox) return RunSandbox(sb);
   if (*watch) return RunWatch(g, wo);
+  if (*completion) return RunCompletion(app, co);
+  if (*complete_keys) return RunCompleteKeys(g, ko);
   return 1;
 }

@@ -1,4 +1,6 @@
-// `converge validate`: load and check the specs; no state, no backends.
+// `converge validate`: load and check the specs; no state, no backends. Warnings (a numeric
+// string converted, a reference to an object that is not a spec here) are printed and leave the
+// exit code 0; with --strict they are errors.
 #include <unistd.h>
 
 #include <iostream>
@@ -12,12 +14,18 @@ namespace converge::cli {
 
 int RunValidate(const GlobalOptions& g, const ValidateOptions& o) {
   LoadResult r = LoadSpecs(o.dir, DefaultKindRegistry());
+  for (Diagnostic& w : CheckReferences(r)) r.diagnostics.push_back(std::move(w));
+  if (o.strict) PromoteWarnings(r);
+  const size_t errors = r.ErrorCount();
+  const size_t warnings = r.diagnostics.size() - errors;
   if (o.output == "json") {
-    json diags = DiagnosticsToJson(r.diagnostics);
-    std::cout << json{{"valid", !r.HasErrors()},
+    std::cout << json{{"valid", errors == 0},
+                      {"strict", o.strict},
                       {"files", r.files},
                       {"documents", r.documents.size()},
-                      {"diagnostics", diags}}
+                      {"errors", errors},
+                      {"warnings", warnings},
+                      {"diagnostics", DiagnosticsToJson(r.diagnostics)}}
                      .dump(2)
               << "\n";
   } else if (o.output == "github") {
@@ -28,12 +36,16 @@ int RunValidate(const GlobalOptions& g, const ValidateOptions& o) {
     }
   } else {
     std::cerr << RenderDiagnostics(r.diagnostics, g.color && isatty(STDERR_FILENO));
-    if (!r.HasErrors())
-      std::cout << "Valid: " << r.documents.size() << " documents in " << r.files << " files.\n";
-    else
-      std::cerr << r.ErrorCount() << " error(s) in " << r.failed_files.size() << " file(s).\n";
+    if (errors == 0) {
+      std::cout << "Valid: " << r.documents.size() << " documents in " << r.files << " files";
+      if (warnings > 0) std::cout << ", " << warnings << " warning(s)";
+      std::cout << ".\n";
+    } else {
+      std::cerr << errors << " error(s) in " << r.failed_files.size() << " file(s)"
+                << (o.strict ? " (--strict: warnings count as errors)" : "") << ".\n";
+    }
   }
-  return r.HasErrors() ? 1 : 0;
+  return errors > 0 ? 1 : 0;
 }
 
 }  // namespace converge::cli

@@ -187,7 +187,7 @@ const JsonSchema& AppSchema() {
 
 void CoerceAppNumbers(json& spec, const std::string& base_path, std::vector<PathDiagnostic>& out) {
   for (SchemaViolation& c : AppSchema().CoerceNumericStrings(spec)) {
-    out.push_back({base_path + c.path, std::move(c.message), Severity::kWarning});
+    out.push_back({base_path + c.path, std::move(c.message), Severity::kWarning, "numeric-string"});
   }
 }
 

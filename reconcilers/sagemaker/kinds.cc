@@ -104,12 +104,33 @@ void Validate(const KindSpec& k, Document& doc, std::vector<PathDiagnostic>& out
 
 }  // namespace
 
+std::vector<SpecReference> SpecReferencesOf(const std::string& kind, const json& spec) {
+  std::vector<SpecReference> out;
+  if (!spec.is_object()) return out;
+  auto ref = [&](const std::string& ref_kind, const json& v, const std::string& pointer) {
+    if (v.is_string()) out.push_back({ref_kind, v.get<std::string>(), "/spec" + pointer, {}});
+  };
+  if (kind == "EndpointConfig") {
+    const json variants = spec.value("ProductionVariants", json::array());
+    for (size_t i = 0; variants.is_array() && i < variants.size(); ++i)
+      if (variants[i].is_object())
+        ref("Model", variants[i].value("ModelName", json()),
+            "/ProductionVariants/" + std::to_string(i) + "/ModelName");
+  } else if (kind == "Endpoint") {
+    ref("EndpointConfig", spec.value("EndpointConfigName", json()), "/EndpointConfigName");
+  } else if (kind == "TransformJob") {
+    ref("Model", spec.value("ModelName", json()), "/ModelName");
+  }
+  return out;
+}
+
 void RegisterKinds(KindRegistry& registry) {
   for (const KindSpec& k : Kinds()) {
     KindInfo info;
     info.backend_type = "sagemaker";
     info.validate = [&k](Document& doc, std::vector<PathDiagnostic>& out) { Validate(k, doc, out); };
     info.validate_name = [&k](const std::string& name) { return NameError(k, name); };
+    info.references = [](const Document& doc) { return SpecReferencesOf(doc.kind, doc.spec); };
     registry.Register(k.kind, std::move(info));
   }
 }

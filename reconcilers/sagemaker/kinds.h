@@ -45,9 +45,15 @@ const KindSpec* FindKind(const std::string& kind);
 // Spec-name limits: the live name adds "-" + 8 hex (+ "-r<N>" for job reruns, up to "-r999").
 size_t MaxSpecName(const KindSpec& k);
 
+// The members of a `kind` spec that name other specs, which converge resolves to their live
+// names: an EndpointConfig's ProductionVariants[].ModelName (Model), an Endpoint's
+// EndpointConfigName (EndpointConfig), a TransformJob's ModelName (Model). Pointers are from the
+// document root ("/spec/EndpointConfigName").
+std::vector<SpecReference> SpecReferencesOf(const std::string& kind, const json& spec);
+
 // Registers every kind with backend type "sagemaker": shape validation of the spec against the
 // Create* input of the service model (numeric strings converted with a warning), name rules,
-// converge-reserved tags refused.
+// converge-reserved tags refused, and the references above.
 void RegisterKinds(KindRegistry& registry);
 
 }  // namespace converge::sagemaker

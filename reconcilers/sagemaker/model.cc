@@ -117,7 +117,8 @@ class Checker {
 
   void Add(const std::string& path, std::string message, Severity s = Severity::kError) {
     if (s == Severity::kError && full()) return;
-    out_.push_back({path, std::move(message), s});
+    // The only warning of a shape check is a numeric string converted.
+    out_.push_back({path, std::move(message), s, s == Severity::kWarning ? "numeric-string" : ""});
   }
 
   void Expected(const std::string& path, const std::string& what, const std::string& shape,

@@ -61,18 +61,8 @@ std::vector<ResourceKey> Reconciler::References(const Document& doc) const {
 
 std::vector<ResourceKey> Reconciler::RefsOf(const std::string& kind, const json& spec) {
   std::vector<ResourceKey> out;
-  if (!spec.is_object()) return out;
-  auto ref = [&](const std::string& ref_kind, const json& v) {
-    if (v.is_string()) out.push_back({ref_kind, v.get<std::string>()});
-  };
-  if (kind == "EndpointConfig") {
-    for (const json& v : spec.value("ProductionVariants", json::array()))
-      if (v.is_object()) ref("Model", v.value("ModelName", json()));
-  } else if (kind == "Endpoint") {
-    ref("EndpointConfig", spec.value("EndpointConfigName", json()));
-  } else if (kind == "TransformJob") {
-    ref("Model", spec.value("ModelName", json()));
-  }
+  for (SpecReference& r : SpecReferencesOf(kind, spec))
+    out.push_back({std::move(r.kind), std::move(r.name)});
   return out;
 }
 

@@ -24,6 +24,22 @@ KindInfo ServiceKind() {
     ValidateServiceSpec(doc.spec, "/spec", out);
   };
   k.validate_name = ServiceNameError;
+  // A component whose artifact is of type SERVICE takes its components from the service named
+  // by artifact.id: another YarnService spec, or a service that already runs.
+  k.references = [](const Document& doc) {
+    std::vector<SpecReference> out;
+    const json comps = doc.spec.value("components", json::array());
+    for (size_t i = 0; comps.is_array() && i < comps.size(); ++i) {
+      const json art = comps[i].is_object() ? comps[i].value("artifact", json()) : json();
+      if (art.is_object() && art.value("type", json()) == "SERVICE" &&
+          art.value("id", json()).is_string())
+        out.push_back({"YarnService",
+                       art["id"].get<std::string>(),
+                       "/spec/components/" + std::to_string(i) + "/artifact/id",
+                       {}});
+    }
+    return out;
+  };
   return k;
 }
 

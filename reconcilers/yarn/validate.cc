@@ -45,7 +45,8 @@ void MemoryToString(json& holder, const std::string& path, std::vector<PathDiagn
 void DropEmptyNames(json& v, const std::string& path, std::vector<PathDiagnostic>& out) {
   if (v.is_object()) {
     if (v.contains("")) {
-      out.push_back({path + "/", "a member with an empty name is ignored", Severity::kWarning});
+      out.push_back({path + "/", "a member with an empty name is ignored", Severity::kWarning,
+                     "ignored-member"});
       v.erase("");
     }
     for (auto& [k, child] : v.items())
@@ -85,7 +86,7 @@ void ValidateServiceSpec(json& spec, const std::string& base, std::vector<PathDi
   }
   if (spec.contains("id")) {
     out.push_back({base + "/id", "\"id\" is the application id YARN assigns; it is ignored",
-                   Severity::kWarning});
+                   Severity::kWarning, "ignored-member"});
     spec.erase("id");
   }
   DropEmptyNames(spec, base, out);
@@ -95,7 +96,7 @@ void ValidateServiceSpec(json& spec, const std::string& base, std::vector<PathDi
       MemoryToString((*comps)[i], base + "/components/" + std::to_string(i), out);
   }
   for (SchemaViolation& c : ServiceSchema().CoerceNumericStrings(spec))
-    out.push_back({base + c.path, std::move(c.message), Severity::kWarning});
+    out.push_back({base + c.path, std::move(c.message), Severity::kWarning, "numeric-string"});
   for (SchemaViolation& v : ServiceSchema().Validate(spec))
     Err(out, base + v.path, std::move(v.message));
 
