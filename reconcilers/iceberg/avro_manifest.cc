@@ -489,6 +489,36 @@ Result<std::vector<ManifestFile>> ReadManifestList(const std::string& path) {
     m.added_rows = GetLong(rec, "added_rows_count");
     m.existing_rows = GetLong(rec, "existing_rows_count");
     m.deleted_rows = GetLong(rec, "deleted_rows_count");
+    avro_value_t f, list;
+    if (avro_value_get_by_name(rec, "partitions", &f, nullptr) == 0 &&
+        avro_value_get_current_branch(&f, &list) == 0 && avro_value_get_type(&list) == AVRO_ARRAY) {
+      size_t n = 0;
+      avro_value_get_size(&list, &n);
+      for (size_t i = 0; i < n; ++i) {
+        avro_value_t item, x, b;
+        avro_value_get_by_index(&list, i, &item, nullptr);
+        FieldSummary fs;
+        int flag = 0;
+        if (avro_value_get_by_name(&item, "contains_null", &x, nullptr) == 0)
+          avro_value_get_boolean(&x, &flag);
+        fs.contains_null = flag != 0;
+        if (avro_value_get_by_name(&item, "contains_nan", &x, nullptr) == 0 &&
+            avro_value_get_current_branch(&x, &b) == 0 && avro_value_get_type(&b) == AVRO_BOOLEAN) {
+          avro_value_get_boolean(&b, &flag);
+          fs.contains_nan = flag != 0;
+        }
+        for (auto [name, slot] : {std::pair{"lower_bound", &fs.lower_bound},
+                                  std::pair{"upper_bound", &fs.upper_bound}}) {
+          const void* p = nullptr;
+          size_t len = 0;
+          if (avro_value_get_by_name(&item, name, &x, nullptr) == 0 &&
+              avro_value_get_current_branch(&x, &b) == 0 && avro_value_get_type(&b) == AVRO_BYTES &&
+              avro_value_get_bytes(&b, &p, &len) == 0)
+            *slot = std::string(static_cast<const char*>(p), len);
+        }
+        m.partitions.push_back(std::move(fs));
+      }
+    }
     out.push_back(std::move(m));
     return Status::Ok();
   });
