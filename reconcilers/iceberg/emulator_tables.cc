@@ -370,8 +370,8 @@ Reply Emulator::Impl::TableResult(const Table& t, bool commit_response, bool ref
   json m = t.metadata;
   if (refs_only) {
     std::set<json> heads;
-    for (const auto& [name, ref] : m.value("refs", json::object()).items())
-      heads.insert(ref.value("snapshot-id", json()));
+    const json refs = m.value("refs", json::object());
+    for (const auto& [name, ref] : refs.items()) heads.insert(ref.value("snapshot-id", json()));
     EraseIf(m["snapshots"], [&](const json& s) { return heads.count(s["snapshot-id"]) == 0; });
   }
   r.body = {{"metadata-location", t.metadata_location}, {"metadata", m}};

@@ -195,8 +195,8 @@ namespace {
 // The live entries of the current snapshot and its manifests.
 Status ReadCurrent(const json& m, std::vector<avro::ManifestFile>* manifests,
                    std::vector<Live>* live, json* prev_summary) {
-  const json* snap = CurrentOf(m.value("snapshots", json::array()), "snapshot-id",
-                               m.value("current-snapshot-id", json(-1)));
+  if (!m.contains("snapshots") || !m["snapshots"].is_array()) return Status::Ok();
+  const json* snap = CurrentOf(m["snapshots"], "snapshot-id", m.value("current-snapshot-id", json(-1)));
   if (snap == nullptr) return Status::Ok();
   *prev_summary = snap->value("summary", json::object());
   auto list = avro::ReadManifestList(LocalPath(snap->value("manifest-list", "")));
@@ -287,7 +287,7 @@ Result<json> Emulator::Impl::Append(const json& req) {
     manifests.insert(manifests.begin(), mf);
     json summary = {{"operation", "append"},
                     {"added-data-files", std::to_string(per)},
-                    {"added-records", std::to_string(per * mf.added_rows / per)},
+                    {"added-records", std::to_string(mf.added_rows)},
                     {"added-files-size", std::to_string(per * size)},
                     {"changed-partition-count", "1"}};
     summary.update(Totals(prev, per, mf.added_rows, per * size));
