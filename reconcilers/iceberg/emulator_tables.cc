@@ -313,9 +313,19 @@ std::optional<Failure> Emulator::Impl::Commit(const Table& t, const json& reques
     return BadRequest("Malformed request: requirements and updates must be arrays");
   for (const json& r : request["requirements"])
     if (auto e = Requirement(r, t.metadata, false)) return e;
+  static const std::set<std::string> kActions = {
+      "add-snapshot", "set-snapshot-ref", "remove-snapshots", "remove-snapshot-ref",
+      "set-properties", "remove-properties", "set-location", "remove-partition-specs",
+      "remove-schemas", "set-statistics", "set-partition-statistics", "remove-statistics",
+      "remove-partition-statistics", "upgrade-format-version", "assign-uuid"};
   for (const json& u : request["updates"]) {
     if (!u.is_object() || !u.contains("action") || !u["action"].is_string())
       return BadRequest("Cannot parse metadata update: missing action");
+    if (kActions.count(u["action"].get<std::string>()) == 0) {
+      json m = t.metadata;
+      std::map<int64_t, int64_t> none;
+      return Apply(u, m, Now(), o.warehouse, none);  // the 400 that names the action
+    }
   }
   for (const json& r : request["requirements"])
     if (auto e = Requirement(r, t.metadata, true)) return e;
