@@ -15,7 +15,9 @@ namespace converge::cli {
 namespace {
 
 // The emulators `converge sandbox` serves, in mount order: every registered backend's.
-const std::vector<BackendFactory>& SandboxBackends() { return Backends().All(); }
+const std::vector<BackendFactory>& SandboxBackends() {
+  return Backends().All();
+}
 
 // Every flag of one backend: the shared ones first.
 std::vector<emulator::EmulatorFlag> AllFlags(const BackendFactory& b) {
@@ -46,7 +48,8 @@ std::string EnvName(const std::string& backend, const std::string& flag) {
 CLI::App* AddSandboxCommand(CLI::App& app, SandboxCmdOptions& o) {
   std::string mounts;
   for (const BackendFactory& b : SandboxBackends()) {
-    if (b.make_emulator) mounts += (mounts.empty() ? "" : ", ") + b.type + " at /" + b.SandboxMount();
+    if (b.make_emulator)
+      mounts += (mounts.empty() ? "" : ", ") + b.type + " at /" + b.SandboxMount();
   }
   CLI::App* sandbox = app.add_subcommand(
       "sandbox", "Serve emulated backends on loopback (" + mounts + ") for demos and tests");

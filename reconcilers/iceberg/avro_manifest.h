@@ -48,7 +48,7 @@ enum EntryStatus { kExisting = 0, kAdded = 1, kDeleted = 2 };
 struct ManifestEntry {
   int status = kAdded;
   std::optional<int64_t> snapshot_id;
-  std::optional<int64_t> sequence_number;       // data sequence number
+  std::optional<int64_t> sequence_number;  // data sequence number
   std::optional<int64_t> file_sequence_number;
   DataFile file;
 };
@@ -79,7 +79,7 @@ struct ManifestFile {
 
 // What the manifest's header says about the table.
 struct ManifestHeader {
-  json schema;          // the table schema (Schema JSON)
+  json schema;  // the table schema (Schema JSON)
   int schema_id = 0;
   json spec_fields = json::array();  // the partition spec's fields
   int spec_id = 0;

@@ -27,7 +27,9 @@ Reply ErrorReply(int status, const std::string& type, const std::string& message
   return r;
 }
 
-Failure BadRequest(const std::string& message) { return Failure{400, "BadRequestException", message}; }
+Failure BadRequest(const std::string& message) {
+  return Failure{400, "BadRequestException", message};
+}
 
 std::string JoinNs(const Namespace& ns, char sep) {
   std::string out;
@@ -153,8 +155,7 @@ std::string Emulator::Impl::Uuid() {
   char buf[40];
   snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
            static_cast<unsigned>((a >> 16) & 0xFFFF), static_cast<unsigned>(a & 0xFFFF),
-           static_cast<unsigned>(b >> 48),
-           static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+           static_cast<unsigned>(b >> 48), static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
   return buf;
 }
 
@@ -174,7 +175,9 @@ Emulator::~Emulator() {
   }
 }
 
-std::string Emulator::Warehouse() const { return impl_->o.warehouse; }
+std::string Emulator::Warehouse() const {
+  return impl_->o.warehouse;
+}
 
 void Emulator::Mount(httplib::Server& server, const std::string& prefix) {
   MountUnderPrefix(server, prefix,
@@ -220,8 +223,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
       if (s.o.auth != "oauth2") {
         reply = OAuthError(400, "unsupported_grant_type", "this catalog does not issue tokens");
       } else if (get("grant_type") != "client_credentials") {
-        reply = OAuthError(400, "unsupported_grant_type",
-                           "grant_type must be client_credentials");
+        reply = OAuthError(400, "unsupported_grant_type", "grant_type must be client_credentials");
       } else if (get("client_id") != s.o.client_id || get("client_secret") != s.o.client_secret) {
         reply = OAuthError(401, "invalid_client", "unknown client or wrong secret");
       } else {
@@ -245,8 +247,10 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         why = "Not authorized: invalid token";
       } else if (s.o.auth == "oauth2") {
         auto it = s.tokens.find(token);
-        if (it == s.tokens.end()) why = "Not authorized: invalid token";
-        else if (now >= it->second) why = "Not authorized: token expired";
+        if (it == s.tokens.end())
+          why = "Not authorized: invalid token";
+        else if (now >= it->second)
+          why = "Not authorized: token expired";
       }
       if (!why.empty()) {
         Reply r = ErrorReply(401, "NotAuthorizedException", why);
@@ -280,8 +284,10 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
     } else {
       parts.erase(parts.begin());
       if (!s.o.prefix.empty()) {
-        if (parts.empty() || parts[0] != s.o.prefix) parts.clear();
-        else parts.erase(parts.begin());
+        if (parts.empty() || parts[0] != s.o.prefix)
+          parts.clear();
+        else
+          parts.erase(parts.begin());
       }
       json body;
       if (method == "POST") body = ParseBody(req.body, &err);
@@ -290,8 +296,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         reply = ErrorReply(*err);
       } else if (n == 2 && parts[0] == "tables" && parts[1] == "rename" && method == "POST") {
         reply = s.RenameTable(body);
-      } else if (n == 2 && parts[0] == "transactions" && parts[1] == "commit" &&
-                 method == "POST") {
+      } else if (n == 2 && parts[0] == "transactions" && parts[1] == "commit" && method == "POST") {
         reply = s.CommitTransaction(body);
       } else if (n == 1 && parts[0] == "namespaces" && method == "GET") {
         Namespace parent;
@@ -327,8 +332,8 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         if (err) {
           reply = ErrorReply(*err);
         } else if (s.namespaces.count(ns)) {
-          reply = ErrorReply(409, "AlreadyExistsException",
-                             "Namespace already exists: " + JoinNs(ns));
+          reply =
+              ErrorReply(409, "AlreadyExistsException", "Namespace already exists: " + JoinNs(ns));
         } else {
           s.namespaces[ns] = props;
           mutated = true;
@@ -347,7 +352,8 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
           bool used = false;
           for (const auto& [k, t] : s.tables) used = used || k.first == ns;
           for (const auto& [other, p] : s.namespaces)
-            used = used || (other.size() > ns.size() && std::equal(ns.begin(), ns.end(), other.begin()));
+            used = used ||
+                   (other.size() > ns.size() && std::equal(ns.begin(), ns.end(), other.begin()));
           if (used) {
             reply = ErrorReply(409, "NamespaceNotEmptyException",
                                "Namespace is not empty: " + JoinNs(ns));
@@ -388,7 +394,8 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         } else if (n >= 3 && parts[2] == "tables") {
           std::string rest;
           for (size_t i = 3; i < n; ++i) rest += "/" + parts[i];
-          reply = s.Tables(method, ns, rest, req.body, query, req.get_header_value("If-None-Match"));
+          reply =
+              s.Tables(method, ns, rest, req.body, query, req.get_header_value("If-None-Match"));
           mutated = (method == "POST" || method == "DELETE") && reply.status < 300;
         } else {
           reply = ErrorReply(404, "NotFoundException", "No route for " + method + " " + path);
@@ -446,9 +453,11 @@ void Emulator::Reset() {
 
 json Emulator::Impl::Export() const {
   json jns = json::array(), jt = json::array();
-  for (const auto& [ns, props] : namespaces) jns.push_back({{"namespace", ns}, {"properties", props}});
+  for (const auto& [ns, props] : namespaces)
+    jns.push_back({{"namespace", ns}, {"properties", props}});
   for (const auto& [k, t] : tables)
-    jt.push_back({{"namespace", t.ns}, {"name", t.name}, {"metadata_location", t.metadata_location}});
+    jt.push_back(
+        {{"namespace", t.ns}, {"name", t.name}, {"metadata_location", t.metadata_location}});
   return {{"namespaces", jns}, {"tables", jt}};
 }
 
@@ -465,10 +474,13 @@ Status Emulator::Impl::Import(const json& state) {
       t.name = j.at("name").get<std::string>();
       t.metadata_location = j.at("metadata_location").get<std::string>();
       std::ifstream in(LocalPath(t.metadata_location));
-      if (!in) return NotFoundError("iceberg table " + t.Dotted() + ": cannot read " + t.metadata_location);
+      if (!in)
+        return NotFoundError("iceberg table " + t.Dotted() + ": cannot read " +
+                             t.metadata_location);
       t.metadata = json::parse(in, nullptr, false);
       if (t.metadata.is_discarded() || !t.metadata.is_object())
-        return InvalidError("iceberg table " + t.Dotted() + ": " + t.metadata_location + " is not JSON");
+        return InvalidError("iceberg table " + t.Dotted() + ": " + t.metadata_location +
+                            " is not JSON");
       new_tables[{t.ns, t.name}] = std::move(t);
     }
   } catch (const json::exception& e) {
@@ -547,17 +559,17 @@ Result<json> Emulator::RemoveOrphans(const json& request) {
 
 void Emulator::MountAdmin(httplib::Server& server, const std::string& admin_prefix) {
   using Fn = Result<json> (Emulator::*)(const json&);
-  for (auto [route, fn] : std::vector<std::pair<const char*, Fn>>{
-           {"/append", &Emulator::Append},
-           {"/rewrite", &Emulator::Rewrite},
-           {"/remove-orphans", &Emulator::RemoveOrphans}}) {
-    server.Post(admin_prefix + route, [this, fn = fn](const httplib::Request& req,
-                                                      httplib::Response& res) {
-      json body = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object())
-        return Write(ErrorReply(400, "BadRequestException", "body must be a JSON object"), res);
-      Write(FromResult((this->*fn)(body)), res);
-    });
+  for (auto [route, fn] :
+       std::vector<std::pair<const char*, Fn>>{{"/append", &Emulator::Append},
+                                               {"/rewrite", &Emulator::Rewrite},
+                                               {"/remove-orphans", &Emulator::RemoveOrphans}}) {
+    server.Post(
+        admin_prefix + route, [this, fn = fn](const httplib::Request& req, httplib::Response& res) {
+          json body = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+          if (body.is_discarded() || !body.is_object())
+            return Write(ErrorReply(400, "BadRequestException", "body must be a JSON object"), res);
+          Write(FromResult((this->*fn)(body)), res);
+        });
   }
   server.Get(admin_prefix + "/tables", [this](const httplib::Request&, httplib::Response& res) {
     json out = ExportState();

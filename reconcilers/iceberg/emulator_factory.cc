@@ -12,10 +12,11 @@ std::vector<emulator::EmulatorFlag> EmulatorFlags() {
        "Directory of the catalog's tables (metadata, manifests, placeholder data files); default: "
        "beside the --state file (<state>.iceberg-warehouse), else a fresh temporary directory",
        "", false},
-      {"prefix", "The catalog's path prefix (/v1/<prefix>/namespaces...), sent in /v1/config "
-                 "overrides; default none", "", false},
-      {"auth", "none | bearer | oauth2 (POST /v1/oauth/tokens, client credentials)", "none",
-       false},
+      {"prefix",
+       "The catalog's path prefix (/v1/<prefix>/namespaces...), sent in /v1/config "
+       "overrides; default none",
+       "", false},
+      {"auth", "none | bearer | oauth2 (POST /v1/oauth/tokens, client credentials)", "none", false},
       {"token", "The bearer token --iceberg-auth bearer accepts", "sandbox-token", false},
       {"client-id", "The OAuth2 client id --iceberg-auth oauth2 accepts", "sandbox-client", false},
       {"client-secret", "The OAuth2 client secret", "sandbox-secret", false},

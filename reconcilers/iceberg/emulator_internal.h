@@ -35,7 +35,9 @@ struct Failure {
 };
 
 Reply ErrorReply(int status, const std::string& type, const std::string& message);
-inline Reply ErrorReply(const Failure& f) { return ErrorReply(f.status, f.type, f.message); }
+inline Reply ErrorReply(const Failure& f) {
+  return ErrorReply(f.status, f.type, f.message);
+}
 Failure BadRequest(const std::string& message);
 std::string JoinNs(const Namespace& ns, char sep = '.');
 // "file:///a/b" -> "/a/b" (a path without a scheme is returned as it is).
@@ -99,6 +101,17 @@ struct Emulator::Impl {
   Status Import(const json& state);
   void Wipe();
 };
+
+// Whether `uri` (file:// or an absolute path) lies inside `warehouse`.
+bool UnderWarehouse(const std::string& warehouse, const std::string& uri);
+
+template <typename Pred>
+void EraseIf(json& list, Pred pred) {
+  json kept = json::array();
+  for (json& e : list)
+    if (!pred(e)) kept.push_back(std::move(e));
+  list = std::move(kept);
+}
 
 // Validates a namespace / table name part (no path separators, not "." or "..").
 std::optional<Failure> CheckName(const std::string& part, const char* what);

@@ -170,21 +170,20 @@ Status Emulator::Impl::CommitSnapshot(Table& t, int64_t id, int64_t seq,
                            std::to_string(id) + "-1-" + Uuid() + ".avro";
   const int64_t parent_id = parent.is_number_integer() ? parent.get<int64_t>() : -1;
   CONVERGE_RETURN_IF_ERROR(avro::WriteManifestList(list, id, parent_id, seq, manifests));
-  json snap = {{"snapshot-id", id},
-               {"sequence-number", seq},
-               {"timestamp-ms", Now()},
-               {"manifest-list", "file://" + list},
-               {"summary", summary},
-               {"schema-id", t.metadata.value("current-schema-id", 0)}};
+  json snap = {{"snapshot-id", id},     {"sequence-number", seq},
+               {"timestamp-ms", Now()}, {"manifest-list", "file://" + list},
+               {"summary", summary},    {"schema-id", t.metadata.value("current-schema-id", 0)}};
   if (parent_id >= 0) snap["parent-snapshot-id"] = parent_id;
-  json request = {
-      {"requirements",
-       {{{"type", "assert-ref-snapshot-id"}, {"ref", "main"},
-         {"snapshot-id", parent_id >= 0 ? json(parent_id) : json()}}}},
-      {"updates",
-       {{{"action", "add-snapshot"}, {"snapshot", snap}},
-        {{"action", "set-snapshot-ref"}, {"ref-name", "main"}, {"type", "branch"},
-         {"snapshot-id", id}}}}};
+  json request = {{"requirements",
+                   {{{"type", "assert-ref-snapshot-id"},
+                     {"ref", "main"},
+                     {"snapshot-id", parent_id >= 0 ? json(parent_id) : json()}}}},
+                  {"updates",
+                   {{{"action", "add-snapshot"}, {"snapshot", snap}},
+                    {{"action", "set-snapshot-ref"},
+                     {"ref-name", "main"},
+                     {"type", "branch"},
+                     {"snapshot-id", id}}}}};
   json m;
   if (auto e = Commit(t, request, &m)) return InternalError(e->message);
   return WriteMetadata(t, std::move(m));
@@ -196,7 +195,8 @@ namespace {
 Status ReadCurrent(const json& m, std::vector<avro::ManifestFile>* manifests,
                    std::vector<Live>* live, json* prev_summary) {
   if (!m.contains("snapshots") || !m["snapshots"].is_array()) return Status::Ok();
-  const json* snap = CurrentOf(m["snapshots"], "snapshot-id", m.value("current-snapshot-id", json(-1)));
+  const json* snap =
+      CurrentOf(m["snapshots"], "snapshot-id", m.value("current-snapshot-id", json(-1)));
   if (snap == nullptr) return Status::Ok();
   *prev_summary = snap->value("summary", json::object());
   auto list = avro::ReadManifestList(LocalPath(snap->value("manifest-list", "")));
@@ -228,7 +228,8 @@ Result<json> Emulator::Impl::Append(const json& req) {
   const int64_t commits = req.value("commits", 1), per = req.value("files_per_commit", 1);
   const int64_t size = req.value("file_size_bytes", int64_t{1} << 20);
   if (commits < 1 || commits > 10000 || per < 1 || per > 10000 || size < 1)
-    return InvalidError("commits and files_per_commit must be within 1..10000, file_size_bytes >= 1");
+    return InvalidError(
+        "commits and files_per_commit must be within 1..10000, file_size_bytes >= 1");
   auto found = FindTable(dotted);
   if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
   if (!found.ok()) {
@@ -371,8 +372,8 @@ Result<json> Emulator::Impl::Rewrite(const json& req) {
   h.spec_fields = CurrentOf(t.metadata["partition-specs"], "spec-id", h.spec_id)->at("fields");
   std::vector<avro::ManifestFile> next;
   avro::ManifestFile mf;
-  CONVERGE_RETURN_IF_ERROR(avro::WriteManifest(base + "/metadata/" + Uuid() + "-m0.avro", fields,
-                                               h, added, id, seq, &mf));
+  CONVERGE_RETURN_IF_ERROR(avro::WriteManifest(base + "/metadata/" + Uuid() + "-m0.avro", fields, h,
+                                               added, id, seq, &mf));
   next.push_back(mf);
   for (size_t m = 0; m < manifests.size(); ++m) {
     bool touched = false;
@@ -390,8 +391,8 @@ Result<json> Emulator::Impl::Rewrite(const json& req) {
       kept.push_back(std::move(e));
     }
     avro::ManifestFile rewritten;
-    CONVERGE_RETURN_IF_ERROR(avro::WriteManifest(base + "/metadata/" + Uuid() + "-m1.avro",
-                                                 fields, h, kept, id, seq, &rewritten));
+    CONVERGE_RETURN_IF_ERROR(avro::WriteManifest(base + "/metadata/" + Uuid() + "-m1.avro", fields,
+                                                 h, kept, id, seq, &rewritten));
     next.push_back(rewritten);
   }
   for (avro::ManifestFile& f : next)
@@ -405,7 +406,8 @@ Result<json> Emulator::Impl::Rewrite(const json& req) {
                   {"added-files-size", std::to_string(add_bytes)},
                   {"removed-files-size", std::to_string(del_bytes)},
                   {"changed-partition-count", std::to_string(partitions)}};
-  summary.update(Totals(prev, static_cast<int64_t>(added.size()) - static_cast<int64_t>(replaced.size()),
+  summary.update(Totals(prev,
+                        static_cast<int64_t>(added.size()) - static_cast<int64_t>(replaced.size()),
                         add_records - del_records, add_bytes - del_bytes));
   CONVERGE_RETURN_IF_ERROR(CommitSnapshot(t, id, seq, next, summary));
   out["snapshot-id"] = id;
@@ -424,7 +426,8 @@ Result<json> Emulator::Impl::RemoveOrphans(const json& req) {
   for (const json& e : m.value("metadata-log", json::array()))
     used.insert(LocalPath(e.value("metadata-file", "")));
   for (const char* k : {"statistics", "partition-statistics"})
-    for (const json& e : m.value(k, json::array())) used.insert(LocalPath(e.value("statistics-path", "")));
+    for (const json& e : m.value(k, json::array()))
+      used.insert(LocalPath(e.value("statistics-path", "")));
   for (const json& s : m.value("snapshots", json::array())) {
     const std::string list = LocalPath(s.value("manifest-list", ""));
     used.insert(list);
@@ -445,7 +448,8 @@ Result<json> Emulator::Impl::RemoveOrphans(const json& req) {
     if (&other != &t) others.insert(LocalPath(other.metadata.value("location", "")));
   json deleted = json::array();
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
     const std::string p = it->path().string();
     if (it->is_directory()) {
       if (others.count(p)) it.disable_recursion_pending();

@@ -42,7 +42,10 @@ TEST_F(IcebergEmulatorTest, ConfigAdvertisesEndpointsIdempotencyAndThePrefix) {
 
 TEST_F(IcebergEmulatorTest, NamespacesMultiLevelPagingAndDrop) {
   StartServer();
-  EXPECT_EQ(Call("POST", "/iceberg/v1/namespaces", R"({"namespace":["a"],"properties":{"owner":"x"}})").status, 200);
+  EXPECT_EQ(
+      Call("POST", "/iceberg/v1/namespaces", R"({"namespace":["a"],"properties":{"owner":"x"}})")
+          .status,
+      200);
   IceResp dup = Call("POST", "/iceberg/v1/namespaces", R"({"namespace":["a"]})");
   EXPECT_EQ(dup.status, 409);
   EXPECT_EQ(dup.ErrorType(), "AlreadyExistsException");
@@ -82,10 +85,12 @@ TEST_F(IcebergEmulatorTest, NamespacesMultiLevelPagingAndDrop) {
 TEST_F(IcebergEmulatorTest, TablesCreateLoadWithEtagHeadDrop) {
   StartServer();
   Call("POST", "/iceberg/v1/namespaces", R"({"namespace":["db"]})");
-  json create = {{"name", "t"},
-                 {"schema", kSchema},
-                 {"partition-spec", {{"fields", {{{"source-id", 2}, {"transform", "identity"}, {"name", "region"}}}}}},
-                 {"properties", {{"write.format.default", "parquet"}}}};
+  json create = {
+      {"name", "t"},
+      {"schema", kSchema},
+      {"partition-spec",
+       {{"fields", {{{"source-id", 2}, {"transform", "identity"}, {"name", "region"}}}}}},
+      {"properties", {{"write.format.default", "parquet"}}}};
   IceResp c = Call("POST", "/iceberg/v1/namespaces/db/tables", create.dump());
   ASSERT_EQ(c.status, 200) << c.raw;
   const json& m = c.body["metadata"];
@@ -117,11 +122,14 @@ TEST_F(IcebergEmulatorTest, TablesCreateLoadWithEtagHeadDrop) {
   IceResp same = Call("GET", "/iceberg/v1/namespaces/db/tables/t", "", {{"If-None-Match", etag}});
   EXPECT_EQ(same.status, 304);
   EXPECT_TRUE(same.raw.empty());
-  IceResp commit = Commit("db", "t", {{"requirements", json::array()},
-                                      {"updates", {{{"action", "set-properties"}, {"updates", {{"k", "v"}}}}}}});
+  IceResp commit =
+      Commit("db", "t",
+             {{"requirements", json::array()},
+              {"updates", {{{"action", "set-properties"}, {"updates", {{"k", "v"}}}}}}});
   ASSERT_EQ(commit.status, 200) << commit.raw;
   EXPECT_NE(commit.Header("ETag"), etag);
-  EXPECT_EQ(Call("GET", "/iceberg/v1/namespaces/db/tables/t", "", {{"If-None-Match", etag}}).status, 200);
+  EXPECT_EQ(Call("GET", "/iceberg/v1/namespaces/db/tables/t", "", {{"If-None-Match", etag}}).status,
+            200);
 
   EXPECT_EQ(Call("HEAD", "/iceberg/v1/namespaces/db/tables/t").status, 204);
   EXPECT_EQ(Call("DELETE", "/iceberg/v1/namespaces/db/tables/t").status, 204);
@@ -140,7 +148,8 @@ TEST_F(IcebergEmulatorTest, BearerAuthRefusesMissingAndWrongTokens) {
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.ErrorType(), "NotAuthorizedException");
   EXPECT_EQ(Call("GET", "/iceberg/v1/config", "", {{"Authorization", "Bearer nope"}}).status, 401);
-  EXPECT_EQ(Call("GET", "/iceberg/v1/config", "", {{"Authorization", "Bearer s3cret"}}).status, 200);
+  EXPECT_EQ(Call("GET", "/iceberg/v1/config", "", {{"Authorization", "Bearer s3cret"}}).status,
+            200);
 }
 
 TEST_F(IcebergEmulatorTest, OAuth2ClientCredentialsTokensExpire) {
@@ -163,7 +172,8 @@ TEST_F(IcebergEmulatorTest, OAuth2ClientCredentialsTokensExpire) {
   ASSERT_EQ(ok.status, 200) << ok.raw;
   EXPECT_EQ(ok.body["token_type"], "bearer");
   EXPECT_EQ(ok.body["expires_in"], 60);
-  const httplib::Headers auth = {{"Authorization", "Bearer " + ok.body["access_token"].get<std::string>()}};
+  const httplib::Headers auth = {
+      {"Authorization", "Bearer " + ok.body["access_token"].get<std::string>()}};
   EXPECT_EQ(Call("GET", "/iceberg/v1/namespaces", "", auth).status, 200);
   EXPECT_EQ(Call("GET", "/iceberg/v1/namespaces").status, 401);
   now_ += 61000;
@@ -187,7 +197,8 @@ TEST_F(IcebergEmulatorTest, IdempotencyKeyReplaysTheFirstAnswerWithoutCommitting
   EXPECT_EQ(again.body["metadata-location"], first.body["metadata-location"]);
   const json after = Load("db", "t");
   EXPECT_EQ(after["metadata-location"], first.body["metadata-location"]);
-  EXPECT_EQ(after["metadata"]["metadata-log"].size(), before["metadata"]["metadata-log"].size() + 1);
+  EXPECT_EQ(after["metadata"]["metadata-log"].size(),
+            before["metadata"]["metadata-log"].size() + 1);
   // Without a key the same body commits again.
   IceResp unkeyed = Call("POST", "/iceberg/v1/namespaces/db/tables/t", body.dump());
   EXPECT_NE(unkeyed.body["metadata-location"], first.body["metadata-location"]);

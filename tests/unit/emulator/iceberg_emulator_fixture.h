@@ -87,7 +87,9 @@ class IcebergEmulatorTest : public ::testing::Test {
 
   // Appends `commits` snapshots of `files` files of `size` bytes to `table` (created if missing).
   nlohmann::json Append(const std::string& table, int commits, int files, int64_t size = 1000) {
-    nlohmann::json req = {{"table", table}, {"commits", commits}, {"files_per_commit", files},
+    nlohmann::json req = {{"table", table},
+                          {"commits", commits},
+                          {"files_per_commit", files},
                           {"file_size_bytes", size}};
     IceResp r = Call("POST", "/_admin/iceberg/append", req.dump());
     EXPECT_EQ(r.status, 200) << r.raw;
