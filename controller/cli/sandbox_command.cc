@@ -15,9 +15,7 @@ namespace converge::cli {
 namespace {
 
 // The emulators `converge sandbox` serves, in mount order: every registered backend's.
-const std::vector<BackendFactory>& SandboxBackends() {
-  return Backends().All();
-}
+const std::vector<BackendFactory>& SandboxBackends() { return Backends().All(); }
 
 // Every flag of one backend: the shared ones first.
 std::vector<emulator::EmulatorFlag> AllFlags(const BackendFactory& b) {

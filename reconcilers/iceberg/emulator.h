@@ -52,6 +52,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,8 +120,16 @@ class Emulator : public emulator::Emulator {
   // {"snapshot-id" (absent when nothing was rewritten), "rewritten_data_files_count",
   //  "added_data_files_count", "rewritten_bytes_count"}.
   Result<nlohmann::json> Rewrite(const nlohmann::json& request);
-  // {"table", "older_than_ms"} -> {"orphan_file_locations": [...]} (deleted).
+  // {"table", "older_than_ms", "dry_run"?} -> {"orphan_file_locations": [...]} (deleted unless
+  // dry_run).
   Result<nlohmann::json> RemoveOrphans(const nlohmann::json& request);
+
+  // Spark's `CALL [catalog.]system.rewrite_data_files(table => 'db.t', options =>
+  // map('target-file-size-bytes', '...', 'min-input-files', '...'), where => "col = 'v'")` and
+  // `CALL ... remove_orphan_files(table => ..., older_than => TIMESTAMP '...', dry_run => true)`
+  // found anywhere in `command` (a YARN AM command line): carried out at once (the job's run time
+  // is the caller's); Ok, or the error the job fails with. nullopt for any other command.
+  std::optional<Status> RunCommand(const std::string& command) override;
 
   // The warehouse directory.
   std::string Warehouse() const;

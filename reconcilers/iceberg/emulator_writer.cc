@@ -462,7 +462,8 @@ Result<json> Emulator::Impl::RemoveOrphans(const json& req) {
     if (mtime >= cutoff) continue;
     deleted.push_back("file://" + p);
   }
-  for (const json& p : deleted) fs::remove(LocalPath(p.get<std::string>()), ec);
+  if (!req.value("dry_run", false))
+    for (const json& p : deleted) fs::remove(LocalPath(p.get<std::string>()), ec);
   return json{{"orphan_file_locations", deleted}};
 }
 
