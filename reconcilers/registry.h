@@ -90,9 +90,12 @@ struct BackendFactory {
   std::function<Result<std::unique_ptr<Reconciler>>(const BackendConfig&, const ConnectContext&)>
       connect;
 
-  // The sandbox: the emulator is served at /<type> and configured by
-  // `converge sandbox --<type>-<flag> VALUE`. Every emulator takes transition-ms and
-  // failing-image; `emulator_flags` lists the others.
+  // The sandbox: the emulator is served at /<mount> and configured by
+  // `converge sandbox --<mount>-<flag> VALUE`, its admin routes under /_admin/<mount>/, where
+  // <mount> is `sandbox_mount` ("" = the type: "iceberg" for type "iceberg-rest"). Every emulator
+  // takes transition-ms and failing-image; `emulator_flags` lists the others.
+  std::string sandbox_mount;
+  const std::string& SandboxMount() const { return sandbox_mount.empty() ? type : sandbox_mount; }
   std::vector<emulator::EmulatorFlag> emulator_flags;
   std::function<Result<std::unique_ptr<emulator::Emulator>>(const emulator::EmulatorFlagValues&)>
       make_emulator;

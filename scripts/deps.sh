@@ -9,6 +9,7 @@ CONVERGE_DEBS=(
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libre2-dev libvalijson-dev libavro-dev  # libavro-dev: Iceberg manifest lists and manifests
   python3 python3-marathon python3-jsonschema python3-yaml python3-requests python3-botocore python3-boto3
+  python3-avro  # tests/compat: reads back the Iceberg sandbox catalog's manifests
   chromium chromium-driver python3-selenium  # tests/browser: the status page in headless chromium
 )
 

@@ -21,10 +21,10 @@ const std::vector<BackendFactory>& SandboxBackends() { return Backends().All(); 
 std::vector<emulator::EmulatorFlag> AllFlags(const BackendFactory& b) {
   std::vector<emulator::EmulatorFlag> flags = {
       {emulator::kTransitionMsFlag,
-       "How long a transition of the " + b.type + " emulator takes, in ms",
+       "How long a transition of the " + b.SandboxMount() + " emulator takes, in ms",
        std::to_string(b.default_transition_ms), false},
       {emulator::kFailingImageFlag,
-       "A container image whose " + b.type +
+       "A container image whose " + b.SandboxMount() +
            " deployments / runs never become healthy or fail "
            "(repeatable)",
        "", true},
@@ -46,7 +46,8 @@ std::string EnvName(const std::string& backend, const std::string& flag) {
 CLI::App* AddSandboxCommand(CLI::App& app, SandboxCmdOptions& o) {
   std::string mounts;
   for (const BackendFactory& b : SandboxBackends()) {
-    if (b.make_emulator) mounts += (mounts.empty() ? "" : ", ") + b.type + " at /" + b.type;
+    if (b.make_emulator)
+      mounts += (mounts.empty() ? "" : ", ") + b.type + " at /" + b.SandboxMount();
   }
   CLI::App* sandbox = app.add_subcommand(
       "sandbox", "Serve emulated backends on loopback (" + mounts + ") for demos and tests");
@@ -55,8 +56,8 @@ CLI::App* AddSandboxCommand(CLI::App& app, SandboxCmdOptions& o) {
   for (const BackendFactory& b : SandboxBackends()) {
     if (!b.make_emulator) continue;
     for (const emulator::EmulatorFlag& f : AllFlags(b)) {
-      const std::string key = b.type + "/" + f.name;
-      std::string names = "--" + b.type + "-" + f.name;
+      const std::string key = b.SandboxMount() + "/" + f.name;
+      std::string names = "--" + b.SandboxMount() + "-" + f.name;
       auto legacy = b.emulator_flag_aliases.find(f.name);
       if (legacy != b.emulator_flag_aliases.end()) names += "," + legacy->second;
       std::string help = f.help;
@@ -64,7 +65,7 @@ CLI::App* AddSandboxCommand(CLI::App& app, SandboxCmdOptions& o) {
       CLI::Option* opt = sandbox->add_option(names, o.flags[key], help);
       if (f.repeated) continue;
       opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-      opt->envname(EnvName(b.type, f.name));
+      opt->envname(EnvName(b.SandboxMount(), f.name));
     }
   }
   return sandbox;
@@ -77,19 +78,21 @@ int RunSandbox(const SandboxCmdOptions& o) {
   for (const BackendFactory& b : SandboxBackends()) {
     if (!b.make_emulator) continue;
     emulator::EmulatorFlagValues values;
-    const std::string prefix = b.type + "/";
+    const std::string mount = b.SandboxMount();
+    const std::string prefix = mount + "/";
     for (const auto& [key, given] : o.flags) {
       if (key.rfind(prefix, 0) == 0 && !given.empty()) values[key.substr(prefix.size())] = given;
     }
+    if (!o.state_file.empty()) values[emulator::kStateFileValue] = {o.state_file};
     if (values.count(emulator::kTransitionMsFlag) == 0) {
       values[emulator::kTransitionMsFlag] = {std::to_string(b.default_transition_ms)};
     }
     auto emu = b.make_emulator(values);
     if (!emu.ok()) {
-      std::cerr << "converge sandbox: --" << b.type << "-" << emu.status().message() << std::endl;
+      std::cerr << "converge sandbox: --" << mount << "-" << emu.status().message() << std::endl;
       return 1;
     }
-    opts.emulators.push_back({b.type, std::move(emu).value()});
+    opts.emulators.push_back({mount, std::move(emu).value()});
   }
   return sandbox::Run(std::move(opts));
 }

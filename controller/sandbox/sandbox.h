@@ -11,6 +11,9 @@
 //                   an empty access key turns the check off), any region.
 //   /yarn/, /yarn-standby/   an active and a standby YARN ResourceManager (RM REST apps API and
 //                   the Services API; reconcilers/yarn/emulator.h)
+//   /iceberg/       an Iceberg REST catalog with real tables in a warehouse directory
+//                   (reconcilers/iceberg/emulator.h; backend type iceberg-rest, mounted by its
+//                   factory's sandbox_mount); admin: /_admin/iceberg/{append,rewrite,remove-orphans}
 //
 // Admin endpoints (for tests; never subject to faults, never counted in /_admin/requests)
 //   POST   /_admin/faults    add a fault rule, body:

@@ -13,6 +13,9 @@ namespace converge::emulator {
 inline constexpr char kTransitionMsFlag[] = "transition-ms";
 inline constexpr char kFailingImageFlag[] = "failing-image";
 inline constexpr int kMaxTransitionMs = 86400000;  // a day
+// Not a flag: `converge sandbox` passes its --state FILE under this key (when given), for an
+// emulator that keeps files beside it (the Iceberg catalog's warehouse).
+inline constexpr char kStateFileValue[] = "_state-file";
 
 // The last value of `name`, or `default_value` when the flag was not given.
 std::string FlagValue(const EmulatorFlagValues& flags, const std::string& name,
