@@ -40,7 +40,7 @@ ExpirePlan PlanExpiry(const TableMetadata& table, const ExpireOptions& options, 
 
   std::map<int64_t, std::vector<std::string>> kept;  // snapshot id -> reasons
   std::map<int64_t, std::string> why_not;            // why a walked snapshot was let go
-  std::set<int64_t> on_some_ref;                      // on a retained ref's ancestry
+  std::set<int64_t> on_some_ref;                     // on a retained ref's ancestry
 
   // Refs whose head is too old are expired (never main, never converge's lock).
   std::vector<std::pair<std::string, const SnapshotRef*>> live_refs;
@@ -49,10 +49,10 @@ ExpirePlan PlanExpiry(const TableMetadata& table, const ExpireOptions& options, 
     int64_t max_ref_age = ref.max_ref_age_ms.value_or(table_max_ref_age);
     if (name != "main" && !IsLockRef(name) && head != nullptr && max_ref_age > 0 &&
         now_ms - head->timestamp_ms > max_ref_age) {
-      plan.expired_refs.push_back(
-          {name, ref.snapshot_id,
-           RefWord(name, ref) + ": head is " + FormatDurationMs(now_ms - head->timestamp_ms) +
-               " old, max-ref-age-ms " + FormatDurationMs(max_ref_age)});
+      plan.expired_refs.push_back({name, ref.snapshot_id,
+                                   RefWord(name, ref) + ": head is " +
+                                       FormatDurationMs(now_ms - head->timestamp_ms) +
+                                       " old, max-ref-age-ms " + FormatDurationMs(max_ref_age)});
       continue;
     }
     live_refs.emplace_back(name, &ref);
@@ -65,8 +65,8 @@ ExpirePlan PlanExpiry(const TableMetadata& table, const ExpireOptions& options, 
     on_some_ref.insert(head->id);
     if (!ref->is_branch()) continue;
     const int64_t max_age = ref->max_snapshot_age_ms.value_or(plan.default_max_age_ms);
-    const int min_keep = std::max(1, ref->min_snapshots_to_keep.value_or(
-                                         plan.default_min_snapshots));
+    const int min_keep =
+        std::max(1, ref->min_snapshots_to_keep.value_or(plan.default_min_snapshots));
     const int64_t older_than = now_ms - max_age;
     std::vector<const Snapshot*> line = table.Ancestry(head->id);
     for (size_t i = 0; i < line.size(); ++i) {
@@ -77,9 +77,8 @@ ExpirePlan PlanExpiry(const TableMetadata& table, const ExpireOptions& options, 
       if (!in_last && !young) {
         for (size_t j = i; j < line.size(); ++j) {
           on_some_ref.insert(line[j]->id);
-          why_not.emplace(line[j]->id, "older than " + FormatDurationMs(max_age) +
-                                           " and beyond " + LastN(min_keep) + " of " +
-                                           RefWord(name, *ref));
+          why_not.emplace(line[j]->id, "older than " + FormatDurationMs(max_age) + " and beyond " +
+                                           LastN(min_keep) + " of " + RefWord(name, *ref));
         }
         break;
       }
@@ -133,7 +132,8 @@ json ExpireCommit(const TableMetadata& table, const ExpirePlan& plan) {
   std::set<std::string> expired;
   for (const ExpiredRef& r : plan.expired_refs) expired.insert(r.name);
   auto assert_ref = [&](const std::string& name, int64_t id) {
-    requirements.push_back({{"type", "assert-ref-snapshot-id"}, {"ref", name}, {"snapshot-id", id}});
+    requirements.push_back(
+        {{"type", "assert-ref-snapshot-id"}, {"ref", name}, {"snapshot-id", id}});
   };
   // main first (the reconciler's 409 handling keys on it), then the other refs by name.
   if (auto m = table.refs.find("main"); m != table.refs.end()) {

@@ -5,10 +5,13 @@
 namespace converge::iceberg {
 namespace {
 
-std::string TokenTag(const std::string& token) { return std::string(kLockTag) + "." + token; }
+std::string TokenTag(const std::string& token) {
+  return std::string(kLockTag) + "." + token;
+}
 
 Status CheckRequest(const LockRequest& r) {
-  if (r.owner.empty() || r.owner.size() > 200) return InvalidError("lock owner must be 1..200 characters");
+  if (r.owner.empty() || r.owner.size() > 200)
+    return InvalidError("lock owner must be 1..200 characters");
   if (r.token.empty() || r.token.size() > 64)
     return InvalidError("lock token must be 1..64 characters");
   for (char c : r.token) {
@@ -40,7 +43,9 @@ json SetLockProperties(const LockRequest& r) {
             {kLockExpiresProperty, std::to_string(r.now_ms + r.ttl_ms)}}}};
 }
 
-json Uuid(const TableMetadata& t) { return {{"type", "assert-table-uuid"}, {"uuid", t.table_uuid}}; }
+json Uuid(const TableMetadata& t) {
+  return {{"type", "assert-table-uuid"}, {"uuid", t.table_uuid}};
+}
 
 }  // namespace
 
@@ -53,12 +58,16 @@ std::string LockState::Describe() const {
   std::string who = owner.empty() ? "an unknown holder" : owner;
   std::string until = expires_at_ms > 0 ? " until " + FormatTimeMs(expires_at_ms) : "";
   switch (kind) {
-    case Kind::kFree: return "free";
-    case Kind::kHeldByUs: return "held by us" + until;
-    case Kind::kHeldByOther: return "held by " + who + until;
+    case Kind::kFree:
+      return "free";
+    case Kind::kHeldByUs:
+      return "held by us" + until;
+    case Kind::kHeldByOther:
+      return "held by " + who + until;
     case Kind::kExpired:
-      return expires_at_ms > 0 ? "expired at " + FormatTimeMs(expires_at_ms) + " (held by " + who + ")"
-                               : "stale: tag " + std::string(kLockTag) + " without an expiry";
+      return expires_at_ms > 0
+                 ? "expired at " + FormatTimeMs(expires_at_ms) + " (held by " + who + ")"
+                 : "stale: tag " + std::string(kLockTag) + " without an expiry";
   }
   return "";
 }
@@ -95,8 +104,8 @@ Result<json> AcquireCommit(const TableMetadata& table, const LockRequest& reques
     return NotFoundError("the table has no snapshot yet: there is nothing for the lock tag " +
                          std::string(kLockTag) + " to point at (and nothing to maintain)");
   int64_t s = *table.current_snapshot_id;
-  json req = json::array({Uuid(table), AssertRef(kLockTag, nullptr),
-                          AssertRef(TokenTag(request.token), nullptr)});
+  json req = json::array(
+      {Uuid(table), AssertRef(kLockTag, nullptr), AssertRef(TokenTag(request.token), nullptr)});
   json upd = json::array(
       {SetTag(kLockTag, s), SetTag(TokenTag(request.token), s), SetLockProperties(request)});
   return json{{"requirements", req}, {"updates", upd}};
@@ -105,10 +114,11 @@ Result<json> AcquireCommit(const TableMetadata& table, const LockRequest& reques
 json ReleaseCommit(const TableMetadata& table, const LockState& ours) {
   json req = json::array({Uuid(table), AssertRef(kLockTag, ours.snapshot_id),
                           AssertRef(TokenTag(ours.token), ours.snapshot_id)});
-  json upd = json::array(
-      {RemoveRef(TokenTag(ours.token)), RemoveRef(kLockTag),
-       {{"action", "remove-properties"},
-        {"removals", {kLockOwnerProperty, kLockTokenProperty, kLockExpiresProperty}}}});
+  json upd =
+      json::array({RemoveRef(TokenTag(ours.token)),
+                   RemoveRef(kLockTag),
+                   {{"action", "remove-properties"},
+                    {"removals", {kLockOwnerProperty, kLockTokenProperty, kLockExpiresProperty}}}});
   return {{"requirements", req}, {"updates", upd}};
 }
 
@@ -119,9 +129,9 @@ Result<json> RenewCommit(const TableMetadata& table, const LockState& ours,
   json req = json::array({Uuid(table), AssertRef(kLockTag, ours.snapshot_id),
                           AssertRef(TokenTag(ours.token), ours.snapshot_id),
                           AssertRef(TokenTag(request.token), nullptr)});
-  json upd = json::array({RemoveRef(TokenTag(ours.token)),
-                          SetTag(TokenTag(request.token), ours.snapshot_id),
-                          SetLockProperties(request)});
+  json upd =
+      json::array({RemoveRef(TokenTag(ours.token)),
+                   SetTag(TokenTag(request.token), ours.snapshot_id), SetLockProperties(request)});
   return json{{"requirements", req}, {"updates", upd}};
 }
 

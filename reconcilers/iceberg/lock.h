@@ -54,7 +54,7 @@ struct LockRequest {
 struct LockState {
   enum class Kind { kFree, kHeldByUs, kHeldByOther, kExpired };
   Kind kind = Kind::kFree;
-  std::string owner;          // "" when free or unknown
+  std::string owner;  // "" when free or unknown
   std::string token;
   int64_t expires_at_ms = 0;  // 0 when unknown
   int64_t snapshot_id = 0;    // where the lock tag points

@@ -74,9 +74,9 @@ class Reader {
 
 bool ValidPrimitive(const std::string& t) {
   static const std::set<std::string> kNames = {
-      "boolean",      "int",     "long",   "float",          "double",  "date",
-      "time",         "timestamp", "timestamptz", "timestamp_ns", "timestamptz_ns", "string",
-      "uuid",         "binary",  "variant", "unknown",       "geometry", "geography"};
+      "boolean", "int",       "long",        "float",        "double",         "date",
+      "time",    "timestamp", "timestamptz", "timestamp_ns", "timestamptz_ns", "string",
+      "uuid",    "binary",    "variant",     "unknown",      "geometry",       "geography"};
   if (kNames.count(t)) return true;
   for (const char* prefix : {"fixed[", "decimal(", "geometry(", "geography("})
     if (t.rfind(prefix, 0) == 0) return true;
@@ -219,8 +219,8 @@ void ParseSchemas(const Reader& r, const json& raw, TableMetadata& md, Status& e
       CheckType(&s, at, err);
     }
     auto cur = r.Int("current-schema-id", md.format_version >= 2, err);
-    md.current_schema_id = static_cast<int>(cur.value_or(md.schema_ids.empty() ? 0
-                                                                            : md.schema_ids[0]));
+    md.current_schema_id =
+        static_cast<int>(cur.value_or(md.schema_ids.empty() ? 0 : md.schema_ids[0]));
     bool found = false;
     for (int id : md.schema_ids) found = found || id == md.current_schema_id;
     if (!found)
@@ -253,8 +253,8 @@ void ParseSpecsAndOrders(const Reader& r, TableMetadata& md, Status& err) {
         spec.fields = ParseSpecFields(*f, at + "/fields", err);
       md.partition_specs.push_back(std::move(spec));
     }
-    md.default_spec_id = static_cast<int>(r.Int("default-spec-id", md.format_version >= 2, err)
-                                              .value_or(0));
+    md.default_spec_id =
+        static_cast<int>(r.Int("default-spec-id", md.format_version >= 2, err).value_or(0));
   } else if (const json* legacy = r.Get("partition-spec")) {
     PartitionSpec spec;
     spec.fields = ParseSpecFields(*legacy, "/partition-spec", err);
@@ -300,8 +300,8 @@ void ParseSpecsAndOrders(const Reader& r, TableMetadata& md, Status& err) {
     }
     md.sort_orders.push_back(std::move(order));
   }
-  md.default_sort_order_id = static_cast<int>(
-      r.Int("default-sort-order-id", md.format_version >= 2, err).value_or(0));
+  md.default_sort_order_id =
+      static_cast<int>(r.Int("default-sort-order-id", md.format_version >= 2, err).value_or(0));
 }
 
 }  // namespace
@@ -367,8 +367,7 @@ Result<TableMetadata> ParseMetadata(const json& raw) {
   md.format_version = static_cast<int>(*version);
   md.table_uuid = r.Str("table-uuid", md.format_version >= 2, err).value_or("");
   md.location = r.Str("location", true, err).value_or("");
-  md.last_sequence_number =
-      r.Int("last-sequence-number", md.format_version >= 2, err).value_or(0);
+  md.last_sequence_number = r.Int("last-sequence-number", md.format_version >= 2, err).value_or(0);
   md.last_updated_ms = r.Int("last-updated-ms", true, err).value_or(0);
   ParseSchemas(r, raw, md, err);
   ParseSpecsAndOrders(r, md, err);
@@ -380,8 +379,10 @@ Result<TableMetadata> ParseMetadata(const json& raw) {
       Reader::Fail(err, "/properties must be a map");
     } else {
       for (const auto& [k, v] : props->items()) {
-        if (!v.is_string()) Reader::Fail(err, "/properties/" + k + " must be a string");
-        else md.properties[k] = v.get<std::string>();
+        if (!v.is_string())
+          Reader::Fail(err, "/properties/" + k + " must be a string");
+        else
+          md.properties[k] = v.get<std::string>();
       }
     }
   }
@@ -405,8 +406,9 @@ Result<TableMetadata> ParseMetadata(const json& raw) {
                         std::to_string(*md.current_snapshot_id) + " names no snapshot");
   auto main = md.refs.find("main");
   if (main == md.refs.end()) {
-    if (md.current_snapshot_id) md.refs["main"] = SnapshotRef{
-        SnapshotRef::Type::kBranch, *md.current_snapshot_id, {}, {}, {}};
+    if (md.current_snapshot_id)
+      md.refs["main"] =
+          SnapshotRef{SnapshotRef::Type::kBranch, *md.current_snapshot_id, {}, {}, {}};
   } else {
     if (!main->second.is_branch())
       return InvalidError("table metadata: /refs/main must be a branch");

@@ -97,11 +97,20 @@ Result<int64_t> ParseDurationMs(const std::string& s) {
       mult = 1, i += 2;
     } else if (i < s.size()) {
       switch (s[i]) {
-        case 's': mult = 1000; break;
-        case 'm': mult = 60 * 1000; break;
-        case 'h': mult = 3600 * 1000; break;
-        case 'd': mult = 86400LL * 1000; break;
-        default: break;
+        case 's':
+          mult = 1000;
+          break;
+        case 'm':
+          mult = 60 * 1000;
+          break;
+        case 'h':
+          mult = 3600 * 1000;
+          break;
+        case 'd':
+          mult = 86400LL * 1000;
+          break;
+        default:
+          break;
       }
       if (mult != 0) ++i;
     }

@@ -22,9 +22,9 @@ namespace converge::iceberg {
 Result<int64_t> ParseSize(const json& value);
 Result<int64_t> ParseDurationMs(const std::string& text);
 
-std::string FormatCount(int64_t n);       // 1532 -> "1,532"
-std::string FormatBytes(int64_t bytes);   // "384 MiB", "1.5 GiB", "700 B"
-std::string FormatDurationMs(int64_t ms); // "5d", "1h30m", "250ms", "0s"
+std::string FormatCount(int64_t n);        // 1532 -> "1,532"
+std::string FormatBytes(int64_t bytes);    // "384 MiB", "1.5 GiB", "700 B"
+std::string FormatDurationMs(int64_t ms);  // "5d", "1h30m", "250ms", "0s"
 // Milliseconds since the epoch as UTC "2026-11-30T10:00:00Z".
 std::string FormatTimeMs(int64_t ms);
 

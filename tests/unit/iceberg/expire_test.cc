@@ -12,11 +12,11 @@
 namespace converge::iceberg {
 namespace {
 
+using test::kDay;
+using test::TableBuilder;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using test::kDay;
-using test::TableBuilder;
 
 constexpr int64_t kNow = 100 * kDay;
 
@@ -39,7 +39,8 @@ TEST(ExpireTest, MaxAgeAndRetainLastOnMain) {
   // Younger than 5d: ids 6..10 (1..5 days old, and exactly 5d old counts as young).
   ExpirePlan p = PlanExpiry(t, {5 * kDay, 3}, kNow);
   EXPECT_THAT(p.RemoveIds(), ElementsAre(1, 2, 3, 4, 5));
-  EXPECT_THAT(p.remove[0].reasons[0], HasSubstr("older than 5d and beyond the last 3 of branch main"));
+  EXPECT_THAT(p.remove[0].reasons[0],
+              HasSubstr("older than 5d and beyond the last 3 of branch main"));
   EXPECT_THAT(KeptReasons(p, 10), ElementsAre("head of branch main"));
   EXPECT_THAT(KeptReasons(p, 6), ElementsAre("branch main: younger than 5d"));
   // retainLast beyond the age: the last 8 stay although 7 and 8 days old.
@@ -104,8 +105,8 @@ TEST(ExpireTest, TagsProtectOnlyTheirSnapshot) {
 
 TEST(ExpireTest, ExpiredRefsAreRemovedAndProtectNothingButMainNeverExpires) {
   TableBuilder b = Line(10);
-  b.Tag("old", 2, /*ref_age=*/30 * kDay);    // 9 days old head: not expired
-  b.Tag("stale", 3, /*ref_age=*/7 * kDay);   // 8 days old head: expired
+  b.Tag("old", 2, /*ref_age=*/30 * kDay);   // 9 days old head: not expired
+  b.Tag("stale", 3, /*ref_age=*/7 * kDay);  // 8 days old head: expired
   b.Snap(11, 1, kNow - 95 * kDay).Branch("gone", 11, {}, {}, 10 * kDay);
   b.Branch("main", 10, {}, {}, /*ref_age=*/1);  // ignored on main
   ExpirePlan p = PlanExpiry(b.Build(), {5 * kDay, 1}, kNow);
@@ -141,7 +142,7 @@ TEST(ExpireTest, LockTagsAreNeverExpiredAndKeepTheirSnapshot) {
 TEST(ExpireTest, UnreferencedSnapshotsAreKeptWhileYoung) {
   TableBuilder b = Line(10);
   b.Snap(20, 9, kNow - 2 * kDay, "append", {{"wap.id", "x"}});  // staged, on no ref
-  b.Snap(21, 0, kNow - 20 * kDay);                               // staged long ago
+  b.Snap(21, 0, kNow - 20 * kDay);                              // staged long ago
   ExpirePlan p = PlanExpiry(b.Build(), {5 * kDay, 1}, kNow);
   EXPECT_THAT(KeptReasons(p, 20), ElementsAre("on no ref, younger than 5d"));
   EXPECT_THAT(p.RemoveIds(), ElementsAre(21, 1, 2, 3, 4, 5));
@@ -169,14 +170,14 @@ TEST(ExpireTest, TheCommitAssertsUuidMainAndEveryRetainedRef) {
   b.Tag("audit", 8).Branch("dev", 9);
   TableMetadata t = b.Build();
   json c = ExpireCommit(t, PlanExpiry(t, {5 * kDay, 1}, kNow));
-  json want = json::array(
-      {{{"type", "assert-table-uuid"}, {"uuid", test::kUuid}},
-       {{"type", "assert-ref-snapshot-id"}, {"ref", "main"}, {"snapshot-id", 10}},
-       {{"type", "assert-ref-snapshot-id"}, {"ref", "audit"}, {"snapshot-id", 8}},
-       {{"type", "assert-ref-snapshot-id"}, {"ref", "dev"}, {"snapshot-id", 9}}});
+  json want =
+      json::array({{{"type", "assert-table-uuid"}, {"uuid", test::kUuid}},
+                   {{"type", "assert-ref-snapshot-id"}, {"ref", "main"}, {"snapshot-id", 10}},
+                   {{"type", "assert-ref-snapshot-id"}, {"ref", "audit"}, {"snapshot-id", 8}},
+                   {{"type", "assert-ref-snapshot-id"}, {"ref", "dev"}, {"snapshot-id", 9}}});
   EXPECT_EQ(c["requirements"], want);
-  EXPECT_EQ(c["updates"], json::array({{{"action", "remove-snapshots"},
-                                        {"snapshot-ids", {1, 2, 3, 4, 5}}}}));
+  EXPECT_EQ(c["updates"],
+            json::array({{{"action", "remove-snapshots"}, {"snapshot-ids", {1, 2, 3, 4, 5}}}}));
 }
 
 }  // namespace

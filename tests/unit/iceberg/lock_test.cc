@@ -10,9 +10,9 @@
 namespace converge::iceberg {
 namespace {
 
-using ::testing::HasSubstr;
 using test::kHour;
 using test::TableBuilder;
+using ::testing::HasSubstr;
 using Kind = LockState::Kind;
 
 constexpr int64_t kNow = 1000 * kHour;
@@ -25,15 +25,16 @@ bool Apply(json& md, const json& commit) {
     if (r["type"] == "assert-ref-snapshot-id") {
       std::string ref = r["ref"];
       bool exists = md["refs"].contains(ref);
-      if (r["snapshot-id"].is_null() ? exists
-                                     : !exists || md["refs"][ref]["snapshot-id"] != r["snapshot-id"])
+      if (r["snapshot-id"].is_null()
+              ? exists
+              : !exists || md["refs"][ref]["snapshot-id"] != r["snapshot-id"])
         return false;
     }
   }
   for (const json& u : commit["updates"]) {
     if (u["action"] == "set-snapshot-ref") {
       md["refs"][u["ref-name"].get<std::string>()] = {{"type", u["type"]},
-                                                       {"snapshot-id", u["snapshot-id"]}};
+                                                      {"snapshot-id", u["snapshot-id"]}};
     } else if (u["action"] == "remove-snapshot-ref") {
       md["refs"].erase(u["ref-name"].get<std::string>());
     } else if (u["action"] == "set-properties") {
@@ -71,10 +72,13 @@ TEST(LockTest, AcquireReadRelease) {
   EXPECT_EQ(ReadLock(w.T(), "", kNow).kind, Kind::kFree);
   auto c = AcquireCommit(w.T(), w.Req("converge@a", "a1"));
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ((*c)["requirements"][1],
-            (json{{"type", "assert-ref-snapshot-id"}, {"ref", kLockTag}, {"snapshot-id", nullptr}}));
-  EXPECT_EQ((*c)["updates"][0], (json{{"action", "set-snapshot-ref"}, {"ref-name", kLockTag},
-                                      {"type", "tag"}, {"snapshot-id", 2}}));
+  EXPECT_EQ(
+      (*c)["requirements"][1],
+      (json{{"type", "assert-ref-snapshot-id"}, {"ref", kLockTag}, {"snapshot-id", nullptr}}));
+  EXPECT_EQ((*c)["updates"][0], (json{{"action", "set-snapshot-ref"},
+                                      {"ref-name", kLockTag},
+                                      {"type", "tag"},
+                                      {"snapshot-id", 2}}));
   ASSERT_TRUE(Apply(w.md, *c));
   LockState mine = ReadLock(w.T(), "a1", kNow + 1);
   EXPECT_EQ(mine.kind, Kind::kHeldByUs);
@@ -108,8 +112,8 @@ TEST(LockTest, ExpiredLockIsBrokenOnceAndTheOldHolderCannotReleaseTheNewLock) {
   ASSERT_EQ(seen.kind, Kind::kExpired);
   EXPECT_THAT(seen.Describe(), HasSubstr("expired at"));
   // Within the grace period it is not broken.
-  auto early = BreakAndAcquireCommit(w.T(), seen, w.Req("converge@b", "b1", kNow + kHour + 5),
-                                     60000);
+  auto early =
+      BreakAndAcquireCommit(w.T(), seen, w.Req("converge@b", "b1", kNow + kHour + 5), 60000);
   EXPECT_EQ(early.status().code(), Code::kConflict);
   TableMetadata t = w.T();
   auto b = BreakAndAcquireCommit(t, seen, w.Req("converge@b", "b1", later), 60000);

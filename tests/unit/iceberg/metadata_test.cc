@@ -14,18 +14,18 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string Example(const std::string& name) {
-  std::ifstream in(std::string(CONVERGE_SOURCE_DIR) + "/reconcilers/iceberg/upstream/table-metadata/" +
-                   name);
+  std::ifstream in(std::string(CONVERGE_SOURCE_DIR) +
+                   "/reconcilers/iceberg/upstream/table-metadata/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
 TEST(MetadataTest, EveryValidUpstreamExampleLoads) {
-  for (const char* f : {"TableMetadataV1Valid.json", "TableMetadataV2Valid.json",
-                        "TableMetadataV2ValidMinimal.json", "TableMetadataV3ValidMinimal.json",
-                        "TableMetadataStatisticsFiles.json",
-                        "TableMetadataPartitionStatisticsFiles.json"}) {
+  for (const char* f :
+       {"TableMetadataV1Valid.json", "TableMetadataV2Valid.json",
+        "TableMetadataV2ValidMinimal.json", "TableMetadataV3ValidMinimal.json",
+        "TableMetadataStatisticsFiles.json", "TableMetadataPartitionStatisticsFiles.json"}) {
     std::string text = Example(f);
     ASSERT_FALSE(text.empty()) << f;
     auto md = ParseMetadataText(text);
@@ -90,11 +90,16 @@ json Minimal() {
 TEST(MetadataTest, RefsAndRetentionAreRead) {
   json j = Minimal();
   j["snapshots"] = json::array({
-      {{"snapshot-id", 1}, {"timestamp-ms", 10}, {"sequence-number", 1},
-       {"manifest-list", "s3://b/1.avro"}, {"summary", {{"operation", "append"},
-                                                        {"added-data-files", "3"}}}},
-      {{"snapshot-id", 2}, {"parent-snapshot-id", 1}, {"timestamp-ms", 20},
-       {"sequence-number", 2}, {"manifest-list", "s3://b/2.avro"},
+      {{"snapshot-id", 1},
+       {"timestamp-ms", 10},
+       {"sequence-number", 1},
+       {"manifest-list", "s3://b/1.avro"},
+       {"summary", {{"operation", "append"}, {"added-data-files", "3"}}}},
+      {{"snapshot-id", 2},
+       {"parent-snapshot-id", 1},
+       {"timestamp-ms", 20},
+       {"sequence-number", 2},
+       {"manifest-list", "s3://b/2.avro"},
        {"summary", {{"operation", "replace"}}}},
   });
   j["current-snapshot-id"] = 2;
@@ -120,18 +125,25 @@ TEST(MetadataTest, InconsistentOrHostileValuesAreErrors) {
       {[](json& j) { j["current-snapshot-id"] = 99; }, "/current-snapshot-id 99 names no snapshot"},
       {[](json& j) { j["format-version"] = "2"; }, "/format-version must be an integer"},
       {[](json& j) { j.erase("table-uuid"); }, "/table-uuid is required"},
-      {[](json& j) { j["properties"] = {{"a", 1}}; }, "/properties/a must be a string"},
+      {[](json& j) {
+         j["properties"] = {{"a", 1}};
+       },
+       "/properties/a must be a string"},
       {[](json& j) { j["snapshots"] = json::array({1}); }, "/snapshots/0 must be an object"},
       {[](json& j) {
-         j["snapshots"] = json::array({{{"snapshot-id", 1}, {"timestamp-ms", 1},
-                                        {"manifest-list", "x"}, {"summary", json::object()}}});
+         j["snapshots"] = json::array({{{"snapshot-id", 1},
+                                        {"timestamp-ms", 1},
+                                        {"manifest-list", "x"},
+                                        {"summary", json::object()}}});
        },
        "/snapshots/0/summary/operation is required"},
       {[](json& j) {
          j["refs"] = {{"t", {{"snapshot-id", 5}, {"type", "tag"}}}};
        },
        "/refs/t points at snapshot 5"},
-      {[](json& j) { j["refs"] = {{"t", {{"snapshot-id", 5}, {"type", "leaf"}}}}; },
+      {[](json& j) {
+         j["refs"] = {{"t", {{"snapshot-id", 5}, {"type", "leaf"}}}};
+       },
        "/refs/t/type must be branch or tag"},
       {[](json& j) { j["schemas"][0]["fields"][0]["type"] = "lnog"; }, "cannot parse type"},
       {[](json& j) { j["default-spec-id"] = 7; }, "default-spec-id=7"},
@@ -150,8 +162,11 @@ TEST(MetadataTest, InconsistentOrHostileValuesAreErrors) {
 TEST(MetadataTest, AncestryStopsAtCyclesAndExpiredParents) {
   json j = Minimal();
   auto snap = [](int64_t id, int64_t parent) {
-    return json{{"snapshot-id", id}, {"parent-snapshot-id", parent}, {"timestamp-ms", id},
-                {"manifest-list", "m"}, {"summary", {{"operation", "append"}}}};
+    return json{{"snapshot-id", id},
+                {"parent-snapshot-id", parent},
+                {"timestamp-ms", id},
+                {"manifest-list", "m"},
+                {"summary", {{"operation", "append"}}}};
   };
   j["snapshots"] = json::array({snap(1, 2), snap(2, 1), snap(3, 42)});
   auto md = ParseMetadata(j);

@@ -27,15 +27,18 @@ class TableBuilder {
           {"last-updated-ms", 0},
           {"last-column-id", 1},
           {"current-schema-id", 0},
-          {"schemas", json::array({{{"type", "struct"}, {"schema-id", 0},
-                                    {"fields", json::array({{{"id", 1}, {"name", "ts"},
+          {"schemas", json::array({{{"type", "struct"},
+                                    {"schema-id", 0},
+                                    {"fields", json::array({{{"id", 1},
+                                                             {"name", "ts"},
                                                              {"required", true},
                                                              {"type", "timestamptz"}}})}}})},
           {"default-spec-id", 0},
-          {"partition-specs",
-           json::array({{{"spec-id", 0},
-                         {"fields", json::array({{{"name", "day"}, {"transform", "day"},
-                                                  {"source-id", 1}, {"field-id", 1000}}})}}})},
+          {"partition-specs", json::array({{{"spec-id", 0},
+                                            {"fields", json::array({{{"name", "day"},
+                                                                     {"transform", "day"},
+                                                                     {"source-id", 1},
+                                                                     {"field-id", 1000}}})}}})},
           {"last-partition-id", 1000},
           {"default-sort-order-id", 0},
           {"sort-orders", json::array({{{"order-id", 0}, {"fields", json::array()}}})},
@@ -46,8 +49,11 @@ class TableBuilder {
   // A snapshot at `ts`; its parent is `parent` (0 = none). Summary members are added as strings.
   TableBuilder& Snap(int64_t id, int64_t parent, int64_t ts, const std::string& op = "append",
                      json summary = json::object()) {
-    json s = {{"snapshot-id", id}, {"timestamp-ms", ts}, {"sequence-number", ++seq_},
-              {"manifest-list", "s3://bucket/events/metadata/snap-" + std::to_string(id) + ".avro"}};
+    json s = {
+        {"snapshot-id", id},
+        {"timestamp-ms", ts},
+        {"sequence-number", ++seq_},
+        {"manifest-list", "s3://bucket/events/metadata/snap-" + std::to_string(id) + ".avro"}};
     if (parent != 0) s["parent-snapshot-id"] = parent;
     summary["operation"] = op;
     s["summary"] = summary;
