@@ -17,8 +17,10 @@ using ::testing::HasSubstr;
 constexpr char kBase[] = "http://catalog.example/api/catalog";
 
 json Metadata() {
-  return {{"format-version", 2}, {"table-uuid", "9c12d441-03fe-4693-9a96-a0705ddf69c1"},
-          {"location", "s3://bucket/events"}, {"current-snapshot-id", 7}};
+  return {{"format-version", 2},
+          {"table-uuid", "9c12d441-03fe-4693-9a96-a0705ddf69c1"},
+          {"location", "s3://bucket/events"},
+          {"current-snapshot-id", 7}};
 }
 
 struct World {
@@ -38,8 +40,10 @@ struct World {
   std::string Loaded() {
     return json{{"metadata-location", "s3://bucket/events/metadata/v3.metadata.json"},
                 {"metadata", Metadata()},
-                {"config", {{"s3.access-key-id", "AKID"}, {"s3.secret-access-key", "shh"},
-                            {"client.region", "eu-west-1"}}}}
+                {"config",
+                 {{"s3.access-key-id", "AKID"},
+                  {"s3.secret-access-key", "shh"},
+                  {"client.region", "eu-west-1"}}}}
         .dump();
   }
 };
@@ -64,7 +68,8 @@ TEST(IcebergClientTest, ConfigGivesThePrefixAndTablesUseUnitSeparatedNamespaces)
   ASSERT_TRUE(t->has_value());
   EXPECT_EQ((*t)->etag, "\"e1\"");
   EXPECT_EQ((*t)->metadata["current-snapshot-id"], 7);
-  EXPECT_EQ(w.fake.request(0).url, std::string(kBase) + "/v1/config?warehouse=s3%3A%2F%2Fwarehouse%20one");
+  EXPECT_EQ(w.fake.request(0).url,
+            std::string(kBase) + "/v1/config?warehouse=s3%3A%2F%2Fwarehouse%20one");
   EXPECT_EQ(w.fake.request(1).url,
             std::string(kBase) + "/v1/wh1/namespaces/lake%1Fanalytics/tables/events");
   // Storage credentials the catalog vends are never kept.
@@ -80,7 +85,8 @@ TEST(IcebergClientTest, AnUnchangedTableIsA304WithoutBody) {
   ASSERT_TRUE(t.ok());
   EXPECT_FALSE(t->has_value());
   bool sent = false;
-  for (const auto& [k, v] : w.fake.request(1).headers) sent |= k == "If-None-Match" && v == "\"e1\"";
+  for (const auto& [k, v] : w.fake.request(1).headers)
+    sent |= k == "If-None-Match" && v == "\"e1\"";
   EXPECT_TRUE(sent);
   EXPECT_EQ(w.fake.request(1).url, std::string(kBase) + "/v1/namespaces/db/tables/events");
 }
@@ -121,7 +127,8 @@ TEST(IcebergClientTest, TheIdempotencyKeyIsSentWhenAdvertised) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->metadata_location, "m2");
   bool keyed = false;
-  for (const auto& [k, v] : w.fake.request(1).headers) keyed |= k == "Idempotency-Key" && v == "key-1";
+  for (const auto& [k, v] : w.fake.request(1).headers)
+    keyed |= k == "Idempotency-Key" && v == "key-1";
   EXPECT_TRUE(keyed);
 }
 
@@ -129,20 +136,22 @@ TEST(IcebergClientTest, OAuth2ClientCredentialsAreRefreshedBeforeExpiryAndOnA401
   World w;
   w.client->SetClientCredentials("converge", "s3cr3t", "", "catalog");
   auto token = [](const std::string& t, int expires) {
-    return Answer(200, json{{"access_token", t}, {"token_type", "bearer"}, {"expires_in", expires}}
-                           .dump());
+    return Answer(
+        200, json{{"access_token", t}, {"token_type", "bearer"}, {"expires_in", expires}}.dump());
   };
-  w.fake.Script({token("t1", 600), Answer(200, w.Config()), Answer(200, w.Loaded()),
-                 // 10 minutes later: refreshed before use.
-                 token("t2", 600), Answer(200, w.Loaded()),
-                 // The server revokes it: a 401, one refresh, one retry.
-                 Answer(401, R"({"error":{"message":"expired","type":"NotAuthorizedException","code":401}})"),
-                 token("t3", 600), Answer(200, w.Loaded())});
+  w.fake.Script(
+      {token("t1", 600), Answer(200, w.Config()), Answer(200, w.Loaded()),
+       // 10 minutes later: refreshed before use.
+       token("t2", 600), Answer(200, w.Loaded()),
+       // The server revokes it: a 401, one refresh, one retry.
+       Answer(401, R"({"error":{"message":"expired","type":"NotAuthorizedException","code":401}})"),
+       token("t3", 600), Answer(200, w.Loaded())});
   auto table = *TableIdent::Parse("db.events");
   ASSERT_TRUE(w.client->LoadTable(table).ok());
   const http::Request first = w.fake.request(0);
   EXPECT_EQ(first.url, std::string(kBase) + "/v1/oauth/tokens");
-  EXPECT_EQ(first.body, "grant_type=client_credentials&client_id=converge&client_secret=s3cr3t&scope=catalog");
+  EXPECT_EQ(first.body,
+            "grant_type=client_credentials&client_id=converge&client_secret=s3cr3t&scope=catalog");
   auto bearer = [&](size_t i) {
     for (const auto& [k, v] : w.fake.request(i).headers)
       if (k == "Authorization") return v;
