@@ -1,7 +1,7 @@
 // An Iceberg REST catalog for `converge sandbox` and the tests, served at /iceberg, with real
 // Iceberg tables on disk: the REST catalog OpenAPI (reconcilers/iceberg/upstream/open-api), the
 // table format v2 (format/spec.md), and the Java reference server's behaviour where the two differ
-// (/work/shared/upstream/iceberg/NOTES.md).
+// (the notes kept with the upstream copies).
 //
 // Model:
 //   * A warehouse directory holds every table at file://<warehouse>/<ns levels>/<table>, with

@@ -1,7 +1,11 @@
 // The Iceberg REST catalog backend (`type: iceberg-rest`): TablePolicy maintenance (compaction,
-// snapshot expiry, orphan-file removal) and its sandbox catalog, served at /iceberg
-// (`sandbox_mount`). The kinds and the reconciler are not built yet: `connect` says so.
+// snapshot expiry, orphan-file removal) on the `maintenance` lifecycle, Executors (where the
+// heavy jobs run: another Backend of type yarn), and its sandbox catalog, served at /iceberg
+// (`sandbox_mount`).
+#include "reconcilers/iceberg/client.h"
 #include "reconcilers/iceberg/emulator.h"
+#include "reconcilers/iceberg/policy.h"
+#include "reconcilers/iceberg/reconciler.h"
 #include "reconcilers/registry.h"
 
 namespace converge::iceberg {
@@ -10,10 +14,30 @@ void RegisterBackend(BackendRegistry& registry) {
   BackendFactory f;
   f.type = "iceberg-rest";
   f.sandbox_mount = "iceberg";
+  f.kinds.push_back(KindDef{kTablePolicyKind, Lifecycle::kMaintenance, TablePolicyKind()});
+  // Configuration, never reconciled: no live object, never drift, never pruned.
+  f.kinds.push_back(KindDef{kExecutorKind, Lifecycle::kMaintenance, ExecutorKind()});
   f.auth_types = {"none", "bearer", "oauth2"};
-  f.connect = [](const BackendConfig&,
-                 const ConnectContext&) -> Result<std::unique_ptr<converge::Reconciler>> {
-    return InvalidError("the iceberg-rest reconciler is not built yet (only the sandbox catalog)");
+  f.backend_schema = json::parse(R"json({
+    "properties": {
+      "warehouse": {"type": "string", "minLength": 1}
+    }
+  })json");
+  f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
+    if (!spec.contains("url"))
+      out.push_back({"/spec", "an iceberg-rest Backend needs url (the REST catalog)"});
+  };
+  f.connect = [](const BackendConfig& cfg,
+                 const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
+    auto client = Client::FromBackend(cfg, *ctx.clock);
+    if (!client.ok()) return client.status();
+    if (ctx.attempt_hooks.before || ctx.attempt_hooks.after)
+      (*client)->http().SetAttemptHooks(ctx.attempt_hooks);
+    ReconcilerOptions o;
+    if (cfg.poll_interval.count() > 0) o.poll_interval = cfg.poll_interval;
+    o.cancel = ctx.cancel;
+    return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
+        std::move(*client), ctx.instance, o, *ctx.clock, ctx.peer));
   };
   f.emulator_flags = EmulatorFlags();
   f.make_emulator = MakeEmulator;
