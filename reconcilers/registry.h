@@ -64,6 +64,9 @@ struct ConnectContext {
   // Installed on the backend's HTTP client around every attempt (retries included): `converge
   // watch` rate-limits and counts requests per backend with them. Empty = none.
   http::AttemptHooks attempt_hooks;
+  // A directory the backend may keep caches in between processes (converge's state directory
+  // /cache); empty = none. Backends name their files after the Backend.
+  std::string cache_dir;
 };
 
 struct BackendFactory {
