@@ -10,3 +10,6 @@ converge_build "$BUILD"
 # converge watch: one changed file re-planned among 10,000 vs a full plan; file write -> first
 # backend request latency of the real binary (p50/p99 over 200 changes).
 "$BUILD/bench/watch_bench" --benchmark_counters_tabular=true "$@"
+# SageMaker: requests/time of a steady-state plan of 10/100/1,000 endpoints + configs + models,
+# observe: list (per-object reads, as before) vs search (cold and warm cache).
+"$BUILD/bench/sagemaker_bench" --benchmark_counters_tabular=true "$@"
