@@ -59,7 +59,7 @@ void WriteBackend(const World& w, const char* observe) {
   std::ofstream(w.dir / "specs" / "backend.yaml")
       << "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: sb}\nspec: {type: sagemaker, "
          "region: eu-west-1, url: \""
-      << w.url << "/sagemaker\", pollInterval: 5ms, healthTimeout: 10m, observe: " << observe
+      << w.url << "/sagemaker\", auth: {type: aws}, pollInterval: 5ms, healthTimeout: 10m, observe: " << observe
       << "}\n";
 }
 
@@ -96,6 +96,9 @@ World& GetWorld(int n) {
   if (slot) return *slot;
   slot = std::make_unique<World>();
   World& w = *slot;
+  // Requests are signed; the sandbox's emulator (no access key set) does not check them.
+  setenv("AWS_ACCESS_KEY_ID", "AKIDBENCH", 0);
+  setenv("AWS_SECRET_ACCESS_KEY", "bench-secret", 0);
   w.dir = fs::temp_directory_path() /
           ("converge-smbench-" + std::to_string(getpid()) + "-" + std::to_string(n));
   fs::remove_all(w.dir);
@@ -115,7 +118,15 @@ World& GetWorld(int n) {
   if (!st.ok()) std::abort();
   w.store = std::move(*st);
   LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
+  if (specs.HasErrors()) {
+    for (const auto& d : specs.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+    std::abort();
+  }
   auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
+  if (!set.ok()) {
+    std::fprintf(stderr, "connect: %s\n", set.status().ToString().c_str());
+    std::abort();
+  }
   BindSpecs(*set, specs);
   auto live = ObserveAll(*set);
   PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};

@@ -114,13 +114,16 @@ void Reconciler::LoadCache() {
   json doc = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object() || doc.value("version", 0) != kCacheVersion) return;
   try {
-    for (const auto& [arn, e] : doc.value("tags", json::object()).items())
+    const json tags = doc.value("tags", json::object());
+    const json models = doc.value("models", json::object());
+    const json written = doc.value("written", json::object());
+    for (const auto& [arn, e] : tags.items())
       tag_cache_[arn] = CachedTags{e.at("tags").get<std::map<std::string, std::string>>(),
                                    e.at("created").get<double>(), e.at("at").get<double>()};
-    for (const auto& [name, e] : doc.value("models", json::object()).items())
+    for (const auto& [name, e] : models.items())
       config_models_cache_[name] =
           CachedModels{e.at("models").get<std::vector<std::string>>(), e.at("created").get<double>()};
-    for (const auto& [key, at] : doc.value("written", json::object()).items())
+    for (const auto& [key, at] : written.items())
       written_[key] = at.get<double>();
   } catch (const json::exception&) {  // a broken cache is an empty one
     tag_cache_.clear();

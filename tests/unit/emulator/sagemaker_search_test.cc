@@ -172,7 +172,7 @@ class SageMakerSearchObserveTest : public SageMakerEmulatorTest {
     co.endpoint = "http://sandbox.local:8080/sagemaker";
     auto client = std::make_unique<Client>(co, clock_, transport_.Borrow());
     auto api = std::make_unique<ClientApi>(std::move(client));
-    Options o;
+    sagemaker::Options o;
     o.clock = &clock_;
     o.cache_file = std::move(cache_file);
     auto rec = std::make_unique<Reconciler>(std::move(api), "converge", o);
@@ -311,9 +311,10 @@ TEST_F(SageMakerSearchObserveTest, ConfigCacheSurvivesProcessesAndIsInvalidated)
   EXPECT_EQ(Drift(*third, &live), std::set<std::string>());
   EXPECT_EQ(Ops(before), (std::vector<std::string>{"Search", "ListEndpointConfigs", "ListTags",
                                                    "DescribeEndpointConfig", "Search"}));
-  for (const auto& o : live)
+  for (const auto& o : live) {
     if (o.key.ToString() == "EndpointConfig/svc0")
       EXPECT_EQ(o.doc["Versions"][0]["Models"], json::array({first->LiveName("Model", "svc1")}));
+  }
 
   Advance(301 * 1000);
   auto fourth = NewReconciler(cache);
