@@ -67,7 +67,8 @@ Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& n
     if (v.contains("ModelName") && v["ModelName"].is_string())
       models.push_back(v["ModelName"].get<std::string>());
   std::lock_guard<std::mutex> lock(tag_mu_);
-  config_models_cache_[name] = CachedModels{models, CreationTime(*d)};
+  // Keyed by the time the listing showed (the same member the next lookup passes).
+  config_models_cache_[name] = CachedModels{models, created >= 0 ? created : CreationTime(*d)};
   cache_dirty_ = true;
   return models;
 }
