@@ -9,6 +9,7 @@
 //                          (the first plan of a state directory)
 //   BM_SageMakerPlan/N/2   observe: search, warm cache (state dir) — every later plan
 // Each plan is a fresh `converge plan`: specs loaded, backends connected, observed, diffed.
+//   BM_SageMakerLoadFloor/N   loading the specs only: the time floor of any plan
 // Counters: requests_per_plan; floor_kinds = 3 (one list call per kind); floor_pages = the list
 // calls the kinds need at 100 per page (3 x ceil(N / 100)); ratio = requests / floor_pages.
 #include <benchmark/benchmark.h>
@@ -172,6 +173,18 @@ void BM_SageMakerPlan(benchmark::State& state) {
   state.counters["changes"] = static_cast<double>(changes);  // steady state: 0
 }
 
+// The time floor: loading the 3 x N spec documents (parse + validation), which every plan does
+// before it asks SageMaker anything.
+void BM_SageMakerLoadFloor(benchmark::State& state) {
+  World& w = GetWorld(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
+    benchmark::DoNotOptimize(specs.documents.size());
+  }
+}
+
+BENCHMARK(BM_SageMakerLoadFloor)->Arg(10)->Arg(100)->Arg(1000)->ArgName("N")->Unit(
+    benchmark::kMillisecond);
 BENCHMARK(BM_SageMakerPlan)
     ->ArgsProduct({{10, 100, 1000}, {0, 1, 2}})
     ->ArgNames({"N", "mode"})

@@ -90,8 +90,11 @@ void Reconciler::NoteWrite(const std::string& key) {
     std::lock_guard<std::mutex> lock(tag_mu_);
     written_[key] = WallSeconds();
     cache_dirty_ = true;
+    // Saved at most once a second while writes go on, and when the reconciler goes away: a plan
+    // in another process right after this apply must know.
+    if (WallSeconds() - saved_at_ < 1) return;
   }
-  SaveCache();  // a plan in another process right after this apply must know
+  SaveCache();
 }
 
 bool Reconciler::WrittenLately(const std::string& kind, const std::string& name) {
@@ -142,6 +145,7 @@ void Reconciler::SaveCache() {
   if (options_.cache_file.empty() || !cache_dirty_) return;
   cache_dirty_ = false;
   const double now = WallSeconds();
+  saved_at_ = now;
   json doc = {{"version", kCacheVersion}, {"tags", json::object()}, {"models", json::object()},
               {"written", json::object()}};
   for (const auto& [arn, e] : tag_cache_)

@@ -69,25 +69,27 @@ bool Matches(const json& expr, const json& resource, std::string* error) {
 
 Reply Emulator::Impl::Search(const json& in, Ctx& c) {
   const std::string type = in["Resource"];
-  const char* name_member = nullptr;
+  if (type != "Endpoint" && type != "Model")
+    return Validation("Search for Resource " + Quoted(type) +
+                      " is not supported by this emulator (Endpoint and Model are).");
+  const bool endpoint = type == "Endpoint";
+  const char* name_member = endpoint ? "EndpointName" : "ModelName";
+  // Records are built only for the page answered (and for filtering when there is an
+  // expression): a paged search over N objects stays O(N) per page, as the service's would.
   struct Item {
-    json record;
-    const json* resource;  // what filters and sorting look at
+    std::string name;  // map key
+    double created = 0;
+    double modified = 0;  // models never change: their creation time
+    json record;          // null until built
   };
   std::vector<Item> items;
-  if (type == "Endpoint") {
-    name_member = "EndpointName";
-    for (const auto& [_, ep] : endpoints) {
-      Reply d = DescribeEndpoint({{"EndpointName", ep.name}}, c);
-      json e = FilterToShape(d.body, "Endpoint");
-      e["Tags"] = ep.tags;
-      items.push_back({{{"Endpoint", std::move(e)}}, nullptr});
-    }
-    for (Item& i : items) i.resource = &i.record["Endpoint"];
-  } else if (type == "Model") {
-    name_member = "ModelName";
-    // The endpoints whose deployed config serves each model (ModelDashboardModel.Endpoints).
-    std::map<std::string, json> served;
+  if (endpoint) {
+    for (const auto& [key, ep] : endpoints) items.push_back({key, ep.created, ep.modified, json()});
+  } else {
+    for (const auto& [name, m] : models) items.push_back({name, m.created, m.created, json()});
+  }
+  std::map<std::string, json> served;  // model -> the endpoints whose config serves it
+  if (!endpoint) {
     for (const auto& [_, ep] : endpoints) {
       auto cfg = configs.find(ep.config_name);
       if (cfg == configs.end()) continue;
@@ -102,20 +104,25 @@ Reply Emulator::Impl::Search(const json& in, Ctx& c) {
                         {"EndpointStatus", ep.status}});
       }
     }
-    for (const auto& [name, m] : models) {
-      Reply d = DescribeModel({{"ModelName", name}}, c);
-      json model = FilterToShape(d.body, "Model");
-      model["Tags"] = m.tags;
-      json record = {{"Model", {{"Model", std::move(model)}}}};
-      if (auto s = served.find(name); s != served.end())
-        record["Model"]["Endpoints"] = s->second;
-      items.push_back({std::move(record), nullptr});
-    }
-    for (Item& i : items) i.resource = &i.record["Model"]["Model"];
-  } else {
-    return Validation("Search for Resource " + Quoted(type) +
-                      " is not supported by this emulator (Endpoint and Model are).");
   }
+  auto build = [&](Item& i) {
+    if (!i.record.is_null()) return;
+    if (endpoint) {
+      const Endpoint& ep = endpoints.at(i.name);
+      json e = FilterToShape(DescribeEndpoint({{"EndpointName", ep.name}}, c).body, "Endpoint");
+      e["Tags"] = ep.tags;
+      i.record = {{"Endpoint", std::move(e)}};
+    } else {
+      json model = FilterToShape(DescribeModel({{"ModelName", i.name}}, c).body, "Model");
+      model["Tags"] = models.at(i.name).tags;
+      i.record = {{"Model", {{"Model", std::move(model)}}}};
+      if (auto s = served.find(i.name); s != served.end())
+        i.record["Model"]["Endpoints"] = s->second;
+    }
+  };
+  auto resource = [&](const Item& i) -> const json& {
+    return endpoint ? i.record["Endpoint"] : i.record["Model"]["Model"];
+  };
   if (in.contains("SearchExpression")) {
     const json& expr = in["SearchExpression"];
     if (!expr.contains("Filters") && !expr.contains("SubExpressions") &&
@@ -123,8 +130,9 @@ Reply Emulator::Impl::Search(const json& in, Ctx& c) {
       return Validation("A SearchExpression must contain at least one Filter, NestedFilter or "
                         "SubExpression.");
     std::string error;
-    std::erase_if(items, [&](const Item& i) {
-      return error.empty() && !Matches(expr, *i.resource, &error);
+    std::erase_if(items, [&](Item& i) {
+      build(i);
+      return error.empty() && !Matches(expr, resource(i), &error);
     });
     if (!error.empty()) return Validation(error);
   }
@@ -133,13 +141,8 @@ Reply Emulator::Impl::Search(const json& in, Ctx& c) {
     return Validation("SortBy " + Quoted(sort_by) + " is not supported by this emulator.");
   const bool ascending = in.value("SortOrder", "Descending") == "Ascending";
   auto key = [&](const Item& i) {
-    const json& r = *i.resource;
-    // Models have no LastModifiedTime: they never change, so their creation time is it.
-    const char* time_member =
-        sort_by == "LastModifiedTime" && r.contains("LastModifiedTime") ? "LastModifiedTime"
-                                                                       : "CreationTime";
-    double t = sort_by == name_member ? 0 : r.value(time_member, 0.0);
-    return std::make_pair(t, r.value(name_member, ""));
+    double t = sort_by == name_member ? 0 : sort_by == "CreationTime" ? i.created : i.modified;
+    return std::make_pair(t, i.name);
   };
   std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
     return ascending ? key(a) < key(b) : key(b) < key(a);
@@ -152,8 +155,10 @@ Reply Emulator::Impl::Search(const json& in, Ctx& c) {
     offset = *o;
   }
   json page = json::array();
-  for (size_t i = offset; i < items.size() && page.size() < max; ++i)
+  for (size_t i = offset; i < items.size() && page.size() < max; ++i) {
+    build(items[i]);
     page.push_back(std::move(items[i].record));
+  }
   json out = {{"Results", page}};
   if (offset + page.size() < items.size()) out["NextToken"] = PageToken(offset + page.size());
   return Ok(out);

@@ -42,10 +42,11 @@ Status Reconciler::SearchVersions(const KindSpec& k, std::map<std::string, json>
   std::set<std::string> existing;
   CONVERGE_RETURN_IF_ERROR(api_->ListAll("Search", SearchInput(k.kind), "Results", [&](json& r) {
     // Model records are ModelDashboardModel: {"Model": {...the model, Tags}, "Endpoints": ...}.
-    const json& o = k.kind == "Model" ? r.value("Model", json::object()).value("Model", json())
-                                      : r.value(k.kind, json());
+    const json o = k.kind == "Model" ? r.value("Model", json::object()).value("Model", json())
+                                     : r.value(k.kind, json());
     if (!o.is_object()) return Status::Ok();
     std::string name = o.value(k.name_member, "");
+    if (WrittenLately(k.kind, name)) return Status::Ok();  // read directly below
     existing.insert(name);
     if (SpecNameOfLive(name).empty()) return Status::Ok();
     candidates.push_back({{{k.name_member, name},
@@ -54,16 +55,27 @@ Status Reconciler::SearchVersions(const KindSpec& k, std::map<std::string, json>
                           TagMap(o.value("Tags", json()))});
     return Status::Ok();
   }));
-  // What converge created lately may be missing from the index: list that kind instead.
-  bool missing = false;
+  // What converge created or deleted lately may not be in the index yet, or still be there.
+  std::vector<std::string> direct;
   {
     std::lock_guard<std::mutex> lock(tag_mu_);
     for (const auto& [key, at] : written_)
-      if (key.rfind(k.kind + "/", 0) == 0 && WallSeconds() - at < kSearchLag &&
-          !existing.count(key.substr(k.kind.size() + 1)))
-        missing = true;
+      if (key.rfind(k.kind + "/", 0) == 0 && WallSeconds() - at < kSearchLag)
+        direct.push_back(key.substr(k.kind.size() + 1));
   }
-  if (missing) return ObserveVersions(k, "", out);
+  for (const std::string& name : direct) {
+    auto d = api_->Call(k.describe_op, {{k.name_member, name}});
+    if (!d.ok()) {
+      if (d.status().code() == Code::kNotFound) continue;
+      return d.status();
+    }
+    existing.insert(name);
+    if (!SpecNameOfLive(name).empty())
+      candidates.push_back({{{k.name_member, name},
+                             {k.arn_member, d->value(k.arn_member, "")},
+                             {"CreationTime", d->value("CreationTime", json(0))}},
+                            {}});  // tags: ListTags
+  }
   {
     std::lock_guard<std::mutex> lock(known_mu_);
     known_[k.kind] = std::move(existing);

@@ -49,6 +49,8 @@ Reconciler::Reconciler(std::unique_ptr<Api> api, std::string instance, Options o
       instance_(std::move(instance)),
       options_(options) {}
 
+Reconciler::~Reconciler() { SaveCache(); }
+
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto specs = std::make_shared<SpecMap>();
   for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec;

@@ -82,6 +82,7 @@ class Reconciler : public converge::Reconciler, public RunDriver {
  public:
   using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
+  ~Reconciler() override;  // saves the cache file (Options::cache_file)
 
 
   void BindSpecs(const std::vector<const Document*>& docs) override;
@@ -172,7 +173,6 @@ class Reconciler : public converge::Reconciler, public RunDriver {
   // Writes by this reconciler: the objects Search may not show yet (its index lags). Persisted.
   void NoteWrite(const std::string& key);  // "Kind/name"
   bool WrittenLately(const std::string& kind, const std::string& name);
-  bool AnyWrittenLately(const std::string& kind);
   // The cache file (Options::cache_file): read once before the first observe, written after an
   // observe or a write changed it. Best effort: a missing or broken file is an empty cache.
   void LoadCache();
@@ -215,6 +215,7 @@ class Reconciler : public converge::Reconciler, public RunDriver {
   std::map<std::string, double> written_;  // "Kind/name" -> wall time of the last write
   bool cache_loaded_ = false;
   bool cache_dirty_ = false;
+  double saved_at_ = 0;
   std::atomic<bool> search_off_{false};  // Search failed as unavailable: List calls from now on
 };
 
