@@ -41,8 +41,8 @@ std::string SpecsYaml(int i) {
     << "\n    ModelDataUrl: s3://models/" << n << "/model.tar.gz\n"
     << "  Tags: [{Key: team, Value: t" << i % 20 << "}]\n---\n"
     << "apiVersion: converge/v1\nkind: EndpointConfig\nmetadata: {name: " << n
-    << ", backend: sb}\nspec:\n  ProductionVariants:\n    - VariantName: main\n      ModelName: " << n
-    << "\n      InstanceType: ml.m5.large\n      InitialInstanceCount: " << 1 + i % 3
+    << ", backend: sb}\nspec:\n  ProductionVariants:\n    - VariantName: main\n      ModelName: "
+    << n << "\n      InstanceType: ml.m5.large\n      InitialInstanceCount: " << 1 + i % 3
     << "\n      InitialVariantWeight: 1\n---\n"
     << "apiVersion: converge/v1\nkind: Endpoint\nmetadata: {name: " << n << ", backend: sb}\n"
     << "spec: {EndpointConfigName: " << n << "}\n";
@@ -60,11 +60,14 @@ void WriteBackend(const World& w, const char* observe) {
   std::ofstream(w.dir / "specs" / "backend.yaml")
       << "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: sb}\nspec: {type: sagemaker, "
          "region: eu-west-1, url: \""
-      << w.url << "/sagemaker\", auth: {type: aws}, pollInterval: 5ms, healthTimeout: 10m, observe: " << observe
-      << "}\n";
+      << w.url
+      << "/sagemaker\", auth: {type: aws}, pollInterval: 5ms, healthTimeout: 10m, observe: "
+      << observe << "}\n";
 }
 
-std::string CacheDir(const World& w) { return (w.dir / "state" / "cache").string(); }
+std::string CacheDir(const World& w) {
+  return (w.dir / "state" / "cache").string();
+}
 
 Plan PlanOnce(World& w, bool cache, long* requests) {
   LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
@@ -142,7 +145,8 @@ World& GetWorld(int n) {
   size_t failed = 0;
   for (const auto& r : exec.Apply(*run, plan))
     if (r.outcome != Outcome::kApplied) {
-      if (!failed) std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
+      if (!failed)
+        std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
       ++failed;
     }
   if (failed) std::fprintf(stderr, "setup: %zu changes failed\n", failed);
@@ -183,8 +187,12 @@ void BM_SageMakerLoadFloor(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_SageMakerLoadFloor)->Arg(10)->Arg(100)->Arg(1000)->ArgName("N")->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(BM_SageMakerLoadFloor)
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000)
+    ->ArgName("N")
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SageMakerPlan)
     ->ArgsProduct({{10, 100, 1000}, {0, 1, 2}})
     ->ArgNames({"N", "mode"})

@@ -30,7 +30,8 @@ std::string LowerCase(std::string s) {
 // The object a write names: "Kind/name" from the request's name member or its ResourceArn.
 std::string WrittenKey(const json& input) {
   static const std::pair<const char*, const char*> kMembers[] = {
-      {"EndpointName", "Endpoint"}, {"EndpointConfigName", "EndpointConfig"},
+      {"EndpointName", "Endpoint"},
+      {"EndpointConfigName", "EndpointConfig"},
       {"ModelName", "Model"}};
   for (const auto& [member, kind] : kMembers)
     if (input.contains(member) && input[member].is_string())
@@ -124,10 +125,9 @@ void Reconciler::LoadCache() {
       tag_cache_[arn] = CachedTags{e.at("tags").get<std::map<std::string, std::string>>(),
                                    e.at("created").get<double>(), e.at("at").get<double>()};
     for (const auto& [name, e] : models.items())
-      config_models_cache_[name] =
-          CachedModels{e.at("models").get<std::vector<std::string>>(), e.at("created").get<double>()};
-    for (const auto& [key, at] : written.items())
-      written_[key] = at.get<double>();
+      config_models_cache_[name] = CachedModels{e.at("models").get<std::vector<std::string>>(),
+                                                e.at("created").get<double>()};
+    for (const auto& [key, at] : written.items()) written_[key] = at.get<double>();
   } catch (const json::exception&) {  // a broken cache is an empty one
     tag_cache_.clear();
     config_models_cache_.clear();
@@ -146,13 +146,16 @@ void Reconciler::SaveCache() {
   cache_dirty_ = false;
   const double now = WallSeconds();
   saved_at_ = now;
-  json doc = {{"version", kCacheVersion}, {"tags", json::object()}, {"models", json::object()},
+  json doc = {{"version", kCacheVersion},
+              {"tags", json::object()},
+              {"models", json::object()},
               {"written", json::object()}};
   for (const auto& [arn, e] : tag_cache_)
     if (now - e.at < kTagCacheTtl)  // expired entries would be re-read anyway
       doc["tags"][arn] = {{"tags", e.tags}, {"created", e.created}, {"at", e.at}};
   for (const auto& [name, e] : config_models_cache_)
-    if (!configs || configs->count(name)) doc["models"][name] = {{"models", e.models}, {"created", e.created}};
+    if (!configs || configs->count(name))
+      doc["models"][name] = {{"models", e.models}, {"created", e.created}};
   for (const auto& [key, at] : written_)
     if (now - at < kSearchLag) doc["written"][key] = at;
   const std::string tmp = options_.cache_file + ".tmp" + std::to_string(::getpid());

@@ -26,7 +26,9 @@ json PropertyOf(const json& resource, const std::string& name) {
   return it == resource.end() ? json() : *it;
 }
 
-std::string Text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string Text(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 // Evaluates an expression; `error` receives why it cannot be evaluated.
 bool Matches(const json& expr, const json& resource, std::string* error) {
@@ -37,7 +39,10 @@ bool Matches(const json& expr, const json& resource, std::string* error) {
   }
   bool seen = false;
   auto combine = [&](bool r, bool* out) {
-    if (!seen) *out = r; else *out = any ? (*out || r) : (*out && r);
+    if (!seen)
+      *out = r;
+    else
+      *out = any ? (*out || r) : (*out && r);
     seen = true;
   };
   bool result = true;
@@ -46,11 +51,16 @@ bool Matches(const json& expr, const json& resource, std::string* error) {
     const json v = PropertyOf(resource, f.value("Name", ""));
     const std::string want = f.value("Value", "");
     bool r = false;
-    if (op == "Exists") r = !v.is_null();
-    else if (op == "NotExists") r = v.is_null();
-    else if (op == "Equals") r = !v.is_null() && Text(v) == want;
-    else if (op == "NotEquals") r = v.is_null() || Text(v) != want;
-    else if (op == "Contains") r = !v.is_null() && Text(v).find(want) != std::string::npos;
+    if (op == "Exists")
+      r = !v.is_null();
+    else if (op == "NotExists")
+      r = v.is_null();
+    else if (op == "Equals")
+      r = !v.is_null() && Text(v) == want;
+    else if (op == "NotEquals")
+      r = v.is_null() || Text(v) != want;
+    else if (op == "Contains")
+      r = !v.is_null() && Text(v).find(want) != std::string::npos;
     else {
       *error = "Operator " + op + " is not supported by this emulator.";
       return false;
@@ -127,8 +137,9 @@ Reply Emulator::Impl::Search(const json& in, Ctx& c) {
     const json& expr = in["SearchExpression"];
     if (!expr.contains("Filters") && !expr.contains("SubExpressions") &&
         !expr.contains("NestedFilters"))
-      return Validation("A SearchExpression must contain at least one Filter, NestedFilter or "
-                        "SubExpression.");
+      return Validation(
+          "A SearchExpression must contain at least one Filter, NestedFilter or "
+          "SubExpression.");
     std::string error;
     std::erase_if(items, [&](Item& i) {
       build(i);

@@ -140,10 +140,11 @@ Status Reconciler::ListEndpoints(std::vector<LiveObject>& out) {
     return eps != bound->end() && eps->second.count(name) > 0;
   };
   std::vector<json> listed;
-  CONVERGE_RETURN_IF_ERROR(api_->ListAll("ListEndpoints", json::object(), "Endpoints", [&](json& o) {
-    listed.push_back(std::move(o));
-    return Status::Ok();
-  }));
+  CONVERGE_RETURN_IF_ERROR(
+      api_->ListAll("ListEndpoints", json::object(), "Endpoints", [&](json& o) {
+        listed.push_back(std::move(o));
+        return Status::Ok();
+      }));
   for (const json& e : listed) {
     const std::string name = e.value("EndpointName", "");
     auto tags = TagsOf(e.value("EndpointArn", ""), -1);

@@ -16,8 +16,11 @@
 // the tag converge.io/prune=false (on every retained version), so an object stays protected from
 // `--prune` after its spec is deleted; Observe reports it as LiveObject::prune_protected.
 //
+// Observe reads models and endpoints with one paged Search per kind and endpoint configs with
+// ListEndpointConfigs, their tags and models cached (docs/backends/sagemaker.md).
+//
 // Source files: reconciler.cc (names, hashes, desired documents, references), observe.cc,
-// diff.cc, apply.cc, endpoints.cc (rollout health, restore), tags.cc (tag sync, garbage
+// observe_search.cc, cache.cc (caches, the record of converge's writes), diff.cc, apply.cc, endpoints.cc (rollout health, restore), tags.cc (tag sync, garbage
 // collection), jobs.cc (everything about runs).
 #pragma once
 

@@ -33,7 +33,9 @@ TEST_F(SageMakerEmulatorTest, SearchPagesModelsWithTheirTags) {
                   .status,
               200);
   }
-  json in = {{"Resource", "Model"}, {"SortBy", "CreationTime"}, {"SortOrder", "Ascending"},
+  json in = {{"Resource", "Model"},
+             {"SortBy", "CreationTime"},
+             {"SortOrder", "Ascending"},
              {"MaxResults", 2}};
   std::vector<std::string> all;
   int pages = 0;
@@ -57,20 +59,20 @@ TEST_F(SageMakerEmulatorTest, SearchPagesModelsWithTheirTags) {
   EXPECT_EQ(r.body["Results"][0]["Model"]["Model"]["PrimaryContainer"]["Image"], "repo/churn:1");
 
   // Filters on tags, combined by And (default) or Or.
-  r = Call("Search", {{"Resource", "Model"},
-                      {"SearchExpression",
-                       {{"Filters", {{{"Name", "Tags.team"}, {"Operator", "Equals"}, {"Value", "a"}}}}}}});
+  r = Call("Search",
+           {{"Resource", "Model"},
+            {"SearchExpression",
+             {{"Filters", {{{"Name", "Tags.team"}, {"Operator", "Equals"}, {"Value", "a"}}}}}}});
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(Names(r.body["Results"], "Model", "ModelName"),
-            (std::vector<std::string>{"m3", "m1"}));
-  r = Call("Search", {{"Resource", "Model"},
-                      {"SearchExpression",
-                       {{"Operator", "Or"},
-                        {"Filters",
-                         {{{"Name", "ModelName"}, {"Value", "m0"}},
-                          {{"Name", "ModelName"}, {"Value", "m4"}}}}}}});
-  EXPECT_EQ(Names(r.body["Results"], "Model", "ModelName"),
-            (std::vector<std::string>{"m4", "m0"}));
+  EXPECT_EQ(Names(r.body["Results"], "Model", "ModelName"), (std::vector<std::string>{"m3", "m1"}));
+  r = Call(
+      "Search",
+      {{"Resource", "Model"},
+       {"SearchExpression",
+        {{"Operator", "Or"},
+         {"Filters",
+          {{{"Name", "ModelName"}, {"Value", "m0"}}, {{"Name", "ModelName"}, {"Value", "m4"}}}}}}});
+  EXPECT_EQ(Names(r.body["Results"], "Model", "ModelName"), (std::vector<std::string>{"m4", "m0"}));
 
   // The service's limits: MaxResults 1-100, a valid token, a known resource type.
   EXPECT_EQ(Call("Search", {{"Resource", "Model"}, {"MaxResults", 101}}).code(),
@@ -153,8 +155,9 @@ class SageMakerSearchObserveTest : public SageMakerEmulatorTest {
     });
     for (int i = 0; i < 3; ++i) {
       const std::string n = "svc" + std::to_string(i);
-      docs_.push_back(Doc("Model", n, {{"ExecutionRoleArn", kRole},
-                                       {"PrimaryContainer", {{"Image", "repo/svc:1"}}}}));
+      docs_.push_back(
+          Doc("Model", n,
+              {{"ExecutionRoleArn", kRole}, {"PrimaryContainer", {{"Image", "repo/svc:1"}}}}));
       docs_.push_back(Doc("EndpointConfig", n,
                           {{"ProductionVariants",
                             {{{"VariantName", "main"},
@@ -230,10 +233,10 @@ TEST_F(SageMakerSearchObserveTest, SteadyStateCostsOneSearchOrListPerKind) {
   Converge(*rec);
   EXPECT_EQ(Drift(*rec), std::set<std::string>());
   // Cold: the configs' tags and models are read once (they are no Search resource).
-  EXPECT_EQ(Ops(0), (std::vector<std::string>{"Search", "ListEndpointConfigs", "ListTags",
-                                              "DescribeEndpointConfig", "ListTags",
-                                              "DescribeEndpointConfig", "ListTags",
-                                              "DescribeEndpointConfig", "Search"}));
+  EXPECT_EQ(Ops(0),
+            (std::vector<std::string>{
+                "Search", "ListEndpointConfigs", "ListTags", "DescribeEndpointConfig", "ListTags",
+                "DescribeEndpointConfig", "ListTags", "DescribeEndpointConfig", "Search"}));
   size_t before = transport_.request_count();
   EXPECT_EQ(Drift(*rec), std::set<std::string>());
   EXPECT_EQ(Ops(before), (std::vector<std::string>{"Search", "ListEndpointConfigs", "Search"}));
@@ -324,8 +327,9 @@ TEST_F(SageMakerSearchObserveTest, ConfigCacheSurvivesProcessesAndIsInvalidated)
 TEST_F(SageMakerSearchObserveTest, ThrottledSearchIsRetried) {
   auto rec = NewReconciler();
   Converge(*rec);
-  transport_.Script({test::Answer(400, R"({"__type": "ThrottlingException", "message": "Rate exceeded"})"),
-                     test::Answer(400, R"({"__type": "ThrottlingException", "message": "Rate exceeded"})")});
+  transport_.Script(
+      {test::Answer(400, R"({"__type": "ThrottlingException", "message": "Rate exceeded"})"),
+       test::Answer(400, R"({"__type": "ThrottlingException", "message": "Rate exceeded"})")});
   size_t before = transport_.request_count();
   EXPECT_EQ(Drift(*rec), std::set<std::string>());
   auto ops = Ops(before);
