@@ -1,6 +1,7 @@
 #include "controller/backends.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <future>
 
 #include "controller/run_lifecycle.h"
@@ -20,10 +21,18 @@ std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs) {
   return out;
 }
 
+std::string CacheDirOf(const std::string& state_dir) {
+  return state_dir.empty() ? std::string() : state_dir + "/cache";
+}
+
 Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& configs,
                                    const std::string& instance, Clock& clock,
                                    const ConnectOptions& options) {
   BackendSet set;
+  if (!options.cache_dir.empty()) {
+    std::error_code ec;  // best effort: a backend without its cache is only slower
+    std::filesystem::create_directories(options.cache_dir, ec);
+  }
   for (const auto& [name, cfg] : configs) {
     const BackendFactory* factory = Backends().Find(cfg.type);
     if (factory == nullptr)
@@ -32,6 +41,7 @@ Result<BackendSet> ConnectBackends(const std::map<std::string, BackendConfig>& c
     ctx.instance = instance;
     ctx.clock = &clock;
     ctx.cancel = options.cancel;
+    ctx.cache_dir = options.cache_dir;
     if (options.attempt_hooks) ctx.attempt_hooks = options.attempt_hooks(name);
     ctx.peer = [peers = std::weak_ptr<std::map<std::string, Reconciler*>>(set.peers)](
                    const std::string& backend) -> Reconciler* {

@@ -46,7 +46,13 @@ struct ConnectOptions {
   std::function<http::AttemptHooks(const std::string& backend)> attempt_hooks;
   // Fired when converge must stop at once: waits inside a backend call end early.
   const Cancellation* cancel = nullptr;
+  // ConnectContext::cache_dir: where backends may keep caches between processes (created when
+  // missing; empty = none). CacheDirOf(state_dir) for the commands that have a state directory.
+  std::string cache_dir;
 };
+
+// The cache directory of a state directory ("<state>/cache").
+std::string CacheDirOf(const std::string& state_dir);
 
 // Connects every backend (resolving secrets). `instance` names this converge for ownership
 // labels.

@@ -69,6 +69,9 @@ struct ConnectContext {
   // one uses it — Iceberg submits compactions as runs of the YARN backend (Reconciler::Runs()).
   // Empty in contexts without other backends.
   std::function<Reconciler*(const std::string& backend)> peer;
+  // A directory the backend may keep caches in between processes (converge's state directory
+  // /cache); empty = none. Backends name their files after the Backend.
+  std::string cache_dir;
 };
 
 struct BackendFactory {

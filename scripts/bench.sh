@@ -12,3 +12,6 @@ converge_build "$BUILD"
 "$BUILD/bench/watch_bench" --benchmark_counters_tabular=true "$@"
 # YARN: requests per steady-state plan of 10 and 100 services (RM apps list + a GET per service).
 "$BUILD/bench/yarn_bench" --benchmark_counters_tabular=true "$@"
+# SageMaker: requests/time of a steady-state plan of 10/100/1,000 endpoints + configs + models,
+# observe: list (per-object reads, as before) vs search (cold and warm cache).
+"$BUILD/bench/sagemaker_bench" --benchmark_counters_tabular=true "$@"

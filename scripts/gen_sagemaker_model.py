@@ -24,7 +24,15 @@ OPERATIONS = [
     "CreateHyperParameterTuningJob", "DescribeHyperParameterTuningJob",
     "StopHyperParameterTuningJob", "ListHyperParameterTuningJobs",
     "AddTags", "ListTags", "DeleteTags",
+    "Search",
 ]
+# Search answers many resource types; converge reads only endpoints and models (Observe, see
+# docs/backends/sagemaker.md), so the records keep only those members (the rest of SearchRecord
+# pulls in hundreds of shapes: experiments, pipelines, feature groups, ...).
+TRIM = {
+    "SearchRecord": ["Endpoint", "Model"],
+    "ModelDashboardModel": ["Model", "Endpoints"],
+}
 DROP = {"documentation", "deprecated", "deprecatedMessage", "box", "sensitive"}
 
 
@@ -40,6 +48,8 @@ def main():
         if name in keep:
             return
         shape = {k: v for k, v in shapes[name].items() if k not in DROP}
+        if name in TRIM:
+            shape["members"] = {k: v for k, v in shape["members"].items() if k in TRIM[name]}
         for m in shape.get("members", {}).values():
             for k in DROP:
                 m.pop(k, None)

@@ -53,7 +53,9 @@ Result<Planned> MakePlan(const GlobalOptions& g, const std::string& dir, bool pr
   Planned p;
   p.specs = LoadSpecs(dir, DefaultKindRegistry());
   auto configs = BackendsOf(p.specs);
-  auto set = ConnectBackends(configs, g.instance, SystemClock());
+  ConnectOptions co;
+  co.cache_dir = CacheDirOf(g.state_dir);
+  auto set = ConnectBackends(configs, g.instance, SystemClock(), co);
   if (!set.ok()) return set.status();
   p.backends = std::move(*set);
   BindSpecs(p.backends, p.specs);

@@ -141,7 +141,9 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
       Err("the saved plan has errors; fix the specs and plan again");
       return 1;
     }
-    auto set = ConnectBackends(ConfigsFromSpecs(plan.backends), g.instance, SystemClock());
+    ConnectOptions co;
+    co.cache_dir = CacheDirOf(g.state_dir);
+    auto set = ConnectBackends(ConfigsFromSpecs(plan.backends), g.instance, SystemClock(), co);
     if (!set.ok()) {
       Err(set.status().message());
       return 1;

@@ -83,6 +83,7 @@ void Loop::Connect() {
     };
     return hooks;
   };
+  options.cache_dir = CacheDirOf(o_.state_dir);
   auto set = ConnectBackends(configs, o_.instance, SystemClock(), options);
   std::lock_guard<std::mutex> lock(mu_);
   if (!set.ok()) {

@@ -34,7 +34,7 @@ Status Reconciler::Apply(const ChangeRequest& change) {
         auto d = DescribeEndpoint(change.key.name);
         if (!d.ok()) return d.status();
         if (!d->has_value()) return r.status();
-        auto tags = TagsOf((**d).value("EndpointArn", ""), false);
+        auto tags = TagsOf((**d).value("EndpointArn", ""), -1);
         if (!tags.ok()) return tags.status();
         if (!Mine(*tags))
           return Status(Code::kInvalid, "endpoint " + change.key.name +

@@ -12,7 +12,8 @@
 //
 // Operations: Create/Describe/Delete/List of Model and EndpointConfig; Create/Describe/Update/
 // UpdateEndpointWeightsAndCapacities/Delete/List of Endpoint; Create/Describe/Stop/List of
-// TrainingJob, ProcessingJob, TransformJob, HyperParameterTuningJob; AddTags/ListTags/DeleteTags.
+// TrainingJob, ProcessingJob, TransformJob, HyperParameterTuningJob; AddTags/ListTags/DeleteTags;
+// Search for Resource Endpoint and Model (emulator_search.cc: records with their Tags, paged).
 // Any other target -> 400 UnknownOperationException.
 //
 // Behaviour (state advances lazily on each call; no background threads):

@@ -314,6 +314,7 @@ struct Emulator::Impl {
         {"AddTags", &Impl::AddTags},
         {"ListTags", &Impl::ListTags},
         {"DeleteTags", &Impl::DeleteTags},
+        {"Search", &Impl::Search},
     };
   }
 
@@ -379,6 +380,9 @@ struct Emulator::Impl {
   Reply UpdateWeights(const json& in, Ctx& c);
   Reply DeleteEndpoint(const json& in, Ctx& c);
   Reply ListEndpoints(const json& in, Ctx&);
+
+  // search (emulator_search.cc): Resource Endpoint and Model.
+  Reply Search(const json& in, Ctx& c);
 
   // jobs (emulator_jobs.cc)
 

@@ -27,11 +27,14 @@ bool AnyVersionProtected(const json& versions_doc) {
 }  // namespace
 
 Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string& arn,
-                                                              bool cacheable) {
+                                                              double created) {
+  const bool cacheable = created >= 0;
   if (cacheable) {
+    LoadCache();
     std::lock_guard<std::mutex> lock(tag_mu_);
-    if (auto it = tag_cache_.find(arn);
-        it != tag_cache_.end() && std::chrono::steady_clock::now() - it->second.at < kTagCacheTtl)
+    if (auto it = tag_cache_.find(arn); it != tag_cache_.end() &&
+                                        it->second.created == created &&
+                                        WallSeconds() - it->second.at < kTagCacheTtl)
       return it->second.tags;
   }
   std::map<std::string, std::string> tags;
@@ -42,16 +45,20 @@ Result<std::map<std::string, std::string>> Reconciler::TagsOf(const std::string&
   if (!s.ok()) return s;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(tag_mu_);
-    tag_cache_[arn] = CachedTags{tags, std::chrono::steady_clock::now()};
+    tag_cache_[arn] = CachedTags{tags, created, WallSeconds()};
+    cache_dirty_ = true;
   }
   return tags;
 }
 
-Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& name) {
+Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& name,
+                                                            double created) {
+  LoadCache();
   {
     std::lock_guard<std::mutex> lock(tag_mu_);
-    if (auto it = config_models_cache_.find(name); it != config_models_cache_.end())
-      return it->second;
+    if (auto it = config_models_cache_.find(name);
+        it != config_models_cache_.end() && (created < 0 || it->second.created == created))
+      return it->second.models;
   }
   auto d = api_->Call("DescribeEndpointConfig", {{"EndpointConfigName", name}});
   if (!d.ok()) return d.status();
@@ -60,24 +67,26 @@ Result<std::vector<std::string>> Reconciler::ModelsOfConfig(const std::string& n
     if (v.contains("ModelName") && v["ModelName"].is_string())
       models.push_back(v["ModelName"].get<std::string>());
   std::lock_guard<std::mutex> lock(tag_mu_);
-  config_models_cache_[name] = models;
+  // Keyed by the time the listing showed (the same member the next lookup passes).
+  config_models_cache_[name] = CachedModels{models, created >= 0 ? created : CreationTime(*d)};
+  cache_dirty_ = true;
   return models;
 }
 
 // Lists the owned versions of an immutable kind, grouped by spec name, newest first:
-// out[spec] = {"Versions": [{"Name", "Arn", "CreationTime"}, ...]}.
+// out[spec] = {"Versions": [{"Name", "Arn", "CreationTime", "Tags"[, "Models"]}, ...]}.
 Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_name,
                                    std::map<std::string, json>& out) {
   json input = json::object();
   if (!only_name.empty()) input["NameContains"] = only_name + "-";
-  std::vector<json> candidates;
+  std::vector<Listed> candidates;
   std::set<std::string> existing;  // every name listed, whoever owns it (references)
   Status s = api_->ListAll(k.list_op, input, k.list_member, [&](json& o) {
     std::string name = o.value(k.name_member, "");
     existing.insert(name);
     std::string spec = SpecNameOfLive(name);
     // Only names of converge's shape can be converge's: skip the tag lookup for the rest.
-    if (!spec.empty() && (only_name.empty() || spec == only_name)) candidates.push_back(o);
+    if (!spec.empty() && (only_name.empty() || spec == only_name)) candidates.push_back({o, {}});
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -88,8 +97,17 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
     else
       known_[k.kind].insert(existing.begin(), existing.end());
   }
-  for (const json& o : candidates) {
-    auto tags = TagsOf(o.value(k.arn_member, ""), /*cacheable=*/true);
+  return CollectVersions(k, only_name, candidates, out);
+}
+
+Status Reconciler::CollectVersions(const KindSpec& k, const std::string& only_name,
+                                   const std::vector<Listed>& candidates,
+                                   std::map<std::string, json>& out) {
+  for (const Listed& l : candidates) {
+    const json& o = l.o;
+    Result<std::map<std::string, std::string>> tags =
+        l.tags ? Result<std::map<std::string, std::string>>(*l.tags)
+               : TagsOf(o.value(k.arn_member, ""), CreationTime(o));
     if (!tags.ok()) {
       if (tags.status().code() == Code::kNotFound) continue;  // deleted meanwhile
       return tags.status();
@@ -101,7 +119,7 @@ Status Reconciler::ObserveVersions(const KindSpec& k, const std::string& only_na
                     {"CreationTime", o.value("CreationTime", json(0))},
                     {"Tags", internal::SyncedTags(*tags)}};
     if (k.kind == "EndpointConfig") {
-      auto models = ModelsOfConfig(version["Name"].get<std::string>());
+      auto models = ModelsOfConfig(version["Name"].get<std::string>(), CreationTime(o));
       if (!models.ok()) {
         if (models.status().code() == Code::kNotFound) continue;  // deleted meanwhile
         return models.status();
@@ -132,15 +150,21 @@ Result<std::optional<json>> Reconciler::DescribeEndpoint(const std::string& name
 }
 
 Result<std::vector<LiveObject>> Reconciler::Observe() {
+  LoadCache();
   std::vector<LiveObject> out;
-  const auto bound = Specs();
-  static const std::map<std::string, json> kNone;
   for (const KindSpec& k : sagemaker::Kinds()) {
     if (k.job) {
       continue;  // runs: observed by the run lifecycle through ListRuns
     } else if (k.hashed_name) {
       std::map<std::string, json> versions;
-      CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, "", versions));
+      Status s = InvalidError("");
+      // EndpointConfig is no Search resource: listed, its tags and models cached (immutable).
+      if (k.kind == "Model" && options_.search && !search_off_) {
+        s = SearchVersions(k, versions);
+        if (!s.ok() && SearchUnavailable(s)) versions.clear();
+        else CONVERGE_RETURN_IF_ERROR(s);
+      }
+      if (!s.ok()) CONVERGE_RETURN_IF_ERROR(ObserveVersions(k, "", versions));
       for (auto& [name, doc] : versions) {
         LiveObject o;
         o.key = {k.kind, name};
@@ -150,39 +174,18 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
         out.push_back(std::move(o));
       }
     } else {  // Endpoint: the name is the spec name; foreign endpoints of that name conflict.
-      std::vector<json> listed;
-      CONVERGE_RETURN_IF_ERROR(
-          api_->ListAll(k.list_op, json::object(), k.list_member, [&](json& o) {
-            listed.push_back(std::move(o));
-            return Status::Ok();
-          }));
-      auto eps = bound->find("Endpoint");
-      const auto& specs = eps == bound->end() ? kNone : eps->second;
-      for (const json& e : listed) {
-        const std::string name = e.value("EndpointName", "");
-        auto tags = TagsOf(e.value("EndpointArn", ""), false);
-        if (!tags.ok()) {
-          if (tags.status().code() == Code::kNotFound) continue;
-          // Least-privilege roles may not read the tags of other teams' endpoints: those are
-          // not converge's business unless a spec names them.
-          if (tags.status().code() == Code::kPermission && !specs.count(name)) continue;
-          return tags.status();
-        }
-        bool owned = Mine(*tags);
-        if (!owned && !specs.count(name)) continue;  // not ours and not wanted: not our business
-        LiveObject o;
-        o.key = {"Endpoint", name};
-        o.owned = owned;
-        auto d = DescribeEndpoint(name);
-        if (!d.ok()) return d.status();
-        if (!d->has_value()) continue;  // deleted between list and describe
-        o.doc = std::move(**d);
-        o.doc["Tags"] = internal::SyncedTags(*tags);
-        o.prune_protected = internal::PruneProtectedTags(o.doc["Tags"]);
-        out.push_back(std::move(o));
+      std::vector<LiveObject> endpoints;
+      Status s = InvalidError("");
+      if (options_.search && !search_off_) {
+        s = SearchEndpoints(endpoints);
+        if (!s.ok() && SearchUnavailable(s)) endpoints.clear();
+        else CONVERGE_RETURN_IF_ERROR(s);
       }
+      if (!s.ok()) CONVERGE_RETURN_IF_ERROR(ListEndpoints(endpoints));
+      for (auto& e : endpoints) out.push_back(std::move(e));
     }
   }
+  SaveCache();
   return out;
 }
 
@@ -212,7 +215,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
     if (!d.ok()) return d.status();
     if (!d->has_value()) return std::optional<LiveObject>();
     o.doc = std::move(**d);
-    auto tags = TagsOf(o.doc.value("EndpointArn", ""), false);
+    auto tags = TagsOf(o.doc.value("EndpointArn", ""), -1);
     if (!tags.ok()) return tags.status();
     o.owned = Mine(*tags);
     o.doc["Tags"] = internal::SyncedTags(*tags);

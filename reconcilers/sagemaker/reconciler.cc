@@ -40,8 +40,16 @@ json WireRequest(const json& desired) {
   return out;
 }
 
+// cache.cc: `api` reporting the object every write names ("Kind/name").
+std::unique_ptr<Api> NotingWrites(std::unique_ptr<Api> api,
+                                  std::function<void(const std::string&)> on_write);
+
 Reconciler::Reconciler(std::unique_ptr<Api> api, std::string instance, Options options)
-    : api_(std::move(api)), instance_(std::move(instance)), options_(options) {}
+    : api_(NotingWrites(std::move(api), [this](const std::string& key) { NoteWrite(key); })),
+      instance_(std::move(instance)),
+      options_(options) {}
+
+Reconciler::~Reconciler() { SaveCache(); }
 
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto specs = std::make_shared<SpecMap>();

@@ -16,11 +16,15 @@
 // the tag converge.io/prune=false (on every retained version), so an object stays protected from
 // `--prune` after its spec is deleted; Observe reports it as LiveObject::prune_protected.
 //
+// Observe reads models and endpoints with one paged Search per kind and endpoint configs with
+// ListEndpointConfigs, their tags and models cached (docs/backends/sagemaker.md).
+//
 // Source files: reconciler.cc (names, hashes, desired documents, references), observe.cc,
-// diff.cc, apply.cc, endpoints.cc (rollout health, restore), tags.cc (tag sync, garbage
+// observe_search.cc, cache.cc (caches, the record of converge's writes), diff.cc, apply.cc, endpoints.cc (rollout health, restore), tags.cc (tag sync, garbage
 // collection), jobs.cc (everything about runs).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -64,6 +68,13 @@ struct Options {
   // this clock and ends early when `cancel` fires. Null clock = the real one.
   Clock* clock = nullptr;
   const Cancellation* cancel = nullptr;
+  // How Observe reads models and endpoints: one paged `Search` per kind, whose records carry
+  // each object with its tags (false, or a service without Search / a role without
+  // sagemaker:Search: List* + ListTags + Describe per object). docs/backends/sagemaker.md.
+  bool search = true;
+  // Where the tags and models of immutable objects (and the endpoints converge wrote lately) are
+  // kept between processes; empty = in memory only.
+  std::string cache_file;
 };
 
 // How long a run of a job may take: its StoppingCondition plus 15 minutes to start and upload;
@@ -74,6 +85,7 @@ class Reconciler : public converge::Reconciler, public RunDriver {
  public:
   using SpecMap = std::map<std::string, std::map<std::string, json>>;  // kind -> name -> spec
   Reconciler(std::unique_ptr<Api> api, std::string instance, Options options = {});
+  ~Reconciler() override;  // saves the cache file (Options::cache_file)
 
 
   void BindSpecs(const std::vector<const Document*>& docs) override;
@@ -116,10 +128,13 @@ class Reconciler : public converge::Reconciler, public RunDriver {
   json CreateTags(json tags, const std::string& name) const;
   // Whether an object's tags say this converge instance manages it.
   bool Mine(const std::map<std::string, std::string>& tags) const;
-  Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, bool cacheable);
+  // The tags of `arn`. `created` >= 0: an immutable object created then, whose tags may come from
+  // the cache (re-read after kTagCacheTtl, and at once when the object was re-created).
+  Result<std::map<std::string, std::string>> TagsOf(const std::string& arn, double created);
   // The live model names an endpoint config's variants use (DescribeEndpointConfig, cached:
-  // configs are immutable). Deletes are ordered by it: a config goes before its models.
-  Result<std::vector<std::string>> ModelsOfConfig(const std::string& name);
+  // configs are immutable; `created` >= 0 must match the cached object's). Deletes are ordered by
+  // it: a config goes before its models.
+  Result<std::vector<std::string>> ModelsOfConfig(const std::string& name, double created = -1);
   DiffResult DiffObject(const json& desired, const json& live, const json& last_applied) const;
   DiffResult DiffVersions(const KindSpec& k, const json& desired, const json& live,
                           const json& last_applied) const;
@@ -143,6 +158,29 @@ class Reconciler : public converge::Reconciler, public RunDriver {
   RunRecord RunOf(const KindSpec& k, const json& o) const;
   Status ObserveVersions(const KindSpec& k, const std::string& only_name,
                          std::map<std::string, json>& out);
+  // A listed object (name, ARN, CreationTime members of `k`) and its tags when the listing
+  // carried them (Search records).
+  struct Listed {
+    json o;
+    std::optional<std::map<std::string, std::string>> tags;
+  };
+  // The owned versions among `candidates`, grouped by spec name, newest first (ObserveVersions).
+  Status CollectVersions(const KindSpec& k, const std::string& only_name,
+                         const std::vector<Listed>& candidates, std::map<std::string, json>& out);
+  // observe_search.cc: Observe's reads through Search (and ListEndpoints: the List path).
+  Status SearchVersions(const KindSpec& k, std::map<std::string, json>& out);
+  Status SearchEndpoints(std::vector<LiveObject>& out);
+  Status ListEndpoints(std::vector<LiveObject>& out);
+  // Whether a failed Search means "use the List calls" (unknown operation, access denied).
+  bool SearchUnavailable(const Status& s);
+  // Writes by this reconciler: the objects Search may not show yet (its index lags). Persisted.
+  void NoteWrite(const std::string& key);  // "Kind/name"
+  bool WrittenLately(const std::string& kind, const std::string& name);
+  // The cache file (Options::cache_file): read once before the first observe, written after an
+  // observe or a write changed it. Best effort: a missing or broken file is an empty cache.
+  void LoadCache();
+  void SaveCache();
+  double WallSeconds() const;
   Result<std::optional<json>> DescribeEndpoint(const std::string& name);
   Status GarbageCollect(const KindSpec& k, const std::string& spec_name, const json& keep_name);
   Status DeleteVersions(const KindSpec& k, const json& versions);
@@ -157,16 +195,31 @@ class Reconciler : public converge::Reconciler, public RunDriver {
   mutable std::mutex known_mu_;
   std::map<std::string, std::set<std::string>> known_;  // kind -> names that exist (any owner)
   std::shared_ptr<const SpecMap> specs_ = std::make_shared<SpecMap>();
-  std::mutex tag_mu_;
+  std::mutex tag_mu_;  // guards the caches below
   // Tags of immutable objects by ARN, re-read after kTagCacheTtl: ownership tags never change,
-  // but user tags may be edited outside converge (drift a long-running watch should see).
+  // but user tags may be edited outside converge (drift a long-running watch should see). An
+  // object deleted and re-created under the same name (same ARN) has another CreationTime: its
+  // entry no longer counts. Wall-clock seconds, so entries stay valid across processes.
   struct CachedTags {
     std::map<std::string, std::string> tags;
-    std::chrono::steady_clock::time_point at;
+    double created = 0;
+    double at = 0;
   };
-  static constexpr std::chrono::minutes kTagCacheTtl{5};
+  static constexpr double kTagCacheTtl = 300;
+  // How long after a write of converge Search may not show it yet: such objects are read with
+  // Describe / List instead (the Search index is updated asynchronously).
+  static constexpr double kSearchLag = 120;
   std::map<std::string, CachedTags> tag_cache_;
-  std::map<std::string, std::vector<std::string>> config_models_cache_;  // by config name
+  struct CachedModels {
+    std::vector<std::string> models;
+    double created = 0;
+  };
+  std::map<std::string, CachedModels> config_models_cache_;  // by config name
+  std::map<std::string, double> written_;  // "Kind/name" -> wall time of the last write
+  bool cache_loaded_ = false;
+  bool cache_dirty_ = false;
+  double saved_at_ = 0;
+  std::atomic<bool> search_off_{false};  // Search failed as unavailable: List calls from now on
 };
 
 // Pure helpers, exposed for tests.

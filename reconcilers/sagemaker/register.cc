@@ -1,5 +1,6 @@
 // SageMaker's entry in the backend registry (reconcilers/registry.h).
 #include <algorithm>
+#include <cctype>
 
 #include "reconcilers/registry.h"
 #include "reconcilers/sagemaker/client.h"
@@ -33,6 +34,7 @@ Options OptionsOf(const BackendConfig& cfg) {
   if (cfg.spec.contains("retainVersions") && cfg.spec["retainVersions"].is_number_integer())
     options.retain_versions = cfg.spec["retainVersions"].get<int>();
   if (cfg.poll_interval.count() > 0) options.poll_interval = cfg.poll_interval;
+  if (cfg.spec.contains("observe") && cfg.spec["observe"] == "list") options.search = false;
   return options;
 }
 
@@ -69,7 +71,12 @@ void RegisterBackend(BackendRegistry& registry) {
          {{"type", "integer"},
           {"minimum", 1},
           {"maximum", 100},
-          {"description", "versions of each Model / EndpointConfig spec kept for rollback"}}}}}};
+          {"description", "versions of each Model / EndpointConfig spec kept for rollback"}}},
+        {"observe",
+         {{"enum", {"search", "list"}},
+          {"description",
+           "how a plan reads models and endpoints: one paged Search per kind (default), or "
+           "List + ListTags + Describe per object"}}}}}};
   f.validate_backend = ValidateMembers;
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
@@ -80,6 +87,12 @@ void RegisterBackend(BackendRegistry& registry) {
     Options options = OptionsOf(cfg);
     options.clock = ctx.clock;
     options.cancel = ctx.cancel;
+    if (!ctx.cache_dir.empty()) {
+      std::string file = cfg.name;
+      for (char& c : file)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+      options.cache_file = ctx.cache_dir + "/sagemaker-" + file + ".json";
+    }
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
         std::make_unique<ClientApi>(std::move(*client)), ctx.instance, options));
   };

@@ -146,7 +146,7 @@ Status Reconciler::GarbageCollect(const KindSpec& k, const std::string& spec_nam
       for (const auto& v : doc["Versions"]) {
         // Any failure other than "gone" stops the collection: a config whose models are not
         // known would otherwise lose them (rollback targets, or what an endpoint runs).
-        auto models = ModelsOfConfig(v.value("Name", ""));
+        auto models = ModelsOfConfig(v.value("Name", ""), internal::CreationTime(v));
         if (!models.ok()) {
           if (models.status().code() == Code::kNotFound) continue;
           return models.status();

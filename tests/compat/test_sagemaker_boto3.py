@@ -333,6 +333,35 @@ class SageMakerBoto3Test(unittest.TestCase):
         self.assertEqual(error(self.sm.list_tags, ResourceArn=arn.replace("tagged", "other"))[0],
                          "ValidationException")
 
+    def test_search_endpoints_and_models_with_tags(self):
+        """Search (what converge's observe uses): records of the model's shapes, tags included,
+        boto3's paginator over NextToken, filters on tags."""
+        for i in range(12):
+            self.model("search-%02d" % i, Tags=[{"Key": "team", "Value": "a" if i % 3 else "b"}])
+        paginator = self.sm.get_paginator("search")
+        pages = list(paginator.paginate(Resource="Model", SortBy="CreationTime",
+                                        SortOrder="Ascending", PaginationConfig={"PageSize": 5}))
+        self.assertEqual([len(p["Results"]) for p in pages], [5, 5, 2])
+        models = [r["Model"]["Model"] for p in pages for r in p["Results"]]
+        self.assertEqual([m["ModelName"] for m in models], ["search-%02d" % i for i in range(12)])
+        self.assertEqual(models[0]["Tags"], [{"Key": "team", "Value": "b"}])
+        self.assertEqual(models[0]["PrimaryContainer"]["Image"], "repo/churn:1")
+        only_b = self.sm.search(Resource="Model", SearchExpression={"Filters": [
+            {"Name": "Tags.team", "Operator": "Equals", "Value": "b"}]}, MaxResults=100)
+        self.assertEqual(sorted(r["Model"]["Model"]["ModelName"] for r in only_b["Results"]),
+                         ["search-00", "search-03", "search-06", "search-09"])
+        self.serving()
+        ep = self.wait_in_service()
+        found = self.sm.search(Resource="Endpoint")["Results"]
+        self.assertEqual(len(found), 1)
+        record = found[0]["Endpoint"]
+        for member in ("EndpointName", "EndpointArn", "EndpointConfigName", "EndpointStatus",
+                       "ProductionVariants", "CreationTime", "LastModifiedTime"):
+            self.assertEqual(record[member], ep[member], member)
+        self.assertEqual(record["Tags"], [{"Key": "team", "Value": "ml"}])
+        self.assertEqual(error(self.sm.search, Resource="Model", MaxResults=101)[0],
+                         "ValidationException")  # botocore does not check `max`: the service does
+
     # ----- jobs ---------------------------------------------------------------------------------
 
     def training(self, name, image="repo/train:1"):

@@ -21,6 +21,8 @@ class FakeApi : public Api {
   Result<json> Call(const std::string& op, const json& input) override {
     calls.push_back({op, input});
     auto it = ops.find(op);
+    // Like a SageMaker-compatible service without Search: the reconciler falls back to List.
+    if (it == ops.end() && op == "Search") return InvalidError("UnknownOperationException");
     if (it == ops.end()) return NotFoundError(op + " not faked");
     return it->second(input);
   }
