@@ -78,6 +78,16 @@ sed -i 's#number_of_containers: 2#number_of_containers: 3#' "$WORK/yarn/sleepers
 run "one more sleeper: a scale (the component PUT), not an upgrade; the application is not resubmitted" plan "$WORK/yarn"
 run "apply it" apply "$WORK/yarn" --auto-approve
 
+# Iceberg: a writer makes the sandbox table busy; the policy's compaction fires and runs as a
+# spark-sql application on the sandbox's YARN; expiry keeps the last 10 snapshots.
+cp -r "$CONVERGE_ROOT/examples/iceberg" "$WORK/lake"
+sed -i "s#http://127.0.0.1:8480#$URL#g" "$WORK/lake/backends.yaml"
+curl -sf -X POST "$URL/_admin/iceberg/append" -H 'Content-Type: application/json' \
+  -d '{"table": "analytics.events", "commits": 12, "files_per_commit": 10, "file_size_bytes": 4000000}' >/dev/null
+run "Iceberg: which maintenance fires on analytics.events, and why" plan "$WORK/lake"
+run "apply (takes the table lock, compacts through YARN, checks the replace snapshot)" apply "$WORK/lake" --auto-approve
+run "nothing is due any more" plan "$WORK/lake"
+
 # converge watch: a commit lands, the backend follows.
 # (/shop/web, released after the rollback above, differs from what was applied: with selfHeal
 # off the watch reports that drift instead of correcting it, and --once then exits 1.)

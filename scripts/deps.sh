@@ -4,7 +4,7 @@
 set -euo pipefail
 
 CONVERGE_DEBS=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git curl
   libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libre2-dev libvalijson-dev libavro-dev  # libavro-dev: Iceberg manifest lists and manifests
