@@ -31,18 +31,27 @@ struct Parser {
     if (i < s.size() && s[i] == c) return ++i, true;
     return false;
   }
+  // '...' or "...", also shell-escaped as \"...\" inside a double-quoted command line.
   std::optional<std::string> Quoted() {
     Space();
+    const bool escaped = i + 1 < s.size() && s[i] == '\\' && (s[i + 1] == '"' || s[i + 1] == '\'');
+    if (escaped) ++i;
     if (i >= s.size() || (s[i] != '\'' && s[i] != '"')) return std::nullopt;
     const char q = s[i++];
     std::string out;
-    while (i < s.size() && s[i] != q) {
+    while (i < s.size()) {
+      if (escaped && s[i] == '\\' && i + 1 < s.size() && s[i + 1] == q) {
+        i += 2;
+        return out;
+      }
+      if (!escaped && s[i] == q) {
+        ++i;
+        return out;
+      }
       if (s[i] == '\\' && i + 1 < s.size()) ++i;
       out += s[i++];
     }
-    if (i >= s.size()) return std::nullopt;
-    ++i;
-    return out;
+    return std::nullopt;
   }
   std::string Word() {
     Space();
@@ -112,7 +121,8 @@ std::optional<std::pair<std::string, json>> ParseCall(const std::string& command
 
 std::optional<int64_t> TimestampMs(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (sscanf(text.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
+  if (sscanf(text.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3)
+    return std::nullopt;
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;

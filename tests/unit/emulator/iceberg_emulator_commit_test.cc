@@ -2,6 +2,7 @@
 // expire-snapshots commit, refs), the simulated writer / rewrite / orphan removal on the files
 // in the warehouse, and persistence across a sandbox restart.
 #include <filesystem>
+#include <fstream>
 
 #include "reconcilers/iceberg/avro_manifest.h"
 #include "tests/unit/emulator/iceberg_emulator_fixture.h"
@@ -294,6 +295,48 @@ TEST_F(IcebergEmulatorTest, RemoveOrphansDeletesOnlyUnreferencedOldFiles) {
   EXPECT_GE(gone.size(), 10u + 2u + 2u);  // + the old manifests and manifest lists
   m = Load("db", "t")["metadata"];
   for (const avro::DataFile& f : LiveFiles(m)) EXPECT_TRUE(fs::exists(f.path.substr(7)));
+}
+
+TEST_F(IcebergEmulatorTest, RunCommandCarriesOutSparkProcedureCalls) {
+  StartServer();
+  EXPECT_FALSE(emu().RunCommand("sleep 1").has_value());
+  EXPECT_FALSE(emu().RunCommand("spark-sql -e \"CALL system.snapshot('db.t')\"").has_value());
+  Append("db.events", 2, 5, 1000);
+  std::optional<Status> st = emu().RunCommand(
+      "spark-submit --class x job.jar -e \"CALL lake.system.rewrite_data_files(table => "
+      "'db.events', options => map('target-file-size-bytes', '4000', 'min-input-files', '5'), "
+      "where => \\\"event_date = '1970-01-01'\\\")\"");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->ok()) << st->ToString();
+  EXPECT_EQ(Load("db", "events")["metadata"]["snapshots"].size(), 2u) << "where matched nothing";
+  st = emu().RunCommand(
+      "CALL lake.system.rewrite_data_files(table => 'db.events', options => "
+      "map('target-file-size-bytes', '4000', 'min-input-files', '5'))");
+  ASSERT_TRUE(st.has_value() && st->ok());
+  json m = Load("db", "events")["metadata"];
+  EXPECT_EQ(m["snapshots"].back()["summary"]["operation"], "replace");
+  EXPECT_EQ(LiveFiles(m).size(), 3u);
+
+  const std::string stray = (dir_ / "warehouse" / "db" / "events" / "data" / "stray").string();
+  { std::ofstream(stray) << "x"; }
+  st = emu().RunCommand(
+      "CALL system.remove_orphan_files(table => 'db.events', older_than => TIMESTAMP "
+      "'2100-01-01 00:00:00', dry_run => true)");
+  ASSERT_TRUE(st.has_value() && st->ok()) << st->ToString();
+  EXPECT_TRUE(fs::exists(stray));
+  st = emu().RunCommand(
+      "CALL system.remove_orphan_files(table => 'db.events', older_than => TIMESTAMP "
+      "'2100-01-01 00:00:00')");
+  ASSERT_TRUE(st.has_value() && st->ok());
+  EXPECT_FALSE(fs::exists(stray));
+
+  emu().SetFailingImages({"events"});
+  st = emu().RunCommand("CALL system.rewrite_data_files('db.events')");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(st->ok());
+  st = emu().RunCommand("CALL system.rewrite_data_files(table => 'db.nope')");
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->code(), Code::kNotFound);
 }
 
 TEST_F(IcebergEmulatorTest, TablesSurviveASandboxRestartFromTheStateFile) {
