@@ -20,6 +20,7 @@
 #include <map>
 #include <sstream>
 
+#include "bench/bench_setup.h"
 #include "controller/backends.h"
 #include "controller/executor.h"
 #include "controller/planner.h"
@@ -90,26 +91,7 @@ World& GetWorld(int n) {
   if (!st.ok()) std::abort();
   w.store = std::move(*st);
   // Converge the sandbox once with the real executor (parallel), so plans are steady-state.
-  LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
-  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
-  auto live = ObserveAll(*set);
-  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-  Plan plan = ComputePlan(in, PlanOptions{});
-  Progress quiet(stderr, /*quiet=*/true);
-  ExecOptions eo;
-  eo.parallelism = 8;
-  eo.poll_interval = std::chrono::milliseconds(5);
-  Executor exec(ExecContext{w.store.get(), set->reconcilers, set->configs, &SystemClock(), &quiet},
-                eo);
-  auto run = w.store->BeginRun("bench-setup", "");
-  auto results = exec.Apply(*run, plan);
-  size_t failed = 0;
-  for (const auto& r : results)
-    if (r.outcome != Outcome::kApplied) {
-      if (!failed) std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
-      ++failed;
-    }
-  if (failed) std::fprintf(stderr, "setup: %zu of %zu changes failed\n", failed, results.size());
+  bench::ConvergeOnce((w.dir / "specs").string(), *w.store);
   return w;
 }
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <sstream>
 
+#include "bench/bench_setup.h"
 #include "controller/backends.h"
 #include "controller/executor.h"
 #include "controller/planner.h"
@@ -126,30 +127,7 @@ World& GetWorld(int n) {
     for (const auto& d : specs.diagnostics) std::fprintf(stderr, "%s\n", d.ToString().c_str());
     std::abort();
   }
-  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
-  if (!set.ok()) {
-    std::fprintf(stderr, "connect: %s\n", set.status().ToString().c_str());
-    std::abort();
-  }
-  BindSpecs(*set, specs);
-  auto live = ObserveAll(*set);
-  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-  Plan plan = ComputePlan(in, PlanOptions{});
-  Progress quiet(stderr, /*quiet=*/true);
-  ExecOptions xo;
-  xo.parallelism = 8;
-  xo.poll_interval = std::chrono::milliseconds(5);
-  Executor exec(ExecContext{w.store.get(), set->reconcilers, set->configs, &SystemClock(), &quiet},
-                xo);
-  auto run = w.store->BeginRun("bench-setup", "");
-  size_t failed = 0;
-  for (const auto& r : exec.Apply(*run, plan))
-    if (r.outcome != Outcome::kApplied) {
-      if (!failed)
-        std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
-      ++failed;
-    }
-  if (failed) std::fprintf(stderr, "setup: %zu changes failed\n", failed);
+  if (bench::ConvergeOnce((w.dir / "specs").string(), *w.store) > 0) std::abort();
   return w;
 }
 

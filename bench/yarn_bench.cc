@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/bench_setup.h"
 #include "controller/backends.h"
 #include "controller/executor.h"
 #include "controller/planner.h"
@@ -78,25 +79,7 @@ World& GetWorld(int n) {
   auto st = store::Store::Open((w.dir / "state").string());
   if (!st.ok()) std::abort();
   w.store = std::move(*st);
-  // Converge once with the real executor so that every later plan is steady-state.
-  LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
-  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
-  BindSpecs(*set, specs);
-  auto live = ObserveAll(*set);
-  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-  Plan plan = ComputePlan(in, PlanOptions{});
-  Progress quiet(stderr, /*quiet=*/true);
-  ExecOptions eo;
-  eo.parallelism = 8;
-  eo.poll_interval = std::chrono::milliseconds(5);
-  Executor exec(ExecContext{w.store.get(), set->reconcilers, set->configs, &SystemClock(), &quiet},
-                eo);
-  auto run = w.store->BeginRun("bench-setup", "");
-  for (const auto& r : exec.Apply(*run, plan)) {
-    if (r.outcome != Outcome::kApplied) {
-      std::fprintf(stderr, "setup: %s: %s\n", r.key.ToString().c_str(), r.message.c_str());
-    }
-  }
+  bench::ConvergeOnce((w.dir / "specs").string(), *w.store);
   return w;
 }
 

@@ -11,22 +11,6 @@ namespace {
 
 constexpr char kUnitSeparator = '\x1f';
 
-std::string PercentEncodePathPart(const std::string& s) {
-  // Unreserved characters stay; everything else (the unit separator too) is %XX.
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
@@ -233,12 +217,12 @@ std::string Client::TablePath(const TableIdent& table) const {
   std::string prefix;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (config_ && !config_->prefix.empty()) prefix = "/" + PercentEncodePathPart(config_->prefix);
+    if (config_ && !config_->prefix.empty()) prefix = "/" + http::UrlEncode(config_->prefix);
   }
   std::string ns;
   for (size_t i = 0; i < table.ns.size(); ++i) ns += (i ? std::string(1, kUnitSeparator) : "") + table.ns[i];
-  return "/v1" + prefix + "/namespaces/" + PercentEncodePathPart(ns) + "/tables/" +
-         PercentEncodePathPart(table.name);
+  return "/v1" + prefix + "/namespaces/" + http::UrlEncode(ns) + "/tables/" +
+         http::UrlEncode(table.name);
 }
 
 Result<std::optional<LoadedTable>> Client::LoadTable(const TableIdent& table,

@@ -17,20 +17,7 @@ std::string Lower(std::string s) {
 }
 
 // Query-string escaping of a tag value ('=' and '/' included: the RM splits on ',').
-std::string Escape(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string Escape(const std::string& s) { return http::UrlEncode(s); }
 
 RunRecord RecordOf(const json& app) {
   RunRecord r;
