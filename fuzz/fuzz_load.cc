@@ -24,6 +24,7 @@ void LoadAndCheck(const KindRegistry& registry, const uint8_t* data, size_t size
   for (const Diagnostic& d : result.diagnostics) {
     const std::string text = d.ToString();
     if (text.empty() || d.message.empty()) Broken("a diagnostic without a message");
+    if (d.message.find(kValidatorFailed) != std::string::npos) Broken("a validator threw: " + text);
     if (d.pos.line < 0 || d.pos.line > lines || d.pos.column < 0 ||
         (d.pos.line > 0 && d.pos.column == 0))
       Broken("a diagnostic outside the text: " + text);

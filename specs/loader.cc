@@ -557,8 +557,13 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
         std::string why = info->validate_name(doc.name);
         if (!why.empty()) errs.push_back({"/metadata/name", why});
       }
-      // Kind validators see paths relative to the document root.
-      if (info->validate) info->validate(doc, errs);
+      // Kind validators see paths relative to the document root. They must not throw; if one
+      // does (a bug: fuzz/ looks for this message), the document is an error, not a crash.
+      try {
+        if (info->validate) info->validate(doc, errs);
+      } catch (const std::exception& e) {
+        errs.push_back({"", std::string(kValidatorFailed) + e.what()});
+      }
     }
     AddPathDiagnostics(file, node, doc, errs, out.diagnostics);
     bool has_error = !envelope_ok || std::any_of(errs.begin(), errs.end(), [](const auto& e) {
