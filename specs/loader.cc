@@ -168,7 +168,7 @@ class Converter {
         bool ok = true;
         std::map<std::string, YAML::Mark> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& k = it->first;
+          const YAML::Node k = it->first;  // a copy: `it->` is a temporary proxy
           if (!k.IsScalar()) {
             Error(k.Mark(), "mapping keys must be strings, found a " +
                                 std::string(k.IsMap() ? "mapping" : "sequence"));
