@@ -21,8 +21,10 @@ void LoadAndCheck(const KindRegistry& registry, const uint8_t* data, size_t size
   LoadResult result;
   LoadContent("fuzz.yaml", content, registry, LoadLimits{}, result);
   CheckDocumentSet(registry, result);
+  static const bool verbose = std::getenv("CONVERGE_FUZZ_VERBOSE") != nullptr;
   for (const Diagnostic& d : result.diagnostics) {
     const std::string text = d.ToString();
+    if (verbose) std::fprintf(stderr, "%s\n", text.c_str());
     if (text.empty() || d.message.empty()) Broken("a diagnostic without a message");
     if (d.message.find(kValidatorFailed) != std::string::npos) Broken("a validator threw: " + text);
     if (d.pos.line < 0 || d.pos.line > lines || d.pos.column < 0 ||

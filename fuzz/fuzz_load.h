@@ -4,7 +4,8 @@
 //    catch those; a validator that throws shows up as a kValidatorFailed error, also a failure);
 //  - every diagnostic is printable and its line:column lies inside the text (or is 0:0);
 //  - every document that survives has a kind the registry knows, a name and a revision.
-// A broken guarantee aborts, so libFuzzer saves the input as a reproducer.
+// A broken guarantee aborts, so libFuzzer saves the input as a reproducer. With
+// CONVERGE_FUZZ_VERBOSE set, every diagnostic is printed (to see what a reproducer does).
 #pragma once
 
 #include <cstddef>

@@ -513,6 +513,10 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
     fail(PosOfOffset(file, content, bad), what + " (spec files must be UTF-8 text)");
     return;
   }
+  if (auto stray = FindStrayFlowEntry(content)) {  // before LoadAll: it would never return
+    fail(PosOfOffset(file, content, stray->offset), stray->message);
+    return;
+  }
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(content);
