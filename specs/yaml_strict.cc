@@ -101,6 +101,10 @@ class WhereHandler : public YAML::EventHandler {
 // A superset of the commas yaml-cpp scans as a flow entry where a document-level node starts:
 // one after a blank, at a line start, or right after a closing bracket or quote.
 bool MayHaveStrayFlowEntry(const std::string& content) {
+  // A tag or anchor right before the comma (`--- !e!x,`) also counts (found by fuzz/loader).
+  if (content.find(',') != std::string::npos &&
+      content.find_first_of("!&") != std::string::npos)
+    return true;
   for (size_t i = content.find(','); i != std::string::npos; i = content.find(',', i + 1)) {
     if (i == 0) return true;
     char p = content[i - 1];
