@@ -193,7 +193,9 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   // Prune candidates: owned live objects without a spec.
   const bool load_failed = !in.specs->failed_files.empty();
   std::vector<PlannedChange> deletes;
-  for (const auto& [backend, objects] : in.live) {
+  for (const auto& live_of_backend : in.live) {  // no binding: clang 14 cannot capture one
+    const std::string& backend = live_of_backend.first;
+    const auto& objects = live_of_backend.second;
     Reconciler* rec = in.reconcilers.at(backend);
     const BackendConfig& cfg = in.backends.at(backend);
     for (const auto& o : objects) {

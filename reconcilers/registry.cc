@@ -79,7 +79,9 @@ KindRegistry BackendRegistry::LoaderKinds() const {
     std::map<std::string, BackendMembers> types;
     for (const auto& [type, c] : *checks) types[type] = c.members;
     ValidateBackend(doc, types, out);
-    std::string type = doc.spec.is_object() ? doc.spec.value("type", "") : "";
+    // Not spec.value("type", ""): it throws when type is not a string (fuzz/marathon_app).
+    auto t = doc.spec.is_object() ? doc.spec.find("type") : doc.spec.end();
+    std::string type = t != doc.spec.end() && t->is_string() ? t->get<std::string>() : "";
     auto it = checks->find(type);
     if (it == checks->end()) return;
     if (it->second.schema) {

@@ -11,6 +11,7 @@ CONVERGE_DEBS=(
   python3 python3-marathon python3-jsonschema python3-yaml python3-requests python3-botocore python3-boto3
   python3-avro  # tests/compat: reads back the Iceberg sandbox catalog's manifests
   chromium chromium-driver python3-selenium  # tests/browser: the status page in headless chromium
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: ASan + UBSan builds and libFuzzer (libclang_rt.fuzzer)
 )
 
 converge_install_deps() {

@@ -95,7 +95,15 @@ void ValidateAuth(const json& auth, const BackendMembers* type, std::vector<Path
     Err(out, "/spec/auth", "auth must be a mapping {type: ..., ...}");
     return;
   }
-  std::string at = auth.value("type", "none");
+  // Not auth.value("type", ...): it throws on a non-string (found by fuzz/marathon_app).
+  auto type_member = auth.find("type");
+  std::string at = type_member == auth.end() ? "none"
+                   : type_member->is_string() ? type_member->get<std::string>()
+                                              : "";
+  if (type_member != auth.end() && !type_member->is_string()) {
+    Err(out, "/spec/auth/type", "auth.type must be a string");
+    return;
+  }
   static const std::set<std::string> kAuthMembers = {
       "type", "username", "password", "token", "profile", "user",
       "clientId", "clientSecret", "tokenUrl", "scope"};

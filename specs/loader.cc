@@ -114,7 +114,7 @@ class Converter {
         bool ok = true;
         std::map<std::string, YAML::Mark> seen;
         for (auto it = node.begin(); it != node.end(); ++it) {
-          const YAML::Node& k = it->first;
+          const YAML::Node k = it->first;  // a copy: `it->` is a temporary proxy
           if (!k.IsScalar()) {
             Error(k.Mark(), "mapping keys must be strings, found a " +
                                 std::string(k.IsMap() ? "mapping" : "sequence"));
@@ -418,6 +418,10 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
     fail(PosOfOffset(file, content, bad), what + " (spec files must be UTF-8 text)");
     return;
   }
+  if (auto stray = FindStrayFlowEntry(content)) {  // before LoadAll: it would never return
+    fail(PosOfOffset(file, content, stray->offset), stray->message);
+    return;
+  }
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(content);
@@ -462,8 +466,13 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
         std::string why = info->validate_name(doc.name);
         if (!why.empty()) errs.push_back({"/metadata/name", why});
       }
-      // Kind validators see paths relative to the document root.
-      if (info->validate) info->validate(doc, errs);
+      // Kind validators see paths relative to the document root. They must not throw; if one
+      // does (a bug: fuzz/ looks for this message), the document is an error, not a crash.
+      try {
+        if (info->validate) info->validate(doc, errs);
+      } catch (const std::exception& e) {
+        errs.push_back({"", std::string(kValidatorFailed) + e.what()});
+      }
     }
     AddPathDiagnostics(file, node, doc, errs, out.diagnostics);
     bool has_error = !envelope_ok || std::any_of(errs.begin(), errs.end(), [](const auto& e) {

@@ -75,6 +75,9 @@ struct LoadResult {
   size_t ErrorCount() const;
 };
 
+// The start of the error reported when a kind's validator throws (a bug in the validator).
+inline constexpr char kValidatorFailed[] = "internal error: the spec validator failed: ";
+
 // Loads and validates every document under `root` (a directory or a single file), then checks
 // cross-document rules: unique kind+name, backend references resolved.
 LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,

@@ -1,6 +1,10 @@
 #include "specs/yaml_strict.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
+#include <sstream>
 
 namespace converge {
 namespace {
@@ -70,7 +74,75 @@ bool IsMarkerLine(const std::string& content, size_t i) {
          content[i + 3] == '\r' || content[i + 3] == '\n';
 }
 
+// Only remembers where the parser is: the mark of the latest node event.
+class WhereHandler : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& m) override { mark = m; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { mark = m; }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { mark = m; }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    mark = m;
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    mark = m;
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    mark = m;
+  }
+  void OnMapEnd() override {}
+  YAML::Mark mark;
+};
+
+// A superset of the commas yaml-cpp scans as a flow entry where a document-level node starts:
+// one after a blank, at a line start, or right after a closing bracket or quote.
+bool MayHaveStrayFlowEntry(const std::string& content) {
+  // A tag or anchor right before the comma (`--- !e!x,`) also counts (found by fuzz/loader).
+  if (content.find(',') != std::string::npos &&
+      content.find_first_of("!&") != std::string::npos)
+    return true;
+  for (size_t i = content.find(','); i != std::string::npos; i = content.find(',', i + 1)) {
+    if (i == 0) return true;
+    char p = content[i - 1];
+    if (p == ' ' || p == '\t' || p == '\n' || p == '\r' || p == ']' || p == '}' || p == '"' ||
+        p == '\'')
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::optional<YamlFinding> FindStrayFlowEntry(const std::string& content) {
+  if (!MayHaveStrayFlowEntry(content)) return std::nullopt;
+  // Every real document starts at the beginning or at a `---` / `...` line.
+  size_t limit = 2;
+  for (size_t i = 0; i < content.size();) {
+    if (IsMarkerLine(content, i)) ++limit;
+    size_t nl = content.find('\n', i);
+    if (nl == std::string::npos) break;
+    i = nl + 1;
+  }
+  std::istringstream in(content);
+  YAML::Parser parser(in);
+  WhereHandler where;
+  try {
+    for (size_t docs = 1; parser.HandleNextDocument(where); ++docs) {
+      if (docs > limit) {
+        size_t at = where.mark.is_null() ? 0 : BomLength(content) + where.mark.pos;
+        return YamlFinding{std::min(at, content.size()),
+                           "unexpected \",\" outside a flow collection ([...] or {...}); quote "
+                           "the value if the comma is part of it"};
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;  // LoadAll reports any parse error itself
+}
 
 std::optional<YamlFinding> FindUnterminatedQuote(const std::string& content,
                                                  const std::vector<YAML::Node>& docs) {

@@ -3,7 +3,10 @@
 //  - a quoted scalar ("..." or '...') whose closing quote is missing runs to the end of the input
 //    and swallows the rest of the document; it is reported at the opening quote;
 //  - a new document that starts without `---` (content after a top-level flow collection or
-//    quoted scalar, e.g. `{a: 1}` followed by `{b: 2}`) is reported where that content starts.
+//    quoted scalar, e.g. `{a: 1}` followed by `{b: 2}`) is reported where that content starts;
+//  - a `,` where the next node of the document level would start (`- a` then a line `,`,
+//    `"a",`, `{a: 1},`, a leading `,`) makes yaml-cpp's LoadAll return empty documents forever
+//    without consuming it, until memory runs out: it is found first, with a bounded parse.
 // Both work on the parsed documents plus the raw text (positions come from the parser, so quotes
 // inside comments, block scalars and plain scalars such as `it's` are never looked at).
 #pragma once
@@ -31,6 +34,11 @@ std::optional<YamlFinding> FindUnterminatedQuote(const std::string& content,
 // file without a final newline): the unterminated quote that caused it, if that is the cause.
 std::optional<YamlFinding> ExplainUnterminatedQuote(const std::string& content,
                                                     const YAML::Exception& error);
+
+// A `,` that would make YAML::LoadAll(content) loop forever (see above). Call before LoadAll; it
+// parses `content` once more only when a `,` follows a blank, a line start or a closing bracket
+// or quote, and never for longer than the input's document markers allow.
+std::optional<YamlFinding> FindStrayFlowEntry(const std::string& content);
 
 // The first document of `docs` that starts without a `---` (or after a `...`) line.
 std::optional<YamlFinding> FindUnmarkedDocument(const std::string& content,

@@ -162,10 +162,10 @@ std::chrono::milliseconds Client::BackoffDelay(int attempt) {
 }
 
 Result<Response> Client::Send(Request request) {
-  for (const auto& [name, value] : default_headers_) {
+  for (const auto& header : default_headers_) {  // no structured binding: clang 14 cannot capture one
     bool present = std::any_of(request.headers.begin(), request.headers.end(),
-                               [&](const auto& h) { return SameHeaderName(h.first, name); });
-    if (!present) request.headers.emplace_back(name, value);
+                               [&](const auto& h) { return SameHeaderName(h.first, header.first); });
+    if (!present) request.headers.emplace_back(header.first, header.second);
   }
   const int max_attempts = std::max(1, policy_.max_attempts);
   for (int attempt = 1;; ++attempt) {

@@ -88,7 +88,9 @@ DiffResult Reconciler::Diff(const json& desired, const json& live, const json& l
   // An update is a full replace (partialUpdate=false): top-level members set on the live app
   // by someone else, and not in the spec, go back to Marathon's default too. Show them, so the
   // plan says everything the apply will change.
-  for (const auto& [member, value] : live.items()) {
+  for (const auto& item : live.items()) {  // not [member, value]: clang 14 cannot capture one
+    const std::string& member = item.key();
+    const json& value = item.value();
     if (desired.contains(member)) continue;
     json def = AppDefault(member);
     if (def.is_null() || value == def) continue;

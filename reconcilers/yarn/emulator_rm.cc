@@ -245,7 +245,8 @@ Reply Emulator::Impl::RouteRm(const httplib::Request& req, const std::string& pa
       int64_t sb = time_param("startedTimeBegin", 0), se = time_param("startedTimeEnd", kNever);
       int64_t fb = time_param("finishedTimeBegin", 0), fe = time_param("finishedTimeEnd", kNever);
       json list = json::array();
-      for (const auto& [id, app] : apps) {
+      for (const auto& entry : apps) {  // not [id, app]: clang 14 cannot capture a binding
+        const auto& app = entry.second;
         if (limit >= 0 && static_cast<int64_t>(list.size()) >= limit) break;
         AppView v = View(app, now);
         auto any = [](const std::vector<std::string>& wanted, auto pred) {

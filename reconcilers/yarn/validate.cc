@@ -1,5 +1,6 @@
 #include "reconcilers/yarn/validate.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -30,14 +31,20 @@ void MemoryToString(json& holder, const std::string& path, std::vector<PathDiagn
   if (r == holder.end() || !r->is_object()) return;
   auto m = r->find("memory");
   if (m == r->end() || !m->is_number()) return;
-  if (m->is_number_float() && m->get<double>() != static_cast<double>(m->get<long long>())) {
-    out.push_back(
-        {path + "/resource/memory",
-         "memory is a whole number of MB (the Services API takes it as a string: \"256\")",
-         Severity::kError});
+  if (m->is_number_float()) {
+    // Checked before any conversion: a double outside long long's range does not convert.
+    const double d = m->get<double>();
+    if (!(std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15)) {
+      out.push_back(
+          {path + "/resource/memory",
+           "memory is a whole number of MB (the Services API takes it as a string: \"256\")",
+           Severity::kError});
+      return;
+    }
+    *m = std::to_string(static_cast<long long>(d));
     return;
   }
-  *m = std::to_string(m->get<long long>());
+  *m = m->dump();  // an integer, as the loader reads it (int64)
 }
 
 // Members with an empty name ("": 1, as in upstream's core-test-external3.json) are dropped by

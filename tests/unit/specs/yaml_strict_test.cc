@@ -121,5 +121,27 @@ TEST(YamlStrict, ABlockScalarAtTheEndOfTheFileKeepsItsText) {
   EXPECT_THAT(Errors(k), Not(HasSubstr("error")));
 }
 
+// Found by fuzz/loader: yaml-cpp 0.7's LoadAll never returns on these (it allocates empty
+// documents until memory runs out); each is an error at the comma, found in milliseconds.
+TEST(YamlStrict, StrayCommaAtTheDocumentLevelIsAnErrorNotAHang) {
+  const std::pair<std::string, std::string> cases[] = {
+      {",", "apps.yaml:1:1:"},
+      {"- a\n- b\n,\n", "apps.yaml:3:1:"},
+      {"\"a\",", "apps.yaml:1:4:"},
+      {"{a: 1},", "apps.yaml:1:7:"},
+      {"!t ,", "apps.yaml:1:4:"},
+      {"# a comment\n,\n" + kHead + "  cpus: 1\n", "apps.yaml:2:1:"},
+  };
+  for (const auto& [text, at] : cases) {
+    auto r = LoadOne(text);
+    EXPECT_THAT(Errors(r), HasSubstr(at + std::string(" error: unexpected \",\" outside a flow "
+                                                      "collection")))
+        << text;
+  }
+  // Commas inside flow collections and plain scalars are fine.
+  auto ok = LoadOne(kHead + "  args: [\"a\", \"b\"]\n  cmd: sleep 1 , 2\n");
+  EXPECT_THAT(Errors(ok), Not(HasSubstr("unexpected \",\"")));
+}
+
 }  // namespace
 }  // namespace converge

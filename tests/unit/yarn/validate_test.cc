@@ -95,6 +95,21 @@ TEST(YarnSchemaTest, LifetimeStringIsConvertedWithAWarningAndMemoryNumberBecomes
   EXPECT_EQ(svc->spec["components"][0]["resource"]["memory"], "256");
 }
 
+// Found by fuzz/yarn_specs: a huge float was converted to long long before being checked.
+TEST(YarnSchemaTest, HugeOrFractionalMemoryIsAnErrorAtTheMember) {
+  for (const char* memory : {"1e300", "-1e300", "9.5e15", "256.5"}) {
+    auto r = Load(Service("sleeper", std::string("  version: \"1\"\n  components:\n"
+                                                 "    - name: sleeper\n"
+                                                 "      number_of_containers: 1\n"
+                                                 "      launch_command: sleep 900\n"
+                                                 "      resource: {cpus: 1, memory: ") +
+                                         memory + "}\n"));
+    EXPECT_THAT(Diags(r), HasSubstr("svc.yaml:10:35: error: YarnService sleeper (document 1): "
+                                    "spec.components.0.resource.memory: memory is a whole number"))
+        << memory;
+  }
+}
+
 TEST(YarnSchemaTest, ErrorsCarryFileLineAndColumn) {
   auto r = Load(Service("web",
                         "  version: \"1\"\n  components:\n    - name: web\n"
@@ -103,7 +118,7 @@ TEST(YarnSchemaTest, ErrorsCarryFileLineAndColumn) {
   std::string d = Diags(r);
   EXPECT_THAT(d, HasSubstr("svc.yaml:8:28: error"));
   EXPECT_THAT(d, HasSubstr("did you mean \"number_of_containers\"?"));
-  EXPECT_THAT(d, HasSubstr("svc.yaml:9:35: error"));
+  EXPECT_THAT(d, HasSubstr("svc.yaml:10:35: error"));
   EXPECT_THAT(d, HasSubstr("DOKCER"));
 }
 
