@@ -118,7 +118,7 @@ TEST(YarnSchemaTest, ErrorsCarryFileLineAndColumn) {
   std::string d = Diags(r);
   EXPECT_THAT(d, HasSubstr("svc.yaml:8:28: error"));
   EXPECT_THAT(d, HasSubstr("did you mean \"number_of_containers\"?"));
-  EXPECT_THAT(d, HasSubstr("svc.yaml:10:35: error"));
+  EXPECT_THAT(d, HasSubstr("svc.yaml:9:35: error"));
   EXPECT_THAT(d, HasSubstr("DOKCER"));
 }
 
