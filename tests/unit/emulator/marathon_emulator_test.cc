@@ -734,7 +734,8 @@ TEST_F(EmulatorTest, StateSurvivesExportAndImport) {
   EXPECT_EQ(after["deployments"], before["deployments"]);
 }
 
-TEST_F(EmulatorTest, ListsTenThousandAppsQuickly) {
+// Speed is measured by bench/plan_bench (against a floor in the same run), never asserted here.
+TEST_F(EmulatorTest, ListsTenThousandApps) {
   EmulatorOptions o;
   o.transition_ms = 0;
   StartServer(o);
@@ -746,12 +747,9 @@ TEST_F(EmulatorTest, ListsTenThousandAppsQuickly) {
   }
   Resp r = Call("PUT", "/v2/apps", apps.dump());
   ASSERT_EQ(r.status, 200) << r.raw.substr(0, 500);
-  auto start = std::chrono::steady_clock::now();
   Resp list = Call("GET", "/v2/apps");
-  auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.body["apps"].size(), 10000u);
-  EXPECT_LT(std::chrono::duration_cast<milliseconds>(elapsed).count(), 1000);
   EXPECT_EQ(Call("GET", "/v2/apps?label=team==odd").body["apps"].size(), 5000u);
 }
 
