@@ -73,7 +73,7 @@ void RegisterBackend(BackendRegistry& registry) {
     if (has_urls && spec.contains("url"))
       out.push_back({"/spec/url", "set either url or urls, not both"});
     if (auto a = spec.find("auth");
-        a != spec.end() && a->is_object() && a->value("type", "") == "simple") {
+        a != spec.end() && a->is_object() && a->value("type", json()) == "simple") {
       bool user = (a->contains("user") && (*a)["user"].is_string()) ||
                   (a->contains("username") && (*a)["username"].is_string());
       if (!user)
