@@ -125,6 +125,9 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
   auto next_report = start + ctx_.progress->interval;
   Health last{HealthState::kProgressing, "waiting"};
   int follow_ups = 0;
+  const std::string group = backend + "/" + key.kind;
+  const auto estimate = durations_->Estimate(group);
+  Millis not_yet{0};  // when it was last seen not healthy
   while (true) {
     if (Cancelled()) return CancelledError(kInterruptedMessage);
     const KindDef* run = RunKindOf(rec, key.kind);
@@ -132,7 +135,10 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
                                                   : rec->CheckHealth(key, desired);
     if (h.ok()) {
       last = *h;
-      if (last.state == HealthState::kHealthy) return last;
+      if (last.state == HealthState::kHealthy) {
+        durations_->Record(group, not_yet);
+        return last;
+      }
       if (last.state == HealthState::kDiverged && last.follow_up != Action::kNoop) {
         Status s = FollowUp(rec, key, desired, last, &follow_ups);
         if (!s.ok()) return s;
@@ -156,7 +162,9 @@ Result<Health> Executor::WaitHealthy(Reconciler* rec, const std::string& backend
                           last.message + ")");
       next_report = now + ctx_.progress->interval;
     }
-    ctx_.clock->SleepUnless(PollInterval(backend), options_.cancellation);
+    not_yet = std::chrono::duration_cast<Millis>(now - start);
+    ctx_.clock->SleepUnless(NextPollDelay(PollInterval(backend), estimate, not_yet),
+                            options_.cancellation);
   }
 }
 

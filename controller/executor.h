@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "specs/base/clock.h"
+#include "controller/health_poll.h"
 #include "controller/plan.h"
 #include "controller/store/store.h"
 #include "reconcilers/reconciler.h"
@@ -141,6 +143,9 @@ class Executor {
 
   ExecContext ctx_;
   ExecOptions options_;
+  // How long this apply's changes took to become healthy, per backend and kind: health polls
+  // come around that time (controller/health_poll.h).
+  std::shared_ptr<HealthDurations> durations_ = std::make_shared<HealthDurations>();
 };
 
 }  // namespace converge

@@ -15,3 +15,6 @@ converge_build "$BUILD"
 # SageMaker: requests/time of a steady-state plan of 10/100/1,000 endpoints + configs + models,
 # observe: list (per-object reads, as before) vs search (cold and warm cache).
 "$BUILD/bench/sagemaker_bench" --benchmark_counters_tabular=true "$@"
+# Parallel apply: 100 / 1,000 changed Marathon apps with 1 s deployments at --parallelism 10 / 50
+# against the floor ceil(N / P) x 1 s, direct and behind a 20 ms proxy.
+"$BUILD/bench/apply_bench" --benchmark_counters_tabular=true "$@"

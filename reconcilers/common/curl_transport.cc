@@ -1,6 +1,7 @@
-// The libcurl Transport. One easy handle per transport, reused for every request so libcurl keeps
-// the connection alive between requests; a mutex serialises requests on it. Error messages name
-// the method and URL (without credentials) and curl's explanation, never headers or bodies.
+// The libcurl Transport. A pool of easy handles per transport: a request takes an idle handle (or
+// makes one), so concurrent requests run side by side and each handle keeps its own connection
+// alive between requests; only taking and returning a handle is under a mutex. Error messages
+// name the method and URL (without credentials) and curl's explanation, never headers or bodies.
 #include <curl/curl.h>
 
 #include <cctype>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "reconcilers/common/http.h"
 
@@ -76,34 +78,66 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 class CurlTransport : public Transport {
  public:
-  explicit CurlTransport(const TransportOptions& options) : options_(options) {
-    GlobalInit();
-    handle_ = curl_easy_init();
-  }
+  explicit CurlTransport(const TransportOptions& options) : options_(options) { GlobalInit(); }
   ~CurlTransport() override {
-    if (handle_ != nullptr) curl_easy_cleanup(handle_);
+    for (CURL* h : idle_) curl_easy_cleanup(h);
   }
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   Result<Response> RoundTrip(const Request& request) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (handle_ == nullptr) return InternalError("curl_easy_init failed");
+    Lease lease(this);
+    CURL* h = lease.handle;
+    if (h == nullptr) return InternalError("curl_easy_init failed");
     // Reset keeps the connection cache, so the next request to the same host reuses the socket.
-    curl_easy_reset(handle_);
+    curl_easy_reset(h);
     Response response;
     Slist headers = BuildHeaders(request);
     char error[CURL_ERROR_SIZE] = {};
-    SetOptions(request, headers.get(), &response, error);
-    CURLcode code = curl_easy_perform(handle_);
-    if (code != CURLE_OK) return ErrorStatus(request, code, error);
+    SetOptions(h, request, headers.get(), &response, error);
+    CURLcode code = curl_easy_perform(h);
+    if (code != CURLE_OK) return ErrorStatus(h, request, code, error);
     long status = 0;
-    curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     response.status = static_cast<int>(status);
     return response;
   }
 
  private:
+  // Idle handles kept for reuse (and so their connections); more concurrent requests than this
+  // still run, their handles are closed afterwards.
+  static constexpr size_t kMaxIdle = 64;
+
+  // One request's handle: the most recently used idle one (its connection is the likeliest to
+  // be alive), or a new one; returned to the pool afterwards.
+  struct Lease {
+    explicit Lease(CurlTransport* t) : owner(t) {
+      {
+        std::lock_guard<std::mutex> lock(t->mu_);
+        if (!t->idle_.empty()) {
+          handle = t->idle_.back();
+          t->idle_.pop_back();
+        }
+      }
+      if (handle == nullptr) handle = curl_easy_init();
+    }
+    ~Lease() {
+      if (handle == nullptr) return;
+      {
+        std::lock_guard<std::mutex> lock(owner->mu_);
+        if (owner->idle_.size() < kMaxIdle) {
+          owner->idle_.push_back(handle);
+          return;
+        }
+      }
+      curl_easy_cleanup(handle);
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    CurlTransport* owner;
+    CURL* handle = nullptr;
+  };
+
   static Slist BuildHeaders(const Request& request) {
     curl_slist* list = nullptr;
     for (const auto& [name, value] : request.headers) {
@@ -116,8 +150,8 @@ class CurlTransport : public Transport {
     return Slist(list);
   }
 
-  void SetOptions(const Request& request, curl_slist* headers, Response* response, char* error) {
-    CURL* h = handle_;
+  void SetOptions(CURL* h, const Request& request, curl_slist* headers, Response* response,
+                  char* error) {
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -126,7 +160,7 @@ class CurlTransport : public Transport {
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options_.connect_timeout.count()));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-    SetTlsOptions();
+    SetTlsOptions(h);
     if (options_.negotiate) {
       curl_easy_setopt(h, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_NEGOTIATE));
       curl_easy_setopt(h, CURLOPT_USERPWD, ":");  // the user comes from the Kerberos ticket
@@ -136,11 +170,10 @@ class CurlTransport : public Transport {
     curl_easy_setopt(h, CURLOPT_HEADERDATA, response);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, response);
-    SetMethod(request);
+    SetMethod(h, request);
   }
 
-  void SetTlsOptions() {
-    CURL* h = handle_;
+  void SetTlsOptions(CURL* h) {
     if (options_.tls.insecure_skip_verify) {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -153,8 +186,7 @@ class CurlTransport : public Transport {
     }
   }
 
-  void SetMethod(const Request& request) {
-    CURL* h = handle_;
+  void SetMethod(CURL* h, const Request& request) {
     // libcurl silently sends a request again when a reused keep-alive connection turns out dead
     // before any answer byte. For a write that may have been carried out (the server acted, then
     // the connection dropped) that would be a second write: a non-idempotent request always
@@ -179,7 +211,7 @@ class CurlTransport : public Transport {
   }
 
   // Whether the failure happened before any byte of the request went out.
-  bool NothingSent(CURLcode code) {
+  static bool NothingSent(CURL* h, CURLcode code) {
     switch (code) {
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:
@@ -188,24 +220,24 @@ class CurlTransport : public Transport {
       case CURLE_OPERATION_TIMEDOUT:
       case CURLE_SSL_CONNECT_ERROR: {
         long sent = 0;
-        return curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+        return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
       }
       default:
         return false;
     }
   }
 
-  Status ErrorStatus(const Request& request, CURLcode code, const char* error) {
+  static Status ErrorStatus(CURL* h, const Request& request, CURLcode code, const char* error) {
     std::string message = request.method + " " + UrlForMessage(request.url) + ": " +
                           (error[0] != '\0' ? error : curl_easy_strerror(code));
     Code status_code = code == CURLE_OPERATION_TIMEDOUT ? Code::kTimeout : Code::kUnavailable;
-    if (NothingSent(code)) return ConnectError(message, status_code);
+    if (NothingSent(h, code)) return ConnectError(message, status_code);
     return Status(status_code, message);
   }
 
   const TransportOptions options_;
-  std::mutex mu_;
-  CURL* handle_ = nullptr;
+  std::mutex mu_;              // guards idle_ only; requests run outside it
+  std::vector<CURL*> idle_;    // most recently returned last
 };
 
 }  // namespace

@@ -65,7 +65,8 @@ class Transport {
   virtual Result<Response> RoundTrip(const Request& request) = 0;
 };
 
-// libcurl transport: one easy handle reused for every request (keep-alive), guarded by a mutex.
+// libcurl transport: a pool of easy handles, so concurrent requests do not wait for each other;
+// each handle keeps its connection alive between requests.
 std::unique_ptr<Transport> NewCurlTransport(const TransportOptions& options);
 
 // A transport error for a request that never reached the server. The Status keeps its code
