@@ -151,7 +151,9 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     if (diff.action == Action::kNoop) {
       if (!diff.notice.empty())
         plan.skipped.push_back(SkippedResource{ResourceKey{doc.kind, doc.name}, doc.backend,
-                                               run_kind ? runs::NoticeStatus(live_def) : "notice",
+                                               run_kind                   ? runs::NoticeStatus(live_def)
+                                               : !diff.suspended.empty() ? "suspended"
+                                                                          : "notice",
                                                diff.notice});
       // A run is followed by its own lifecycle, not settled (that would wait for it to end).
       if (live && !run_kind && (!la || la->revision != revision)) {

@@ -65,6 +65,10 @@ struct DiffResult {
   // Something the user should know about an object even when nothing is planned for it (a job
   // whose run for this revision failed and is not restarted). Shown with the skipped resources.
   std::string notice;
+  // Lifecycle maintenance: the tasks that are suspended after repeated failures (not run until
+  // the spec changes or `converge release`, see Resume). With no action the object is skipped
+  // as "suspended" instead of "notice".
+  std::vector<std::string> suspended;
   // The spec cannot be planned (it references something that does not exist): a plan error at
   // the spec's file:line:column, so that nothing at all is applied.
   std::string error;
@@ -173,6 +177,9 @@ class Reconciler {
   // Put the object back to a snapshot's definition (or delete it when the snapshot says it
   // did not exist).
   virtual Status Restore(const ResourceKey& key, const json& definition) = 0;
+  // Lifecycle maintenance: clear a suspension (DiffResult::suspended) of `key`, as `converge
+  // release` does. The default has nothing to resume.
+  virtual Status Resume(const ResourceKey& key) { return Status::Ok(); }
   // The backend's side of the run lifecycle (kinds registered with Lifecycle::kRun): listing,
   // starting and reading runs. The controller decides what runs, when, and what an outcome means
   // (controller/run_lifecycle.h). nullptr when the backend has no run kinds.

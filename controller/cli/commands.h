@@ -69,6 +69,7 @@ struct RollbackOptions {
 struct HoldOptions {
   std::string resource;
   std::string reason = "held by `converge hold`";
+  std::string dir = ".";  // release: the specs, to resume a suspended maintenance resource
 };
 
 struct ImportOptions {

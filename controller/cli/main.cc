@@ -140,10 +140,16 @@ int main(int argc, char** argv) {
   hold->add_option("--reason", hold_o.reason, "Why (shown in plans)");
   add_state(hold);
   HoldOptions release_o;
-  auto* release = app.add_subcommand("release", "Let converge manage a held resource again");
+  auto* release = app.add_subcommand(
+      "release",
+      "Let converge manage a held resource again. A suspension (a maintenance task stopped after "
+      "repeated failures) is not a hold, but release clears both: the suspension is resumed "
+      "through the backend, found in the spec directory DIR");
   release->add_option("resource", release_o.resource, "KIND/NAME")
       ->required()
       ->type_name("KIND/NAME");
+  release->add_option("dir", release_o.dir,
+                      "Spec directory (default .): only read to resume a maintenance resource");
   add_state(release);
 
   // import

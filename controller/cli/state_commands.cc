@@ -5,6 +5,7 @@
 
 #include "controller/cli/command_support.h"
 #include "controller/cli/commands.h"
+#include "reconcilers/registry.h"
 
 namespace converge::cli {
 
@@ -221,6 +222,40 @@ int RunRollback(const GlobalOptions& g, const RollbackOptions& o) {
   return ok ? 0 : 1;
 }
 
+namespace {
+
+// `converge release` of a maintenance-lifecycle resource: its backend clears any suspension.
+int ResumeMaintenance(const GlobalOptions& g, const ResourceKey& key, const std::string& dir) {
+  LoadResult specs = LoadSpecs(dir, DefaultKindRegistry());
+  const Document* doc = nullptr;
+  for (const Document& d : specs.documents)
+    if (d.Key() == key.ToString()) doc = &d;
+  if (!doc) {
+    Err("no valid spec for " + key.ToString() + " in " + dir +
+        ": give the spec directory to resume its suspended maintenance");
+    return 1;
+  }
+  auto configs = BackendsOf(specs);
+  std::map<std::string, BackendConfig> one;
+  if (configs.count(doc->backend)) one[doc->backend] = configs.at(doc->backend);
+  auto set = ConnectBackends(one, g.instance, SystemClock());
+  if (!set.ok()) {
+    Err(set.status().message());
+    return 1;
+  }
+  BindSpecs(*set, specs);
+  Status s = set->reconcilers.at(doc->backend)->Resume(key);
+  if (!s.ok()) {
+    Err(s.message());
+    return 1;
+  }
+  std::cout << key.ToString()
+            << " resumed: no task is suspended; the next apply runs what its triggers fire.\n";
+  return 0;
+}
+
+}  // namespace
+
 int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold) {
   auto k = ParseResourceKey(o.resource);
   if (!k.ok()) {
@@ -243,9 +278,14 @@ int RunHold(const GlobalOptions& g, const HoldOptions& o, bool hold) {
               << k->ToString() << "`.\n";
     return 0;
   }
+  const KindDef* kind = Backends().FindKind(k->kind);
+  if (kind != nullptr && kind->lifecycle == Lifecycle::kMaintenance) {
+    if (ResumeMaintenance(g, *k, o.dir) != 0) return 1;
+  }
   auto existing = st->store->GetHold(k->ToString());
   if (existing.ok() && !existing->has_value()) {
-    std::cout << k->ToString() << " was not held.\n";
+    if (kind == nullptr || kind->lifecycle != Lifecycle::kMaintenance)
+      std::cout << k->ToString() << " was not held.\n";
     return 0;
   }
   Status s = st->store->ReleaseHold(k->ToString());

@@ -223,7 +223,9 @@ void Loop::ReportSkipped(Batch& b, const Plan& plan) {
   for (const auto& s : plan.skipped) {
     const std::string k = s.key.ToString();
     // A run kind's notice: its newest run failed (not restarted) or is still running.
+    // A maintenance resource's tasks suspended after repeated failures: its own state.
     std::string state = s.status == "held"                                          ? "held"
+                        : s.status == "suspended"                                   ? "suspended"
                         : s.status == "unknown-desired-state"                       ? "failed"
                         : s.status == runs::kRunFailedStatus                        ? "failed"
                         : s.status == runs::kRunningStatus                          ? "progressing"

@@ -29,6 +29,8 @@ void Loop::DeclareMetrics() {
   metrics_.DeclareGauge("converge_drifted_resources",
                         "Resources whose live state differs from an unchanged spec");
   metrics_.DeclareGauge("converge_resources", "Resources by state");
+  metrics_.DeclareGauge("converge_suspended",
+                        "1 per maintenance resource with a task suspended after repeated failures");
   metrics_.DeclareCounter("converge_backend_requests_total",
                           "HTTP requests to backends (retries included) by backend and status "
                           "code (\"error\": no answer)");
@@ -164,12 +166,19 @@ std::string Loop::MetricsText() {
   metrics_.Set("converge_workqueue_depth", {{"state", "in_flight"}},
                static_cast<double>(queue_.InFlight()));
   std::map<std::string, int> counts;
+  std::vector<std::string> suspended;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [_, r] : board_) ++counts[r.state];
+    for (const auto& [key, r] : board_) {
+      ++counts[r.state];
+      if (r.state == "suspended") suspended.push_back(key);
+    }
   }
+  metrics_.ClearGauge("converge_suspended");
+  for (const auto& key : suspended) metrics_.Set("converge_suspended", {{"resource", key}}, 1);
   metrics_.ClearGauge("converge_resources");
-  for (const char* s : {"synced", "drifted", "held", "failed", "progressing", "not-pruned"})
+  for (const char* s :
+       {"synced", "drifted", "held", "failed", "progressing", "not-pruned", "suspended"})
     metrics_.Set("converge_resources", {{"state", s}}, counts[s]);
   metrics_.Set("converge_drifted_resources", counts["drifted"]);
   return metrics_.Exposition();

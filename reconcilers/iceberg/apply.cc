@@ -60,6 +60,21 @@ std::string ShellJoin(const std::vector<std::string>& argv) {
   return out;
 }
 
+// The removeOrphanFiles job whose cut-off is fixed, and the "now" it was computed from.
+constexpr char kOrphanJobProperty[] = "converge.maintenance.removeOrphanFiles.job";
+constexpr char kOrphanJobNowProperty[] = "converge.maintenance.removeOrphanFiles.job-started-ms";
+
+bool ParseInt64(const std::string& s, int64_t* out) {
+  if (s.empty() || s.size() > 18) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
 }  // namespace
 
 Result<LoadedTable> Reconciler::CommitChecked(
@@ -76,7 +91,8 @@ Result<LoadedTable> Reconciler::CommitChecked(
 }
 
 Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task task,
-                          const LoadedTable& before, std::chrono::milliseconds timeout) {
+                          const LoadedTable& before, std::chrono::milliseconds timeout,
+                          const std::function<Status()>& keep_lock) {
   const TableIdent& table = p.table;
   const std::string executor_name =
       task == Task::kCompact ? p.compaction->executor : p.remove_orphan_files->executor;
@@ -99,11 +115,34 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
   const int64_t snapshot = md->current_snapshot_id.value_or(0);
   Job job;
   job.name = JobName(task, policy, md->current_snapshot_id);
-  // The orphan cut-off is taken on the hour, so that a start repeated within it (a crash, a lost
-  // reply) submits the same application and finds the first one.
-  const int64_t hour = 3600 * 1000;
+  // The orphan cut-off is exact (now - olderThan, to the millisecond) and fixed once per job: the
+  // "now" is kept in the table, for the job it belongs to, before the job starts. A start
+  // repeated after a crash or a lost reply reads it back, builds the same application and finds
+  // the first one.
+  int64_t job_now = NowMs(clock_);
+  if (task == Task::kRemoveOrphanFiles) {
+    auto named = md->properties.find(kOrphanJobProperty);
+    auto at = md->properties.find(kOrphanJobNowProperty);
+    int64_t recorded = 0;
+    if (named != md->properties.end() && named->second == job.name &&
+        at != md->properties.end() && ParseInt64(at->second, &recorded)) {
+      job_now = recorded;
+    } else {
+      json req = {{"requirements", {{{"type", "assert-table-uuid"}, {"uuid", md->table_uuid}}}},
+                  {"updates",
+                   {{{"action", "set-properties"},
+                     {"updates",
+                      {{kOrphanJobProperty, job.name},
+                       {kOrphanJobNowProperty, std::to_string(job_now)}}}}}}};
+      auto r = CommitChecked(table, req, [&](const TableMetadata& m) {
+        auto it = m.properties.find(kOrphanJobNowProperty);
+        return it != m.properties.end() && it->second == std::to_string(job_now);
+      });
+      if (!r.ok()) return r.status().Annotate("removeOrphanFiles: record the cut-off");
+    }
+  }
   auto argv = ExpandCommand(YarnLaunchTemplate(*spec),
-                            PlaceholderValues(p, *spec, task, NowMs(clock_) / hour * hour, snapshot));
+                            PlaceholderValues(p, *spec, task, job_now, snapshot));
   if (!argv.ok()) return argv.status();
   json application = {
       {"application-type", "SPARK"},
@@ -126,6 +165,7 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
     if (st.ok() && st->phase == JobPhase::kFailed)
       return Status(Code::kUnavailable, std::string(TaskName(task)) + " failed: " + st->message);
     if (st.ok() && st->phase == JobPhase::kSucceeded) break;
+    CONVERGE_RETURN_IF_ERROR(keep_lock());
     if (clock_.Now() >= deadline)
       return TimeoutError(std::string(TaskName(task)) + ": " + job.name + " still running after " +
                           std::to_string(timeout.count() / 1000) + "s");
@@ -147,6 +187,61 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
                                         " succeeded, but no replace snapshot landed on main");
 }
 
+Status Reconciler::KeepLock(const TableIdent& table, std::string* token, int64_t* expires_at_ms) {
+  const int64_t now = NowMs(clock_);
+  if (now < *expires_at_ms - options_.lock_ttl_ms / 2) return Status::Ok();
+  auto loaded = Load(table, /*fresh=*/true);
+  if (!loaded.ok()) return Status::Ok();  // try again at the next poll; the TTL has half left
+  auto md = ParseMetadata(loaded->metadata);
+  if (!md.ok()) return md.status();
+  LockState ours = ReadLock(*md, *token, now);
+  const bool still_ours = ours.kind == LockState::Kind::kHeldByUs ||
+                          (ours.kind == LockState::Kind::kExpired && ours.token == *token &&
+                           ours.has_token_tag);
+  if (!still_ours)
+    return Status(Code::kConflict, "the lock on table " + table.Dotted() +
+                                       " was lost while waiting (it is " + ours.Describe() +
+                                       "): stopped waiting; the job may still be running");
+  LockRequest req{options_.owner, RandomToken(), now, options_.lock_ttl_ms};
+  auto body = RenewCommit(*md, ours, req);
+  if (!body.ok()) return body.status();
+  auto r = CommitChecked(table, *body, [&](const TableMetadata& m) {
+    return ReadLock(m, req.token, now).kind == LockState::Kind::kHeldByUs;
+  });
+  if (!r.ok()) {
+    if (r.status().code() == Code::kConflict)
+      return Status(Code::kConflict, "the lock on table " + table.Dotted() +
+                                         " was lost while waiting (renewing it got a conflict): "
+                                         "stopped waiting; the job may still be running");
+    return Status::Ok();  // unreachable catalog: the next poll tries again
+  }
+  *token = req.token;
+  *expires_at_ms = now + options_.lock_ttl_ms;
+  return Status::Ok();
+}
+
+Status Reconciler::Resume(const ResourceKey& key) {
+  if (key.kind != kTablePolicyKind) return Status::Ok();
+  auto specs = Specs();
+  auto p = specs->policies.find(key.name);
+  if (p == specs->policies.end())
+    return NotFoundError("no spec for " + key.Display() + ": its table is not known");
+  auto table = TableIdent::Parse(p->second["spec"].value("table", ""));
+  if (!table.ok()) return table.status();
+  auto loaded = Load(*table, /*fresh=*/true);
+  if (!loaded.ok()) return loaded.status().Annotate("resume " + key.Display());
+  auto md = ParseMetadata(loaded->metadata);
+  if (!md.ok()) return md.status();
+  json update = ResumeUpdate(*md);
+  if (update.is_null()) return Status::Ok();
+  json req = {{"requirements", {{{"type", "assert-table-uuid"}, {"uuid", md->table_uuid}}}},
+              {"updates", {update}}};
+  auto done = CommitChecked(*table, req, [](const TableMetadata& m) {
+    return ResumeUpdate(m).is_null();
+  });
+  return done.status().Annotate("resume " + key.Display());
+}
+
 Status Reconciler::RunTasks(const std::string& policy, const json& desired,
                             const TableIdent& table, std::chrono::milliseconds timeout,
                             std::vector<std::string>* done) {
@@ -164,6 +259,7 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
     return Status::Ok();
   }
   std::string token;
+  int64_t lock_expires_ms = 0;
   if (p.lock) {
     token = RandomToken();
     LockRequest req{options_.owner, token, NowMs(clock_), options_.lock_ttl_ms};
@@ -186,7 +282,15 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
     if (!lmd.ok()) return lmd.status();
     loaded = *locked;
     md = std::move(lmd);
+    lock_expires_ms = req.now_ms + req.ttl_ms;
   }
+  bool lock_lost = false;
+  auto keep_lock = [&]() -> Status {
+    if (!p.lock) return Status::Ok();
+    Status st = KeepLock(table, &token, &lock_expires_ms);
+    lock_lost = !st.ok();
+    return st;
+  };
   json records = json::array();
   Status failed;
   for (const TaskVerdict& v : ev.fired) {
@@ -203,6 +307,7 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
         });
         if (!r.ok()) {
           failed = r.status().Annotate("expireSnapshots");
+          records.push_back(RecordFailureUpdate(*md, v.task, p.revision, failed.message()));
           break;
         }
         loaded = *r;
@@ -211,15 +316,20 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
       done->push_back("expireSnapshots: removed " + std::to_string(plan.remove.size()) +
                       " snapshots, kept " + std::to_string(plan.keep.size()));
     } else {
-      Status st = RunJob(policy, p, v.task, *loaded, timeout);
-      if (!st.ok()) {
-        failed = st;
-        break;
-      }
+      Status st = RunJob(policy, p, v.task, *loaded, timeout, keep_lock);
+      // A lost lock is someone else's maintenance now: nothing to release or record.
+      if (lock_lost) return st;
       auto r = Load(table, /*fresh=*/true);
-      if (!r.ok()) return r.status();
+      if (!r.ok()) return st.ok() ? r.status() : st;
       loaded = *r;
       if (auto m = ParseMetadata(r->metadata); m.ok()) md = std::move(m);
+      if (!st.ok()) {
+        failed = st;
+        // A cancelled wait (converge stopped) is not the task's failure.
+        if (st.code() != Code::kCancelled)
+          records.push_back(RecordFailureUpdate(*md, v.task, p.revision, st.message()));
+        break;
+      }
       done->push_back(std::string(TaskName(v.task)) + ": done");
     }
     records.push_back(RecordRunUpdate(v.task, NowMs(clock_), md->current_snapshot_id));

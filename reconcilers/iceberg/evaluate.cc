@@ -36,14 +36,51 @@ std::string LastSnapshotProperty(Task task) {
   return std::string("converge.maintenance.") + TaskName(task) + ".last-snapshot-id";
 }
 
+std::string FailuresProperty(Task task) {
+  return std::string("converge.maintenance.") + TaskName(task) + ".failures";
+}
+std::string FailuresRevisionProperty(Task task) {
+  return std::string("converge.maintenance.") + TaskName(task) + ".failures-revision";
+}
+std::string LastErrorProperty(Task task) {
+  return std::string("converge.maintenance.") + TaskName(task) + ".last-error";
+}
+
+int64_t FailureCount(const TableMetadata& t, Task task, const std::string& revision) {
+  auto rev = t.properties.find(FailuresRevisionProperty(task));
+  if (rev == t.properties.end() || rev->second != revision) return 0;
+  auto n = IntProperty(t, FailuresProperty(task));
+  return n && *n > 0 ? *n : 0;
+}
+
+json RecordFailureUpdate(const TableMetadata& t, Task task, const std::string& revision,
+                         const std::string& message) {
+  std::string msg = message.size() > 512 ? message.substr(0, 509) + "..." : message;
+  return {{"action", "set-properties"},
+          {"updates",
+           {{FailuresProperty(task), std::to_string(FailureCount(t, task, revision) + 1)},
+            {FailuresRevisionProperty(task), revision},
+            {LastErrorProperty(task), msg}}}};
+}
+
+json ResumeUpdate(const TableMetadata& t) {
+  json updates = json::object();
+  for (Task task : {Task::kCompact, Task::kExpireSnapshots, Task::kRemoveOrphanFiles})
+    if (auto n = IntProperty(t, FailuresProperty(task)); n && *n > 0)
+      updates[FailuresProperty(task)] = "0";
+  if (updates.empty()) return json();
+  return {{"action", "set-properties"}, {"updates", updates}};
+}
+
 json RecordRunUpdate(Task task, int64_t now_ms, std::optional<int64_t> main) {
   json updates = {{LastRunProperty(task), std::to_string(now_ms)},
-                  {kLastTaskProperty, TaskName(task)}};
+                  {kLastTaskProperty, TaskName(task)},
+                  {FailuresProperty(task), "0"}};
   if (main) updates[LastSnapshotProperty(task)] = std::to_string(*main);
   return {{"action", "set-properties"}, {"updates", updates}};
 }
 
-Evaluation EvaluateFacts(const FactsInput& in) {
+FactsEvaluation EvaluateFacts(const FactsInput& in) {
   const TableMetadata& t = *in.table;
   const TablePolicy& p = *in.policy;
   const int64_t now_ms =
@@ -55,7 +92,16 @@ Evaluation EvaluateFacts(const FactsInput& in) {
   if (auto it = t.properties.find(kLastTaskProperty); it != t.properties.end())
     e.last_fired = TaskNamed(it->second);
   TableChange since_compaction;
+  std::vector<TaskVerdict> suspended;
   for (Task task : p.Tasks()) {
+    if (int64_t n = FailureCount(t, task, p.revision); n >= p.suspend_after_failures) {
+      std::string why = std::string(TaskName(task)) + " is suspended after " + std::to_string(n) +
+                        " consecutive failures";
+      if (auto e = t.properties.find(LastErrorProperty(task)); e != t.properties.end())
+        why += " (last: " + e->second + ")";
+      suspended.push_back({task, false, {why}});
+      continue;
+    }
     TaskInput ti;
     ti.task = task;
     ti.last_run_ms = IntProperty(t, LastRunProperty(task));
@@ -71,16 +117,21 @@ Evaluation EvaluateFacts(const FactsInput& in) {
                         ? *in.small_files
                         : EstimateSmallFiles(since_compaction, p.compaction->target_file_size_bytes);
   }
-  return Evaluate(e);
+  FactsEvaluation out;
+  static_cast<Evaluation&>(out) = Evaluate(e);
+  out.suspended = std::move(suspended);
+  return out;
 }
 
 json EvaluatePolicy(const FactsInput& in) {
-  Evaluation ev = EvaluateFacts(in);
-  json fired = json::array(), not_fired = json::array();
+  FactsEvaluation ev = EvaluateFacts(in);
+  json fired = json::array(), not_fired = json::array(), suspended = json::array();
   for (const auto& v : ev.fired) fired.push_back(VerdictJson(v));
   for (const auto& v : ev.not_fired) not_fired.push_back(VerdictJson(v));
+  for (const auto& v : ev.suspended) suspended.push_back(VerdictJson(v));
   return {{"fired", fired},
           {"not_fired", not_fired},
+          {"suspended", suspended},
           {"rate_limited", ev.rate_limited},
           {"next_check_ms", ev.next_check_ms}};
 }

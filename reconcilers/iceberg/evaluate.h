@@ -5,6 +5,12 @@
 //   converge.maintenance.<task>.last-run-ms       when the task last ran (epoch ms)
 //   converge.maintenance.<task>.last-snapshot-id  `main` when it last ran (changes count after)
 //   converge.maintenance.last-task                the task that ran last (the fair order)
+//   converge.maintenance.<task>.failures          consecutive failures (a success resets it)
+//   converge.maintenance.<task>.failures-revision the policy revision they were counted under
+//   converge.maintenance.<task>.last-error        the last failure's message (bounded)
+// Suspension: a task with `suspendAfterFailures` consecutive failures under the policy's current
+// revision is suspended: never fired, listed with why. A new policy revision (any spec change)
+// counts from zero again; `converge release` clears the count (ResumeUpdate).
 #pragma once
 
 #include <chrono>
@@ -26,10 +32,14 @@ struct FactsInput {
   const SmallFileInfo* small_files = nullptr;
 };
 
-// Evaluate() with the inputs read from the table.
-Evaluation EvaluateFacts(const FactsInput& in);
+struct FactsEvaluation : Evaluation {
+  std::vector<TaskVerdict> suspended;  // declared order; reasons say why and how to resume
+};
+
+// Evaluate() with the inputs read from the table, suspended tasks left out.
+FactsEvaluation EvaluateFacts(const FactsInput& in);
 // The same as JSON for the live document: {"fired": [{"task", "reasons"}], "not_fired": [...],
-// "rate_limited", "next_check_ms"}.
+// "suspended": [{"task", "reasons"}], "rate_limited", "next_check_ms"}.
 json EvaluatePolicy(const FactsInput& in);
 
 // The property names above.
@@ -37,6 +47,17 @@ std::string LastRunProperty(Task task);
 std::string LastSnapshotProperty(Task task);
 inline constexpr char kLastTaskProperty[] = "converge.maintenance.last-task";
 // The set-properties update recording that `task` ran at `now_ms` from snapshot `main`.
+// A success: it also resets the task's failure count.
 json RecordRunUpdate(Task task, int64_t now_ms, std::optional<int64_t> main);
+std::string FailuresProperty(Task task);
+std::string FailuresRevisionProperty(Task task);
+std::string LastErrorProperty(Task task);
+// Consecutive failures of `task` under policy revision `revision` (0 when counted under another).
+int64_t FailureCount(const TableMetadata& t, Task task, const std::string& revision);
+// The set-properties update recording one more failure of `task` (message cut to 512 bytes).
+json RecordFailureUpdate(const TableMetadata& t, Task task, const std::string& revision,
+                         const std::string& message);
+// The update clearing every task's failure count (converge release), or null when none is set.
+json ResumeUpdate(const TableMetadata& t);
 
 }  // namespace converge::iceberg

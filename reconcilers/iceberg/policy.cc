@@ -186,7 +186,7 @@ void ValidatePolicy(const json& spec, const std::map<std::string, std::string>& 
   }
   Checker c(spec, base, out);
   c.Known({"table", "triggers", "minInterval", "compaction", "expireSnapshots", "removeOrphanFiles",
-           "lock"},
+           "lock", "suspendAfterFailures"},
           "a TablePolicy");
   if (auto t = c.Str("table", true, "the table as namespace.table (analytics.events)")) {
     auto id = TableIdent::Parse(*t);
@@ -255,6 +255,7 @@ void ValidatePolicy(const json& spec, const std::map<std::string, std::string>& 
     else
       p.lock = *lock == "table";
   }
+  if (auto n = c.Int("suspendAfterFailures", 1, 1000)) p.suspend_after_failures = static_cast<int>(*n);
   if (p.Tasks().empty())
     c.Err(base, "needs at least one task: compaction, expireSnapshots or removeOrphanFiles");
   if (p.triggers.small_file_count && !p.compaction)

@@ -54,6 +54,11 @@ struct TablePolicy {
   std::optional<ExpireSpec> expire_snapshots;
   std::optional<OrphanSpec> remove_orphan_files;
   bool lock = true;  // lock: table (default) | none
+  // After this many consecutive failures of one task the task is suspended (AWS Glue's 4).
+  int suspend_after_failures = 4;
+  // The policy's revision (a hash of its spec): suspensions are for one revision. Set by
+  // PolicyOf; "" when parsed without it.
+  std::string revision;
 
   std::vector<Task> Tasks() const;  // the configured tasks, in declared order
 };

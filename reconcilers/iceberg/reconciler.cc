@@ -111,7 +111,9 @@ Result<TablePolicy> PolicyOf(const json& desired) {
   std::map<std::string, std::string> annotations;
   for (const auto& [k, v] : desired.value("annotations", json::object()).items())
     if (v.is_string()) annotations[k] = v.get<std::string>();
-  return ParsePolicy(desired.value("spec", json::object()), annotations);
+  auto p = ParsePolicy(desired.value("spec", json::object()), annotations);
+  if (p.ok()) p->revision = JsonHash(desired.value("spec", json::object())).substr(0, 16);
+  return p;
 }
 
 json Reconciler::Definition(const json& live) const {
@@ -137,7 +139,14 @@ DiffResult Reconciler::Diff(const json& desired, const json& live, const json&) 
     return r;
   }
   const json& ev = live.value("evaluation", json::object());
-  std::vector<std::string> fired, waiting;
+  std::vector<std::string> fired, waiting, suspended;
+  for (const json& t : ev.value("suspended", json::array())) {
+    r.suspended.push_back(t.value("task", ""));
+    for (const json& why : t.value("reasons", json::array())) suspended.push_back(why);
+  }
+  if (!suspended.empty())
+    suspended.back() += "; it resumes when the policy changes or on `converge release " +
+                        std::string(kTablePolicyKind) + "/" + desired.value("name", "") + "`";
   for (const json& t : ev.value("fired", json::array()))
     for (const json& why : t.value("reasons", json::array())) fired.push_back(why);
   for (const json& t : ev.value("not_fired", json::array()))
@@ -148,11 +157,13 @@ DiffResult Reconciler::Diff(const json& desired, const json& live, const json&) 
     return s;
   };
   if (fired.empty()) {
-    r.notice = join(waiting);
+    for (const auto& w : waiting) suspended.push_back(w);
+    r.notice = join(suspended);
     return r;
   }
   r.action = Action::kRun;
   r.reason = join(fired);
+  if (!suspended.empty()) r.reason += "; " + join(suspended);
   for (const json& t : ev.value("fired", json::array()))
     r.fields.push_back(FieldChange{t.value("task", ""), json(), "run"});
   return r;

@@ -60,6 +60,7 @@ class Reconciler : public converge::Reconciler {
   Status Apply(const ChangeRequest& change) override;
   Result<Health> CheckHealth(const ResourceKey& key, const json& desired) override;
   Status Restore(const ResourceKey& key, const json& definition) override;
+  Status Resume(const ResourceKey& key) override;
   long RequestCount() const override { return client_->RequestCount(); }
   long WriteCount() const override { return client_->WriteCount(); }
 
@@ -76,8 +77,14 @@ class Reconciler : public converge::Reconciler {
   // The tasks of one apply, with the lock held.
   Status RunTasks(const std::string& policy, const json& desired, const TableIdent& table,
                   std::chrono::milliseconds timeout, std::vector<std::string>* done);
+  // `keep_lock` is called at every poll: it renews the table lock when due, and an error from
+  // it (the lock was lost) stops the wait.
   Status RunJob(const std::string& policy, const TablePolicy& p, Task task,
-                const LoadedTable& before, std::chrono::milliseconds timeout);
+                const LoadedTable& before, std::chrono::milliseconds timeout,
+                const std::function<Status()>& keep_lock);
+  // Renews our lock (token and expiry updated in place) once half its TTL has passed; kConflict
+  // ("lost") when it is no longer ours.
+  Status KeepLock(const TableIdent& table, std::string* token, int64_t* expires_at_ms);
   // One commit with the unknown-outcome check: on kUnknownOutcome the table is reloaded and
   // `landed` decides whether the commit happened.
   Result<LoadedTable> CommitChecked(const TableIdent& table, const json& request,

@@ -6,6 +6,7 @@
 #include "reconcilers/iceberg/emulator.h"
 #include "reconcilers/iceberg/policy.h"
 #include "reconcilers/iceberg/reconciler.h"
+#include "reconcilers/iceberg/units.h"
 #include "reconcilers/registry.h"
 
 namespace converge::iceberg {
@@ -20,12 +21,20 @@ void RegisterBackend(BackendRegistry& registry) {
   f.auth_types = {"none", "bearer", "oauth2"};
   f.backend_schema = json::parse(R"json({
     "properties": {
-      "warehouse": {"type": "string", "minLength": 1}
+      "warehouse": {"type": "string", "minLength": 1},
+      "lockTtl": {"type": "string", "minLength": 1}
     }
   })json");
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
     if (!spec.contains("url"))
       out.push_back({"/spec", "an iceberg-rest Backend needs url (the REST catalog)"});
+    if (auto ttl = spec.find("lockTtl"); ttl != spec.end() && ttl->is_string()) {
+      auto ms = ParseDurationMs(ttl->get<std::string>());
+      if (!ms.ok())
+        out.push_back({"/spec/lockTtl", ms.status().message()});
+      else if (*ms < 1000)
+        out.push_back({"/spec/lockTtl", "must be at least 1s (the lock is renewed at half of it)"});
+    }
   };
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
@@ -36,6 +45,8 @@ void RegisterBackend(BackendRegistry& registry) {
     ReconcilerOptions o;
     if (cfg.poll_interval.count() > 0) o.poll_interval = cfg.poll_interval;
     o.cancel = ctx.cancel;
+    if (auto ttl = cfg.spec.find("lockTtl"); ttl != cfg.spec.end() && ttl->is_string())
+      if (auto ms = ParseDurationMs(ttl->get<std::string>()); ms.ok()) o.lock_ttl_ms = *ms;
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
         std::move(*client), ctx.instance, o, *ctx.clock, ctx.peer));
   };

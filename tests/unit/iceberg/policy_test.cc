@@ -90,6 +90,16 @@ TEST(PolicyTest, ErrorsArePlacedAndSayWhatIsExpected) {
   EXPECT_THAT(d, HasSubstr("must be table (the default"));
 }
 
+TEST(PolicyTest, SuspendAfterFailuresIsCheckedAtItsPosition) {
+  std::string d = Diags(Policy("  table: a.b\n  triggers: {interval: 1h}\n  expireSnapshots: {}\n"
+                               "  suspendAfterFailures: 0\n"));
+  EXPECT_THAT(d, HasSubstr("policy.yaml:8:25: error"));
+  EXPECT_THAT(d, HasSubstr("must be an integer from 1 to 1,000"));
+  EXPECT_THAT(Diags(Policy("  table: a.b\n  triggers: {interval: 1h}\n  expireSnapshots: {}\n"
+                           "  suspendAfterFailures: 2\n")),
+              Not(HasSubstr("error")));
+}
+
 TEST(PolicyTest, StructureRules) {
   EXPECT_THAT(Diags(Policy("  table: a.b\n  triggers: {interval: 1h}\n")),
               HasSubstr("needs at least one task"));
@@ -175,6 +185,10 @@ TEST(PolicyTest, TemplatesAndSparkCalls) {
             "CALL converge.system.remove_orphan_files(table => 'analytics.events', older_than => "
             "TIMESTAMP '2026-11-27 10:00:00.000')");
   EXPECT_EQ(SparkSql(*p, *e, Task::kExpireSnapshots, now), "");
+  // The cut-off is exact to the millisecond (not rounded to the hour).
+  EXPECT_EQ(SparkSql(*p, *e, Task::kRemoveOrphanFiles, now + 7 * 60000 + 31254),
+            "CALL converge.system.remove_orphan_files(table => 'analytics.events', older_than => "
+            "TIMESTAMP '2026-11-27 10:07:31.254')");
   auto values = PlaceholderValues(*p, *e, Task::kCompact, now, 42);
   auto argv = ExpandCommand(YarnLaunchTemplate(*e), values);
   ASSERT_TRUE(argv.ok()) << argv.status().ToString();
