@@ -65,13 +65,13 @@ struct DiffResult {
   // Something the user should know about an object even when nothing is planned for it (a job
   // whose run for this revision failed and is not restarted). Shown with the skipped resources.
   std::string notice;
+  // The spec cannot be planned (it references something that does not exist): a plan error at
+  // the spec's file:line:column, so that nothing at all is applied.
+  std::string error;
   // Lifecycle maintenance: the tasks that are suspended after repeated failures (not run until
   // the spec changes or `converge release`, see Resume). With no action the object is skipped
   // as "suspended" instead of "notice".
   std::vector<std::string> suspended;
-  // The spec cannot be planned (it references something that does not exist): a plan error at
-  // the spec's file:line:column, so that nothing at all is applied.
-  std::string error;
 };
 
 // kFailed: the backend says the change failed for good (a SageMaker endpoint `Failed`, or rolled
