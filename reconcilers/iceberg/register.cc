@@ -6,6 +6,8 @@
 #include "reconcilers/iceberg/emulator.h"
 #include "reconcilers/iceberg/policy.h"
 #include "reconcilers/iceberg/reconciler.h"
+#include "reconcilers/iceberg/small_files.h"
+#include "reconcilers/iceberg/storage.h"
 #include "reconcilers/registry.h"
 
 namespace converge::iceberg {
@@ -23,9 +25,11 @@ void RegisterBackend(BackendRegistry& registry) {
       "warehouse": {"type": "string", "minLength": 1}
     }
   })json");
+  f.backend_schema["properties"]["storage"] = StorageSchema();
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
     if (!spec.contains("url"))
       out.push_back({"/spec", "an iceberg-rest Backend needs url (the REST catalog)"});
+    ValidateStorage(spec, out);
   };
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
@@ -36,6 +40,14 @@ void RegisterBackend(BackendRegistry& registry) {
     ReconcilerOptions o;
     if (cfg.poll_interval.count() > 0) o.poll_interval = cfg.poll_interval;
     o.cancel = ctx.cancel;
+    if (auto storage = StorageOptionsOf(cfg.spec)) {
+      http::TransportOptions t;
+      t.tls.ca_file = cfg.ca_file;
+      t.tls.insecure_skip_verify = cfg.insecure_skip_verify;
+      o.small_files = std::make_shared<SmallFileCounter>(
+          std::make_unique<Storage>(*storage, http::NewCurlTransport(t), *ctx.clock),
+          ctx.cache_dir.empty() ? "" : ctx.cache_dir + "/iceberg-" + cfg.name);
+    }
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
         std::move(*client), ctx.instance, o, *ctx.clock, ctx.peer));
   };
