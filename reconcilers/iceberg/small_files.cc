@@ -12,6 +12,8 @@ namespace converge::iceberg {
 
 namespace {
 
+constexpr size_t kMaxCachedManifests = 50000;
+
 // FNV-1a 64: a stable name for a cached file (the path itself is inside, and checked).
 std::string Hash(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -117,6 +119,7 @@ Result<SmallFileCounter::List> SmallFileCounter::ManifestList(const std::string&
   auto shared = std::make_shared<const std::vector<ManifestFile>>(std::move(list));
   std::lock_guard<std::mutex> lock(mu_);
   ++(from_disk ? stats_.disk_hits : stats_.files_read);
+  if (lists_.size() >= kMaxCachedManifests) lists_.clear();
   lists_[path] = shared;
   return List(shared);
 }
@@ -161,6 +164,9 @@ Result<SmallFileCounter::Entries> SmallFileCounter::Manifest(const TableMetadata
   auto shared = std::make_shared<const std::vector<Entry>>(std::move(entries));
   std::lock_guard<std::mutex> lock(mu_);
   ++(from_disk ? stats_.disk_hits : stats_.files_read);
+  // Bounded: a long-running watch sees manifests come and go; past the cap the memory cache
+  // starts again (the cache directory still has them).
+  if (manifests_.size() >= kMaxCachedManifests) manifests_.clear();
   manifests_[manifest.path] = shared;
   return Entries(shared);
 }

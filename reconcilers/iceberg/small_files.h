@@ -8,6 +8,8 @@
 //    cache directory when one is given (ConnectContext::cache_dir), one small JSON file per
 //    manifest holding only what the count needs (partition, size, content, status). A plan of an
 //    unchanged table reads no file; a new append reads its new manifest list and manifests only.
+//    The memory cache is bounded (50,000 manifests, then it starts again); the cache directory
+//    is not pruned (a file per manifest seen, a few bytes per data file).
 //  * An error (storage cannot read the location, a corrupt manifest, a limit exceeded) is
 //    returned: the caller falls back to the estimate and says so.
 #pragma once
