@@ -15,3 +15,6 @@ converge_build "$BUILD"
 # SageMaker: requests/time of a steady-state plan of 10/100/1,000 endpoints + configs + models,
 # observe: list (per-object reads, as before) vs search (cold and warm cache).
 "$BUILD/bench/sagemaker_bench" --benchmark_counters_tabular=true "$@"
+# Iceberg: requests per steady-state plan of 100 policies (ETag 304s); plan time of a 10,000-file
+# table with manifests read, cold / warm cache directory / warm memory, vs the Avro read floor.
+"$BUILD/bench/iceberg_bench" --benchmark_counters_tabular=true "$@"
