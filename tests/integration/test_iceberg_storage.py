@@ -85,6 +85,17 @@ class IcebergStorageTest(harness.SandboxTestCase):
         _, plan = self.change(self.ws(self.small_policy(100)))
         self.assertIn("(estimate)", json.dumps(plan))
 
+    def test_the_storage_member_is_validated_at_its_position(self):
+        ws = self.ws(self.small_policy(100),
+                     storage={"s3": {"endpoint": "minio:9000", "pathStyle": "yes"}})
+        code, out, err = ws.converge("validate", ws.spec_dir)
+        self.assertNotEqual(code, 0, out + err)
+        text = out + err
+        self.assertRegex(text, r"backends\.yaml:\d+:\d+: error: .*spec\.storage\.s3\.endpoint: "
+                               r"storage\.s3\.endpoint must be an http:// or https:// URL")
+        self.assertRegex(text, r"backends\.yaml:\d+:\d+: error: .*spec\.storage\.s3\.pathStyle: "
+                               r"expected boolean")
+
     def test_manifests_read_once_are_planned_from_the_cache(self):
         self.append_day(2, 60, 1 << 20)
         ws = self.ws_storage(self.small_policy(100))
