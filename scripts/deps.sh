@@ -10,6 +10,8 @@ CONVERGE_DEBS=(
   libre2-dev libvalijson-dev libavro-dev  # libavro-dev: Iceberg manifest lists and manifests
   python3 python3-marathon python3-jsonschema python3-yaml python3-requests python3-botocore python3-boto3
   python3-avro  # tests/compat: reads back the Iceberg sandbox catalog's manifests
+  nodejs  # tests/compat/test_iceberg_npm_clients.py: iceberg-js, icebird (`npm ci` at test time;
+          # npm is Debian's `npm` package, or bundled with NodeSource's nodejs as on the CI image)
   chromium chromium-driver python3-selenium  # tests/browser: the status page in headless chromium
   clang libclang-rt-14-dev  # scripts/fuzz.sh: ASan + UBSan builds and libFuzzer (libclang_rt.fuzzer)
 )

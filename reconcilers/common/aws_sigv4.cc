@@ -230,7 +230,10 @@ std::string CanonicalRequest(const SigningRequest& request,
   UrlParts url = SplitUrl(request.url);
   std::string method = request.method;
   for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::string out = method + "\n" + QuotePath(RemoveDotSegments(url.path)) + "\n" +
+  const std::string path = request.canonical_path.empty()
+                               ? QuotePath(RemoveDotSegments(url.path))
+                               : request.canonical_path;
+  std::string out = method + "\n" + path + "\n" +
                     CanonicalQuery(url.query) + "\n";
   std::string payload_hash;
   for (const auto& name : signed_headers) {

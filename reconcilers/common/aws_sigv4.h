@@ -28,6 +28,9 @@ struct SigningRequest {
   std::string url;  // absolute: scheme://host[:port]/path[?query]
   std::vector<std::pair<std::string, std::string>> headers;  // as they will be sent
   std::string body;
+  // The canonical URI when the service does not take botocore's default (the path normalised and
+  // percent-encoded twice): S3 signs the path as sent, encoded once (S3SigV4Auth). "" = default.
+  std::string canonical_path;
 };
 
 // Adds X-Amz-Date (and X-Amz-Security-Token when the credentials carry one) and Authorization to

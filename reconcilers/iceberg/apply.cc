@@ -7,6 +7,7 @@
 #include "reconcilers/iceberg/lock.h"
 #include "reconcilers/iceberg/metadata.h"
 #include "reconcilers/iceberg/reconciler.h"
+#include "reconcilers/iceberg/small_files.h"
 
 namespace converge::iceberg {
 
@@ -253,7 +254,8 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
   auto md = ParseMetadata(loaded->metadata);
   if (!md.ok()) return md.status();
   // What fires now (the plan may be old): only that runs.
-  Evaluation ev = EvaluateFacts(FactsInput{&*md, &p, clock_.WallNow(), nullptr});
+  auto exact = SmallFilesOf(options_.small_files.get(), *md, p, table.Dotted());
+  Evaluation ev = EvaluateFacts(FactsInput{&*md, &p, clock_.WallNow(), exact ? &*exact : nullptr});
   if (ev.fired.empty()) {
     done->push_back("nothing fires any more");
     return Status::Ok();
@@ -297,7 +299,7 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
     if (v.task == Task::kExpireSnapshots) {
       ExpireOptions eo{p.expire_snapshots->max_snapshot_age_ms, p.expire_snapshots->retain_last};
       ExpirePlan plan = PlanExpiry(*md, eo, NowMs(clock_));
-      if (!plan.empty()) {
+      for (int attempt = 0; !plan.empty(); ++attempt) {
         json body = ExpireCommit(*md, plan);
         const auto removed = plan.RemoveIds();
         auto r = CommitChecked(table, body, [&](const TableMetadata& m) {
@@ -305,6 +307,17 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
             if (m.FindSnapshot(id) != nullptr) return false;
           return true;
         });
+        if (!r.ok() && r.status().code() == Code::kConflict && attempt == 0) {
+          // 409: a writer committed meanwhile and nothing changed; reload and plan again, once.
+          auto again = Load(table, /*fresh=*/true);
+          auto m = again.ok() ? ParseMetadata(again->metadata) : Result<TableMetadata>(again.status());
+          if (m.ok()) {
+            loaded = *again;
+            md = std::move(m);
+            plan = PlanExpiry(*md, eo, NowMs(clock_));
+            continue;
+          }
+        }
         if (!r.ok()) {
           failed = r.status().Annotate("expireSnapshots");
           records.push_back(RecordFailureUpdate(*md, v.task, p.revision, failed.message()));
@@ -312,7 +325,9 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
         }
         loaded = *r;
         if (auto m = ParseMetadata(r->metadata); m.ok()) md = std::move(m);
+        break;
       }
+      if (!failed.ok()) break;
       done->push_back("expireSnapshots: removed " + std::to_string(plan.remove.size()) +
                       " snapshots, kept " + std::to_string(plan.keep.size()));
     } else {

@@ -260,11 +260,13 @@ Result<LoadedTable> Client::Commit(const TableIdent& table, const json& request,
   std::vector<std::pair<std::string, std::string>> headers;
   const bool keyed = cfg->idempotency && !idempotency_key.empty();
   if (keyed) headers.push_back({"Idempotency-Key", idempotency_key});
-  // With an Idempotency-Key a repeated POST is safe: the server answers the first outcome.
-  auto a = Call("POST", path, &request, headers, /*idempotent=*/keyed);
+  // Never repeated blindly, key or not: a 500/502/504 may come from a gateway after the commit
+  // landed (the server then kept no answer for the key), so it is kUnknownOutcome and the caller
+  // reloads the table and looks. The key still protects a commit whose reply was lost.
+  auto a = Call("POST", path, &request, headers, /*idempotent=*/false);
   if (!a.ok()) return a.status();
   if (a->status != 200)
-    return CatalogError(a->status, a->body, "commit to table " + table.Dotted(), keyed);
+    return CatalogError(a->status, a->body, "commit to table " + table.Dotted(), false);
   if (!a->body.is_object() || !a->body.contains("metadata") || !a->body["metadata"].is_object())
     return InternalError("commit to table " + table.Dotted() + ": the answer has no metadata");
   LoadedTable t;

@@ -9,7 +9,7 @@
 //  * Commits map the spec's outcomes to codes: 409 kConflict (a requirement failed, nothing
 //    changed), 500/502/504 kUnknownOutcome (the commit may have landed: reload and look before
 //    anything else), 404 kNotFound, 400 kInvalid, 401/403 kPermission, 503/429 kUnavailable.
-//    A commit is never retried blindly by the HTTP client.
+//    A commit is never retried blindly by the HTTP client, even with an Idempotency-Key.
 //  * Auth: none, bearer (a token reference), or OAuth2 client credentials (form POST to the token
 //    endpoint, `{tokenUrl}` else `<url>/v1/oauth/tokens`); the token is refreshed before it
 //    expires and once more on a 401. Tokens and secrets are never logged or put in errors.

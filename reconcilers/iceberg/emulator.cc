@@ -234,6 +234,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
                       {"expires_in", s.o.token_expires_in_s},
                       {"issued_token_type", "urn:ietf:params:oauth:token-type:access_token"}};
       }
+      s.LogWrite(req, path, reply.status);
       Write(reply, res);
       return;
     }
@@ -255,6 +256,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
       if (!why.empty()) {
         Reply r = ErrorReply(401, "NotAuthorizedException", why);
         r.headers["WWW-Authenticate"] = "Bearer";
+        s.LogWrite(req, path, r.status);
         Write(r, res);
         return;
       }
@@ -266,6 +268,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         it = now - it->second.first > kIdempotencyLifetimeMs ? s.idempotent.erase(it) : ++it;
       }
       if (auto it = s.idempotent.find(key); it != s.idempotent.end()) {
+        s.LogWrite(req, path, it->second.second.status);
         Write(it->second.second, res);
         return;
       }
@@ -394,9 +397,16 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
         } else if (n >= 3 && parts[2] == "tables") {
           std::string rest;
           for (size_t i = 3; i < n; ++i) rest += "/" + parts[i];
+          bool appended = false;  // a commit fault's writer commit (emulator_requests.cc)
+          const int answer_as =
+              method == "POST" && n == 4 ? s.BeforeCommit(JoinNs(ns) + "." + parts[3], req.body, &appended) : 0;
           reply =
               s.Tables(method, ns, rest, req.body, query, req.get_header_value("If-None-Match"));
-          mutated = (method == "POST" || method == "DELETE") && reply.status < 300;
+          mutated = appended || ((method == "POST" || method == "DELETE") && reply.status < 300);
+          if (answer_as != 0 && reply.status < 300)
+            reply = ErrorReply(answer_as, answer_as >= 500 ? "CommitStateUnknownException"
+                                                           : "BadRequestException",
+                               "converge sandbox: injected fault (the commit was carried out)");
         } else {
           reply = ErrorReply(404, "NotFoundException", "No route for " + method + " " + path);
         }
@@ -406,6 +416,7 @@ void Emulator::Handle(const httplib::Request& req, httplib::Response& res,
       if (method == "POST" && !mutated && reply.status < 300 && n == 2) mutated = true;
     }
     if (keyed && reply.status < 500) s.idempotent[key] = {now, reply};
+    s.LogWrite(req, path, reply.status);
   }
   Write(reply, res);
   if (mutated && s.observer) s.observer();
@@ -447,6 +458,8 @@ void Emulator::Reset() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->Wipe();
+    impl_->writes.clear();
+    impl_->commit_faults.clear();
   }
   if (impl_->observer) impl_->observer();
 }
@@ -576,6 +589,7 @@ void Emulator::MountAdmin(httplib::Server& server, const std::string& admin_pref
     out["warehouse"] = Warehouse();
     Write(Reply{200, out, {}}, res);
   });
+  impl_->MountRequestAdmin(server, admin_prefix);
 }
 
 }  // namespace converge::iceberg

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -95,6 +96,26 @@ struct Emulator::Impl {
   Status CommitSnapshot(Table& t, int64_t snapshot_id, int64_t seq,
                         const std::vector<avro::ManifestFile>& manifests, json summary);
   Result<Table*> FindTable(const std::string& dotted);
+
+  // ----- emulator_requests.cc (mu held unless said) --------------------------------------------
+  // What /_admin/iceberg/requests lists: every write (POST/DELETE) answered, oldest first.
+  std::deque<json> writes;
+  // Commit faults (/_admin/iceberg/commit-faults): applied to the next commits of a table.
+  struct CommitFault {
+    std::string table;   // dotted
+    int status = 0;      // 0 = none; else the commit is carried out, then answered this status
+    json append_before;  // null = none; else a writer commit lands first (Append's request)
+    std::string update;  // "" = any commit; else only commits with an update of this action
+    int count = 1;       // commits it applies to; -1 = every
+    int fired = 0;
+  };
+  std::vector<CommitFault> commit_faults;
+  void LogWrite(const httplib::Request& req, const std::string& path, int status);
+  // Before a commit to `table`: runs a fault's writer append; the status to answer instead of a
+  // successful commit's 200 (0 = none). `mutated` is set when the append changed state.
+  int BeforeCommit(const std::string& table, const std::string& body, bool* mutated);
+  // The admin routes of the write log and the commit faults (mu not held).
+  void MountRequestAdmin(httplib::Server& server, const std::string& admin_prefix);
 
   // ----- emulator.cc --------------------------------------------------------------------------
   json Export() const;

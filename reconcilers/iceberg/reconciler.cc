@@ -3,6 +3,7 @@
 
 #include "reconcilers/iceberg/evaluate.h"
 #include "reconcilers/iceberg/metadata.h"
+#include "reconcilers/iceberg/small_files.h"
 
 namespace converge::iceberg {
 
@@ -64,7 +65,8 @@ LiveObject Reconciler::MakeLive(const std::string& policy, const TableIdent& tab
   if (auto p = specs->policies.find(policy); p != specs->policies.end()) {
     auto tp = PolicyOf(p->second);
     if (tp.ok()) {
-      FactsInput facts{&*md, &*tp, clock_.WallNow(), nullptr};
+      auto exact = SmallFilesOf(options_.small_files.get(), *md, *tp, table.Dotted());
+      FactsInput facts{&*md, &*tp, clock_.WallNow(), exact ? &*exact : nullptr};
       doc["evaluation"] = EvaluatePolicy(facts);
     } else {
       doc["error"] = tp.status().message();

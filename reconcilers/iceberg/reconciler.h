@@ -41,6 +41,8 @@ struct ReconcilerOptions {
   int64_t lock_ttl_ms = 2 * 3600 * 1000;
   std::string owner;  // shown in the lock ("converge@host")
   const Cancellation* cancel = nullptr;
+  // Exact small-file counts from the manifests (the Backend's `storage`); null = estimate.
+  std::shared_ptr<class SmallFileCounter> small_files;
 };
 
 // The policy of a desired document (spec and annotations, as Desired makes it).

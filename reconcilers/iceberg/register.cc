@@ -7,6 +7,8 @@
 #include "reconcilers/iceberg/policy.h"
 #include "reconcilers/iceberg/reconciler.h"
 #include "reconcilers/iceberg/units.h"
+#include "reconcilers/iceberg/small_files.h"
+#include "reconcilers/iceberg/storage.h"
 #include "reconcilers/registry.h"
 
 namespace converge::iceberg {
@@ -25,6 +27,7 @@ void RegisterBackend(BackendRegistry& registry) {
       "lockTtl": {"type": "string", "minLength": 1}
     }
   })json");
+  f.backend_schema["properties"]["storage"] = StorageSchema();
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
     if (!spec.contains("url"))
       out.push_back({"/spec", "an iceberg-rest Backend needs url (the REST catalog)"});
@@ -35,6 +38,7 @@ void RegisterBackend(BackendRegistry& registry) {
       else if (*ms < 1000)
         out.push_back({"/spec/lockTtl", "must be at least 1s (the lock is renewed at half of it)"});
     }
+    ValidateStorage(spec, out);
   };
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
@@ -47,6 +51,14 @@ void RegisterBackend(BackendRegistry& registry) {
     o.cancel = ctx.cancel;
     if (auto ttl = cfg.spec.find("lockTtl"); ttl != cfg.spec.end() && ttl->is_string())
       if (auto ms = ParseDurationMs(ttl->get<std::string>()); ms.ok()) o.lock_ttl_ms = *ms;
+    if (auto storage = StorageOptionsOf(cfg.spec)) {
+      http::TransportOptions t;
+      t.tls.ca_file = cfg.ca_file;
+      t.tls.insecure_skip_verify = cfg.insecure_skip_verify;
+      o.small_files = std::make_shared<SmallFileCounter>(
+          std::make_unique<Storage>(*storage, http::NewCurlTransport(t), *ctx.clock),
+          ctx.cache_dir.empty() ? "" : ctx.cache_dir + "/iceberg-" + cfg.name);
+    }
     return std::unique_ptr<converge::Reconciler>(std::make_unique<Reconciler>(
         std::move(*client), ctx.instance, o, *ctx.clock, ctx.peer));
   };

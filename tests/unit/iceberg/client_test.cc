@@ -132,6 +132,20 @@ TEST(IcebergClientTest, TheIdempotencyKeyIsSentWhenAdvertised) {
   EXPECT_TRUE(keyed);
 }
 
+TEST(IcebergClientTest, AKeyedCommitAnswered502IsNotRepeatedButUnknown) {
+  World w;
+  ClientOptions o;  // retries allowed: a GET answered 502 would be sent again
+  o.retry.max_attempts = 3;
+  o.retry.base_delay = std::chrono::milliseconds(1);
+  Client client(kBase, w.fake.Borrow(), o, w.clock);
+  w.fake.Script({Answer(200, w.Config({{"prefix", "p"}}, true)),
+                 Answer(502, R"({"error": {"message": "gateway", "type": "x", "code": 502}})"),
+                 Answer(200, json{{"metadata-location", "m2"}, {"metadata", Metadata()}}.dump())});
+  auto r = client.Commit(*TableIdent::Parse("db.events"), json::object(), "key-1");
+  EXPECT_EQ(r.status().code(), Code::kUnknownOutcome);
+  EXPECT_EQ(w.fake.request_count(), 2u);  // config + one commit: never sent again blindly
+}
+
 TEST(IcebergClientTest, OAuth2ClientCredentialsAreRefreshedBeforeExpiryAndOnA401) {
   World w;
   w.client->SetClientCredentials("converge", "s3cr3t", "", "catalog");

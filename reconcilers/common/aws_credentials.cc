@@ -1,4 +1,4 @@
-#include "reconcilers/sagemaker/credentials.h"
+#include "reconcilers/common/aws_credentials.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-namespace converge::sagemaker {
+namespace converge::aws {
 namespace {
 
 using Section = std::map<std::string, std::string>;
@@ -195,4 +195,4 @@ Result<std::string> ResolveRegion(const std::string& explicit_region, const std:
       name + "\" of " + config_path);
 }
 
-}  // namespace converge::sagemaker
+}  // namespace converge::aws
