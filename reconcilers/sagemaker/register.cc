@@ -56,6 +56,7 @@ void RegisterBackend(BackendRegistry& registry) {
   RegisterKinds(kinds);
   for (const KindSpec& k : Kinds()) {
     KindDef def{k.kind, k.job ? Lifecycle::kRun : Lifecycle::kResource, *kinds.Find(k.kind)};
+    def.loader.schema = [&k] { return SpecSchema(k); };
     if (k.job) {
       def.timeout = RunTimeout;
       def.run_name_member = k.name_member;
