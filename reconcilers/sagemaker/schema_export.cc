@@ -38,23 +38,23 @@ json ShapeSchema(const json& shape, std::vector<std::string>& todo) {
     json props = json::object();
     if (shape.contains("members"))
       for (const auto& [name, m] : shape["members"].items()) {
-        props[name] = Ref(m["shape"]);
-        todo.push_back(m["shape"]);
+        props[name] = Ref(m["shape"].get<std::string>());
+        todo.push_back(m["shape"].get<std::string>());
       }
     s["properties"] = props;
     if (shape.contains("required") && !shape["required"].empty()) s["required"] = shape["required"];
   } else if (type == "list") {
     s["type"] = "array";
-    s["items"] = Ref(shape["member"]["shape"]);
-    todo.push_back(shape["member"]["shape"]);
+    s["items"] = Ref(shape["member"]["shape"].get<std::string>());
+    todo.push_back(shape["member"]["shape"].get<std::string>());
     bound("min", "minItems");
     bound("max", "maxItems");
   } else if (type == "map") {
     s["type"] = "object";
-    s["propertyNames"] = Ref(shape["key"]["shape"]);
-    s["additionalProperties"] = Ref(shape["value"]["shape"]);
-    todo.push_back(shape["key"]["shape"]);
-    todo.push_back(shape["value"]["shape"]);
+    s["propertyNames"] = Ref(shape["key"]["shape"].get<std::string>());
+    s["additionalProperties"] = Ref(shape["value"]["shape"].get<std::string>());
+    todo.push_back(shape["key"]["shape"].get<std::string>());
+    todo.push_back(shape["value"]["shape"].get<std::string>());
     bound("min", "minProperties");
     bound("max", "maxProperties");
   } else if (type == "string") {
