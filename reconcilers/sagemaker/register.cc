@@ -79,6 +79,7 @@ void RegisterBackend(BackendRegistry& registry) {
            "how a plan reads models and endpoints: one paged Search per kind (default), or "
            "List + ListTags + Describe per object"}}}}}};
   f.validate_backend = ValidateMembers;
+  f.backend_rules = {{"properties", {{"region", {{"pattern", "^[a-z0-9-]+$"}, {"minLength", 1}}}}}};
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
     auto client = Client::FromBackend(cfg, *ctx.clock);

@@ -6,8 +6,8 @@
 //   integer -> integer within int32 and min/max; long -> integer (int64); float/double -> number
 //   boolean; timestamp -> number or string; blob -> string (base64)
 // Patterns ValidateShape skips (not linear-time: lookaround) are left out, and so are those
-// written with Java's \p{...} classes, which ECMA-262 regexes (what JSON Schema editors run)
-// lack; docs/specs.md lists them among the checks only `validate` makes.
+// written with Java's \p{...} classes or \u surrogate ranges, which ECMA-262 regexes (what
+// JSON Schema editors run) lack; docs/specs.md lists them among the checks only `validate` makes.
 #include <limits>
 #include <set>
 
@@ -20,7 +20,10 @@ namespace converge::sagemaker {
 namespace {
 
 bool PortablePattern(const std::string& p) {
-  if (p.find("\\p{") != std::string::npos || p.find("\\P{") != std::string::npos) return false;
+  // \p{..} classes, and \u escapes naming lone surrogates (a reversed range for ECMA-262 and
+  // Python alike), are Java's.
+  for (const char* java : {"\\p{", "\\P{", "\\u"})
+    if (p.find(java) != std::string::npos) return false;
   return SchemaPattern::Compile("^(?:" + p + ")$").ok();
 }
 

@@ -131,6 +131,7 @@ BAD = {
     "backend: yarn without urls": BACKENDS.replace('urls: ["http://127.0.0.1:1/yarn"]', "prune: true"),
     "backend: marathon without url": BACKENDS.replace(', url: "http://127.0.0.1:1/marathon"', ""),
     "backend: bad duration": BACKENDS.replace("type: marathon,", "type: marathon, healthTimeout: soon,"),
+    "backend: sagemaker region": BACKENDS.replace("region: eu-west-1", "region: EU_West"),
     "backend: url scheme": BACKENDS.replace('"http://127.0.0.1:1/marathon"', "ftp://h"),
 }
 
