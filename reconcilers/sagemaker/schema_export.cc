@@ -116,15 +116,13 @@ json SpecSchema(const KindSpec& k) {
   if (top["properties"].contains(k.name_member))
     top["properties"][k.name_member]["description"] =
         "optional: converge names the object after metadata.name; if set, it must equal it";
-  if (top["properties"].contains("Tags"))
-    top["properties"]["Tags"] = {
-        {"allOf",
-         {top["properties"]["Tags"],
-          {{"items",
-            {{"properties",
-              {{"Key",
-                {{"not", {{"pattern", "^converge\\.io/"}}},
-                 {"description", "tags under converge.io/ are set by converge itself"}}}}}}}}}}}};
+  if (top["properties"].contains("Tags")) {
+    json key = {{"not", {{"pattern", "^converge\\.io/"}}},
+                {"description", "tags under converge.io/ are set by converge itself"}};
+    json ours = {{"items", {{"properties", {{"Key", key}}}}}};
+    json both = json::array({top["properties"]["Tags"], ours});
+    top["properties"]["Tags"] = {{"allOf", both}};
+  }
   top["description"] = "The " + k.create_op + " request (botocore shape " + input + ")";
   if (!defs.empty()) top["definitions"] = defs;
   return top;
