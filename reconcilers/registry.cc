@@ -3,6 +3,7 @@
 #include <set>
 
 #include "reconcilers/common/json_schema.h"
+#include "reconcilers/spec_schema.h"
 
 namespace converge {
 
@@ -96,6 +97,8 @@ KindRegistry BackendRegistry::LoaderKinds() const {
         out.push_back({"/spec", "spec." + req + " is required for a " + type + " backend"});
     if (it->second.extra) it->second.extra(doc.spec, out);
   };
+  const json backend_spec = BackendSpecSchema(factories_);
+  backend.schema = [backend_spec] { return backend_spec; };
   registry.Register("Backend", std::move(backend));
   return registry;
 }

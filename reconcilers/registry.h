@@ -89,6 +89,9 @@ struct BackendFactory {
   // Extra checks of a Backend spec that a schema cannot say (paths are JSON pointers from the
   // document root). May be empty.
   std::function<void(const json& spec, std::vector<PathDiagnostic>& out)> validate_backend;
+  // The same extra checks as a JSON Schema (draft-07) of the whole Backend `spec`, for
+  // `converge schema` ({} = none): e.g. YARN's "urls or url, not both".
+  json backend_rules = json::object();
   // A live reconciler for one Backend (secrets resolved here, at the last moment).
   std::function<Result<std::unique_ptr<Reconciler>>(const BackendConfig&, const ConnectContext&)>
       connect;

@@ -66,6 +66,11 @@ const std::set<std::string>& CommonBackendMembers();
 void ValidateBackend(const Document& doc, const std::map<std::string, BackendMembers>& types,
                      std::vector<PathDiagnostic>& out);
 
+// The common members above as JSON Schema (draft-07) properties of a Backend `spec`
+// ({"name": schema, ...}; specs/backend_schema.cc), for `converge schema`. auth.type is left
+// open: each backend type's accepted values are added by the registry.
+json CommonBackendSchemaProperties();
+
 // Builds the config from a validated Backend document.
 BackendConfig BackendFromDocument(const Document& doc);
 

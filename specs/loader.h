@@ -37,6 +37,11 @@ struct KindInfo {
   // the member's JSON pointer; the loader adds positions). `CheckReferences` warns about those
   // that no spec of the same backend answers. May be empty: the kind names no other spec.
   std::function<std::vector<SpecReference>(const Document&)> references;
+  // The JSON Schema (draft-07, self-contained: local "#/definitions/..." refs only) of the
+  // document's `spec`, generated from the same definitions `validate` runs, for `converge schema`
+  // (editors and CI). What `validate` checks that a schema cannot say is listed in docs/specs.md.
+  // Empty: any mapping.
+  std::function<json()> schema;
 };
 
 class KindRegistry {

@@ -11,6 +11,7 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/completion_command.h"
 #include "controller/cli/sandbox_command.h"
+#include "controller/cli/schema_command.h"
 #include "controller/cli/watch_command.h"
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -187,6 +188,10 @@ int main(int argc, char** argv) {
   auto* watch = AddWatchCommand(app, wo);
   add_state(watch);
 
+  // schema (controller/cli/schema_command.cc)
+  SchemaOptions sco;
+  auto* schema = AddSchemaCommand(app, sco);
+
   // completion, and the hidden helper its scripts call (controller/cli/completion_command.cc)
   CompletionOptions co;
   auto* completion = AddCompletionCommand(app, co);
@@ -218,6 +223,7 @@ int main(int argc, char** argv) {
   if (*rerun) return RunRerun(g, rr);
   if (*sandbox) return RunSandbox(sb);
   if (*watch) return RunWatch(g, wo);
+  if (*schema) return RunSchema(sco);
   if (*completion) return RunCompletion(app, co);
   if (*complete_keys) return RunCompleteKeys(g, ko);
   return 1;

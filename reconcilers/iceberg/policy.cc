@@ -349,6 +349,7 @@ KindInfo TablePolicyKind() {
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
     ValidatePolicy(doc.spec, doc.annotations, "/spec", out);
   };
+  k.schema = TablePolicySpecSchema;
   return k;
 }
 
@@ -358,6 +359,7 @@ KindInfo ExecutorKind() {
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
     ValidateExecutor(doc.spec, "/spec", out);
   };
+  k.schema = ExecutorSpecSchema;
   return k;
 }
 

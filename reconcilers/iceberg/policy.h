@@ -88,6 +88,12 @@ struct ExecutorSpec {
 //   {snapshotId} main's snapshot when the run started   {sql} the CALL statement (SparkSql)
 extern const std::vector<std::string> kPlaceholders;
 
+// The JSON Schemas of the two specs (policy_schema.cc), for `converge schema`: the checks above
+// written once more as a schema, in the keywords draft-04 and draft-07 share so that
+// tests/unit/iceberg/policy_schema_test.cc can hold them to ValidatePolicy / ValidateExecutor.
+json TablePolicySpecSchema();
+json ExecutorSpecSchema();
+
 KindInfo TablePolicyKind();
 KindInfo ExecutorKind();
 

@@ -28,6 +28,7 @@ void RegisterBackend(BackendRegistry& registry) {
     }
   })json");
   f.backend_schema["properties"]["storage"] = StorageSchema();
+  f.backend_rules = {{"required", {"url"}}};  // validate_backend below, as a schema
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
     if (!spec.contains("url"))
       out.push_back({"/spec", "an iceberg-rest Backend needs url (the REST catalog)"});

@@ -2,6 +2,7 @@
 #include "reconcilers/marathon/client.h"
 #include "reconcilers/marathon/emulator.h"
 #include "reconcilers/marathon/reconciler.h"
+#include "reconcilers/marathon/validate.h"
 #include "reconcilers/registry.h"
 
 namespace converge::marathon {
@@ -12,6 +13,7 @@ void RegisterBackend(BackendRegistry& registry) {
   KindRegistry kinds;
   RegisterKinds(kinds);
   f.kinds.push_back(KindDef{"App", Lifecycle::kResource, *kinds.Find("App")});
+  f.kinds.back().loader.schema = AppSpecSchema;
   f.auth_types = {"none", "basic", "dcos-token"};
   f.backend_schema = {{"required", {"url"}}, {"properties", json::object()}};
   f.connect = [](const BackendConfig& cfg,

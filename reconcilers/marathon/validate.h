@@ -25,6 +25,10 @@ const std::string& UpstreamAppSchemaText();
 // resourceLimits; shapes from raml/v2/types) are allowed.
 const JsonSchema& AppSchema();
 
+// AppSchema() as draft-07 for `converge schema` (schema_export.cc), with the members Marathon
+// populates itself (version, versionInfo) refused as ValidateApp refuses them.
+json AppSpecSchema();
+
 // Converts, in place, strings holding a number where the schema wants an integer or a number
 // (`instances: "3"` -> 3), with one kWarning per conversion ("numeric string "3" converted to
 // integer"). Run it before ValidateApp. Paths are `base_path` + a JSON pointer into `spec`.

@@ -51,6 +51,12 @@ size_t MaxSpecName(const KindSpec& k);
 // document root ("/spec/EndpointConfigName").
 std::vector<SpecReference> SpecReferencesOf(const std::string& kind, const json& spec);
 
+// The JSON Schema (draft-07) of a `kind` spec for `converge schema` (schema_export.cc): the
+// kind's Create* input shape and every shape it reaches, translated from the same service model
+// ValidateShape runs (members, required, types, min/max, enums, patterns), the name member
+// optional, converge's own tags refused.
+json SpecSchema(const KindSpec& k);
+
 // Registers every kind with backend type "sagemaker": shape validation of the spec against the
 // Create* input of the service model (numeric strings converted with a warning), name rules,
 // converge-reserved tags refused, and the references above.

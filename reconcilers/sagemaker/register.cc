@@ -56,6 +56,7 @@ void RegisterBackend(BackendRegistry& registry) {
   RegisterKinds(kinds);
   for (const KindSpec& k : Kinds()) {
     KindDef def{k.kind, k.job ? Lifecycle::kRun : Lifecycle::kResource, *kinds.Find(k.kind)};
+    def.loader.schema = [&k] { return SpecSchema(k); };
     if (k.job) {
       def.timeout = RunTimeout;
       def.run_name_member = k.name_member;
@@ -78,6 +79,7 @@ void RegisterBackend(BackendRegistry& registry) {
            "how a plan reads models and endpoints: one paged Search per kind (default), or "
            "List + ListTags + Describe per object"}}}}}};
   f.validate_backend = ValidateMembers;
+  f.backend_rules = {{"properties", {{"region", {{"pattern", "^[a-z0-9-]+$"}, {"minLength", 1}}}}}};
   f.connect = [](const BackendConfig& cfg,
                  const ConnectContext& ctx) -> Result<std::unique_ptr<converge::Reconciler>> {
     auto client = Client::FromBackend(cfg, *ctx.clock);

@@ -31,6 +31,9 @@ inline constexpr const char* kApplicationNameMember = "application-name";
 // The loader's checks of a YarnApplication spec (file:line:column).
 KindInfo ApplicationKind();
 
+// The JSON Schema (draft-07) of the checks above, for `converge schema` (schema_export.cc).
+json ApplicationSpecSchema();
+
 // The submission context converge submits for a YarnApplication spec (tags and name set).
 json ApplicationDesired(const Document& doc, const std::string& instance);
 

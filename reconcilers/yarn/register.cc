@@ -24,6 +24,7 @@ KindInfo ServiceKind() {
     ValidateServiceSpec(doc.spec, "/spec", out);
   };
   k.validate_name = ServiceNameError;
+  k.schema = ServiceSpecSchema;
   // A component whose artifact is of type SERVICE takes its components from the service named
   // by artifact.id: another YarnService spec, or a service that already runs.
   k.references = [](const Document& doc) {
@@ -62,10 +63,20 @@ void RegisterBackend(BackendRegistry& registry) {
   f.type = "yarn";
   f.kinds.push_back(KindDef{"YarnService", Lifecycle::kResource, ServiceKind()});
   KindDef app{kApplicationKind, Lifecycle::kRun, ApplicationKind()};
+  app.loader.schema = ApplicationSpecSchema;
   app.run_name_member = kApplicationNameMember;
   f.kinds.push_back(std::move(app));
   f.auth_types = {"none", "simple", "spnego"};
   f.backend_schema = BackendSchema();
+  // validate_backend below, as a schema: urls (or url), not both; simple auth names its user.
+  f.backend_rules = json::parse(R"json({
+    "oneOf": [{"required": ["urls"]}, {"required": ["url"]}],
+    "if": {"properties": {"auth": {"properties": {"type": {"const": "simple"}},
+                                   "required": ["type"]}},
+           "required": ["auth"]},
+    "then": {"properties": {"auth": {"anyOf": [{"required": ["user"]},
+                                               {"required": ["username"]}]}}}
+  })json");
   f.validate_backend = [](const json& spec, std::vector<PathDiagnostic>& out) {
     bool has_urls = spec.contains("urls") && spec["urls"].is_array() && !spec["urls"].empty();
     if (!has_urls && !spec.contains("url"))

@@ -28,6 +28,10 @@ const JsonSchema& ServiceSchema();
 void ValidateServiceSpec(json& spec, const std::string& base_path,
                          std::vector<PathDiagnostic>& out);
 
+// ServiceSchema() as draft-07 with the rules above a schema can say, for `converge schema`
+// (schema_export.cc).
+json ServiceSpecSchema();
+
 // "" if `name` is a usable service name (lowercase letters, digits and "-", starting with a
 // letter, not ending with "-", at most 63 characters), else what is wrong with it.
 std::string ServiceNameError(const std::string& name);

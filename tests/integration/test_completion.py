@@ -55,7 +55,7 @@ class CompletionTest(harness.SandboxTestCase):
     def test_subcommands(self):
         self.assertEqual(self.complete("rol"), ["rollback"])
         offered = self.complete("")
-        for sub in ("validate", "plan", "apply", "rollback", "release", "completion"):
+        for sub in ("validate", "plan", "apply", "rollback", "release", "completion", "schema"):
             self.assertIn(sub, offered)
         self.assertNotIn("__complete-keys", offered, "the helper subcommand is hidden")
 
@@ -68,7 +68,7 @@ class CompletionTest(harness.SandboxTestCase):
 
     def test_flags_match_each_subcommands_help(self):
         # Generated from the parser, so every flag --help lists is offered, and nothing else.
-        for sub in ("validate", "plan", "apply", "rollback", "watch", "sandbox"):
+        for sub in ("validate", "plan", "apply", "rollback", "watch", "sandbox", "schema"):
             p = subprocess.run([harness.converge_bin(), sub, "--help"], stdout=subprocess.PIPE,
                                text=True, check=True)
             in_help = set(n for names in re.findall(r"^\s+(-[-\w,]+)", p.stdout, re.M)
