@@ -12,7 +12,6 @@ import unittest
 
 import jsonschema
 import yaml
-from referencing import Registry, Resource
 
 BIN = os.environ.get("CONVERGE_BIN", "converge")
 SRC = os.environ.get("CONVERGE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -237,11 +236,14 @@ class SchemaTest(unittest.TestCase):
                     loaded[f] = json.load(fh)
                 jsonschema.Draft7Validator.check_schema(loaded[f])
 
-            def retrieve(uri):
-                return Resource.from_contents(loaded[os.path.basename(uri)])
-
-            index = jsonschema.Draft7Validator(loaded["converge.schema.json"],
-                                               registry=Registry(retrieve=retrieve))
+            # Relative $refs resolve against the index's own location, as an editor does: every
+            # file of the directory is in the resolver's store under its file:// URI (Debian's
+            # jsonschema 4.10 resolves with RefResolver).
+            base = "file://" + os.path.abspath(d) + "/"
+            store = {base + f: s for f, s in loaded.items()}
+            resolver = jsonschema.RefResolver(base + "converge.schema.json",
+                                              loaded["converge.schema.json"], store=store)
+            index = jsonschema.Draft7Validator(loaded["converge.schema.json"], resolver=resolver)
             for path in self.examples:
                 with open(path) as fh:
                     for d_ in documents(fh.read()):
