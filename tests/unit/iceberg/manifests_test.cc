@@ -8,6 +8,8 @@
 
 #include <map>
 
+#include <zlib.h>
+
 #include "tests/unit/iceberg/avro_files.h"
 #include "tests/unit/iceberg/table_builder.h"
 
@@ -219,6 +221,26 @@ TEST(ManifestsTest, LengthsClaimingGigabytesAreInvalidNotAllocated) {
   ASSERT_NE(codec, std::string::npos);
   zstd.replace(codec + 11, 4, "zstd");
   EXPECT_THAT(invalid(ReadManifest(zstd, m, nullptr)), HasSubstr("codec \"zstd\""));
+}
+
+TEST(ManifestsTest, DeflateBombIsInvalidNotInflated) {
+  OneBlock b(test::Manifest({{1, 1, 1, 0, "s3://b/x.parquet", kNov30, 1, 1}}, "deflate"));
+  const std::string zeros(2 << 20, '\0');  // inflates to 2 MiB from about 2 KiB
+  std::string bomb(compressBound(zeros.size()), '\0');
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+  z.avail_in = static_cast<uInt>(zeros.size());
+  z.next_out = reinterpret_cast<Bytef*>(bomb.data());
+  z.avail_out = static_cast<uInt>(bomb.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  bomb.resize(z.total_out);
+  deflateEnd(&z);
+  ReadLimits limits;
+  limits.max_file_bytes = 1 << 20;
+  auto r = ReadManifest(b.With(1, bomb.size(), bomb), {}, nullptr, limits);
+  EXPECT_EQ(r.status().code(), Code::kInvalid);
+  EXPECT_THAT(r.status().message(), HasSubstr("does not inflate within the limit"));
 }
 
 TEST(ManifestsTest, ListCountsSummariesAndRawPartitionValues) {
