@@ -8,6 +8,7 @@ CONVERGE_DEBS=(
   libyaml-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
   libre2-dev libvalijson-dev libavro-dev  # libavro-dev: Iceberg manifest lists and manifests
+  zlib1g-dev  # Iceberg: deflate Avro blocks are inflated (and bounded) before Avro C reads them
   python3 python3-marathon python3-jsonschema python3-yaml python3-requests python3-botocore python3-boto3
   python3-avro  # tests/compat: reads back the Iceberg sandbox catalog's manifests
   nodejs  # tests/compat/test_iceberg_npm_clients.py: iceberg-js, icebird (`npm ci` at test time;

@@ -4,40 +4,47 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <map>
+
+#include "reconcilers/iceberg/manifests_avro.h"
 
 namespace converge::iceberg {
 namespace {
 
-// One Avro object container file in memory, read record by record with generic values.
+// One Avro object container file in memory, read record by record with generic values. The
+// container is checked (and its blocks inflated) by CheckAvroContainer; Avro C only decodes
+// checked blocks from memory. Every Avro C object is released by the destructor, on every path.
 class AvroFile {
  public:
+  AvroFile() = default;
+  AvroFile(const AvroFile&) = delete;
+  AvroFile& operator=(const AvroFile&) = delete;
   ~AvroFile() {
+    if (reader_ != nullptr) avro_reader_free(reader_);
     if (has_value_) avro_value_decref(&value_);
     if (iface_ != nullptr) avro_value_iface_decref(iface_);
-    if (reader_ != nullptr) avro_file_reader_close(reader_);
-    if (fp_ != nullptr) std::fclose(fp_);  // the reader never owns it (should_close 0)
+    if (schema_ != nullptr) avro_schema_decref(schema_);
   }
 
-  Status Open(const std::string& bytes, const std::string& what, size_t max_bytes) {
+  // `max_records`: more than that is reported by the caller's loop (one more is let through).
+  Status Open(const std::string& bytes, const std::string& what, size_t max_bytes,
+              size_t max_records) {
     what_ = what;
     if (bytes.size() > max_bytes)
       return Fail("is " + std::to_string(bytes.size()) + " bytes, over the limit of " +
                   std::to_string(max_bytes));
-    if (bytes.size() < 4 || std::memcmp(bytes.data(), "Obj\x01", 4) != 0)
-      return Fail("is not an Avro object container file");
-    data_ = bytes;  // fmemopen needs a buffer that outlives the reader
-    fp_ = fmemopen(data_.data(), data_.size(), "rb");
-    if (fp_ == nullptr) return Fail("cannot be opened in memory");
-    if (avro_file_reader_fp(fp_, what_.c_str(), 0, &reader_) != 0) {
-      reader_ = nullptr;
-      return Fail(std::string("has an unreadable Avro header: ") + avro_strerror());
+    // Avro C trusts the lengths it reads: only blocks whose every length has been checked
+    // against the bytes left reach it.
+    auto checked = CheckAvroContainer(bytes, max_bytes, max_records);
+    if (!checked.ok()) return Fail(checked.status().message());
+    file_ = std::move(*checked);
+    if (avro_schema_from_json_length(file_.schema.data(), file_.schema.size(), &schema_) != 0) {
+      schema_ = nullptr;
+      return Fail(std::string("has an invalid Avro schema: ") + avro_strerror());
     }
-    avro_schema_t schema = avro_file_reader_get_writer_schema(reader_);
-    if (schema == nullptr || !is_avro_record(schema)) return Fail("does not hold records");
-    iface_ = avro_generic_class_from_schema(schema);
+    if (!is_avro_record(schema_)) return Fail("does not hold records");
+    iface_ = avro_generic_class_from_schema(schema_);
     if (iface_ == nullptr || avro_generic_value_new(iface_, &value_) != 0)
       return Fail(std::string("has a schema Avro C cannot read: ") + avro_strerror());
     has_value_ = true;
@@ -46,9 +53,21 @@ class AvroFile {
 
   // Reads the next record into value(); false at the end, or with `err` set on corruption.
   bool Next(Status& err) {
-    int rc = avro_file_reader_read_value(reader_, &value_);
-    if (rc == 0) return true;
-    if (rc != EOF) err = Fail(std::string("is corrupt: ") + avro_strerror());
+    while (left_in_block_ == 0) {
+      if (reader_ != nullptr) avro_reader_free(reader_);
+      reader_ = nullptr;
+      if (block_ >= file_.blocks.size()) return false;
+      const AvroBlock& b = file_.blocks[block_++];
+      reader_ = avro_reader_memory(b.data.data(), static_cast<int64_t>(b.data.size()));
+      if (reader_ == nullptr) {
+        err = Fail("cannot be read in memory");
+        return false;
+      }
+      left_in_block_ = b.count;
+    }
+    --left_in_block_;
+    if (avro_value_read(reader_, &value_) == 0) return true;
+    err = Fail(std::string("is corrupt: ") + avro_strerror());
     return false;
   }
   avro_value_t* value() { return &value_; }
@@ -56,9 +75,11 @@ class AvroFile {
 
  private:
   std::string what_;
-  std::string data_;
-  FILE* fp_ = nullptr;
-  avro_file_reader_t reader_ = nullptr;
+  AvroContainer file_;
+  size_t block_ = 0;
+  size_t left_in_block_ = 0;
+  avro_reader_t reader_ = nullptr;
+  avro_schema_t schema_ = nullptr;
   avro_value_iface_t* iface_ = nullptr;
   avro_value_t value_{};
   bool has_value_ = false;
@@ -173,7 +194,70 @@ std::string PartitionValue(avro_value_t* v, const std::string& transform) {
 }
 
 // "day=2026-11-30/bucket=3" from the partition record.
-std::string RenderPartition(avro_value_t* entry_file, const PartitionSpec* spec) {
+// A partition value as JSON: int, long, string, boolean; anything else null.
+nlohmann::json RawValue(avro_value_t* v) {
+  switch (avro_value_get_type(v)) {
+    case AVRO_INT32: {
+      int32_t i = 0;
+      avro_value_get_int(v, &i);
+      return i;
+    }
+    case AVRO_INT64: {
+      int64_t i = 0;
+      avro_value_get_long(v, &i);
+      return i;
+    }
+    case AVRO_BOOLEAN: {
+      int b = 0;
+      avro_value_get_boolean(v, &b);
+      return b != 0;
+    }
+    case AVRO_STRING: {
+      const char* s = nullptr;
+      size_t n = 0;
+      avro_value_get_string(v, &s, &n);
+      return s == nullptr ? std::string() : std::string(s, n > 0 ? n - 1 : 0);
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// The manifest list entry's partition field summaries (absent: empty).
+std::vector<ManifestFile::PartitionSummary> Summaries(avro_value_t* rec) {
+  std::vector<ManifestFile::PartitionSummary> out;
+  auto list = Member(rec, "partitions");
+  if (!list || avro_value_get_type(&*list) != AVRO_ARRAY) return out;
+  size_t n = 0;
+  avro_value_get_size(&*list, &n);
+  for (size_t i = 0; i < n; ++i) {
+    avro_value_t item;
+    if (avro_value_get_by_index(&*list, i, &item, nullptr) != 0 ||
+        avro_value_get_type(&item) != AVRO_RECORD)
+      continue;
+    ManifestFile::PartitionSummary fs;
+    int flag = 0;
+    if (auto x = Member(&item, "contains_null");
+        x && avro_value_get_type(&*x) == AVRO_BOOLEAN && avro_value_get_boolean(&*x, &flag) == 0)
+      fs.contains_null = flag != 0;
+    if (auto x = Member(&item, "contains_nan");
+        x && avro_value_get_type(&*x) == AVRO_BOOLEAN && avro_value_get_boolean(&*x, &flag) == 0)
+      fs.contains_nan = flag != 0;
+    for (auto [name, slot] : {std::pair{"lower_bound", &fs.lower_bound},
+                              std::pair{"upper_bound", &fs.upper_bound}}) {
+      const void* p = nullptr;
+      size_t len = 0;
+      if (auto x = Member(&item, name); x && avro_value_get_type(&*x) == AVRO_BYTES &&
+                                        avro_value_get_bytes(&*x, &p, &len) == 0)
+        *slot = std::string(static_cast<const char*>(p), len);
+    }
+    out.push_back(std::move(fs));
+  }
+  return out;
+}
+
+std::string RenderPartition(avro_value_t* entry_file, const PartitionSpec* spec,
+                            nlohmann::json* raw) {
   avro_value_t part;
   if (avro_value_get_by_name(entry_file, "partition", &part, nullptr) != 0 ||
       avro_value_get_type(&part) != AVRO_RECORD)
@@ -194,6 +278,7 @@ std::string RenderPartition(avro_value_t* entry_file, const PartitionSpec* spec)
       avro_value_t branch;
       if (avro_value_get_current_branch(&field, &branch) == 0) field = branch;
     }
+    (*raw)[name] = RawValue(&field);
     if (avro_value_get_type(&field) != AVRO_NULL) value = PartitionValue(&field, transform);
     out += (out.empty() ? "" : "/") + std::string(name) + "=" + value;
   }
@@ -251,7 +336,8 @@ std::string RenderPartitionValue(const std::string& transform, int64_t v) {
 Result<std::vector<ManifestFile>> ReadManifestList(const std::string& bytes,
                                                    const ReadLimits& limits) {
   AvroFile f;
-  CONVERGE_RETURN_IF_ERROR(f.Open(bytes, "manifest list", limits.max_file_bytes));
+  CONVERGE_RETURN_IF_ERROR(
+      f.Open(bytes, "manifest list", limits.max_file_bytes, limits.max_manifests));
   std::vector<ManifestFile> out;
   Status err;
   while (f.Next(err)) {
@@ -274,6 +360,13 @@ Result<std::vector<ManifestFile>> ReadManifestList(const std::string& bytes,
     m.deletes = Long(r, "content").value_or(0) == 1;
     m.sequence_number = Long(r, "sequence_number").value_or(0);
     m.min_sequence_number = Long(r, "min_sequence_number").value_or(0);
+    m.added_files = static_cast<int>(Long(r, "added_files_count").value_or(0));
+    m.existing_files = static_cast<int>(Long(r, "existing_files_count").value_or(0));
+    m.deleted_files = static_cast<int>(Long(r, "deleted_files_count").value_or(0));
+    m.added_rows = Long(r, "added_rows_count").value_or(0);
+    m.existing_rows = Long(r, "existing_rows_count").value_or(0);
+    m.deleted_rows = Long(r, "deleted_rows_count").value_or(0);
+    m.partitions = Summaries(r);
     out.push_back(std::move(m));
   }
   if (!err.ok()) return err;
@@ -285,7 +378,8 @@ Result<std::vector<DataFileEntry>> ReadManifest(const std::string& bytes,
                                                 const TableMetadata* table,
                                                 const ReadLimits& limits) {
   AvroFile f;
-  CONVERGE_RETURN_IF_ERROR(f.Open(bytes, "manifest " + manifest.path, limits.max_file_bytes));
+  CONVERGE_RETURN_IF_ERROR(
+      f.Open(bytes, "manifest " + manifest.path, limits.max_file_bytes, limits.max_entries));
   const PartitionSpec* spec = table != nullptr ? table->FindSpec(manifest.spec_id) : nullptr;
   std::vector<DataFileEntry> out;
   Status err;
@@ -323,7 +417,7 @@ Result<std::vector<DataFileEntry>> ReadManifest(const std::string& bytes,
     e.record_count = *records;
     e.file_size_bytes = *size;
     e.spec_id = manifest.spec_id;
-    e.partition = RenderPartition(&file, spec);
+    e.partition = RenderPartition(&file, spec, &e.partition_values);
     out.push_back(std::move(e));
   }
   if (!err.ok()) return err;

@@ -10,11 +10,15 @@
 //    `hour=2026-11-30-10`); an unpartitioned file's tuple is "".
 //  * Input is hostile: a file that is not Avro, is truncated, lacks a required member or
 //    exceeds ReadLimits is a kInvalid Status naming the file, never a crash or an exception.
+//    Every file is checked by manifests_avro.h before Avro C sees it (every length bounded by
+//    the bytes left, codecs null and deflate), and every Avro C object is released on every path.
+//  * This is converge's one Avro reader: the sandbox catalog (avro_manifest.h) reads through it.
 //  * SmallFiles counts, per partition, the live data files under 75 % of the target size (the
 //    threshold Iceberg's rewrite planner and AWS Glue use).
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +49,20 @@ struct ManifestFile {
   int64_t sequence_number = 0;
   int64_t min_sequence_number = 0;
   int64_t added_snapshot_id = 0;
+  // Counts and partition summaries (0 / empty when the list does not record them).
+  int added_files = 0;
+  int existing_files = 0;
+  int deleted_files = 0;
+  int64_t added_rows = 0;
+  int64_t existing_rows = 0;
+  int64_t deleted_rows = 0;
+  struct PartitionSummary {
+    bool contains_null = false;
+    std::optional<bool> contains_nan;
+    std::optional<std::string> lower_bound;  // single-value binary serialization
+    std::optional<std::string> upper_bound;
+  };
+  std::vector<PartitionSummary> partitions;
 };
 
 enum class FileContent { kData = 0, kPositionDeletes = 1, kEqualityDeletes = 2 };
@@ -64,6 +82,9 @@ struct DataFileEntry {
   int spec_id = 0;
   int64_t record_count = 0;
   int64_t file_size_bytes = 0;
+  // The partition tuple's raw values by field name: int, long, string, boolean or null (other
+  // types, e.g. bytes, as null).
+  nlohmann::json partition_values = nlohmann::json::object();
 };
 
 Result<std::vector<ManifestFile>> ReadManifestList(const std::string& bytes,

@@ -8,6 +8,8 @@
 
 #include <map>
 
+#include <zlib.h>
+
 #include "tests/unit/iceberg/avro_files.h"
 #include "tests/unit/iceberg/table_builder.h"
 
@@ -152,6 +154,106 @@ TEST(ManifestsTest, HostileBytesAreErrorsNeverCrashes) {
   std::string list = test::ManifestList({{"s3://b/m1.avro"}});
   EXPECT_THAT(ReadManifest(list, {}, nullptr).status().message(), HasSubstr("status"));
   EXPECT_THAT(ReadManifestList(good).status().message(), HasSubstr("manifest_path"));
+}
+
+// Avro's zigzag varint.
+std::string Zz(int64_t v) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  std::string out;
+  while (z & ~uint64_t{0x7F}) {
+    out += static_cast<char>((z & 0x7F) | 0x80);
+    z >>= 7;
+  }
+  return out + static_cast<char>(z);
+}
+
+// A one-block container split into header (through the sync marker), the block's data and the
+// sync marker, to rebuild it with hostile counts and lengths.
+struct OneBlock {
+  std::string header, data, sync;
+  explicit OneBlock(const std::string& file) {
+    sync = file.substr(file.size() - 16);
+    const size_t end = file.find(sync) + 16;
+    header = file.substr(0, end);
+    size_t pos = end;
+    auto varint = [&] {
+      while (static_cast<unsigned char>(file[pos]) & 0x80) ++pos;
+      ++pos;
+    };
+    varint();  // count (1)
+    varint();  // size
+    data = file.substr(pos, file.size() - 16 - pos);
+  }
+  std::string With(int64_t count, int64_t size, const std::string& d) const {
+    return header + Zz(count) + Zz(size) + d + sync;
+  }
+};
+
+TEST(ManifestsTest, LengthsClaimingGigabytesAreInvalidNotAllocated) {
+  const std::string path = "s3://b/x.parquet";
+  std::string good = test::Manifest({{1, 1, 1, 0, path, kNov30, 1, 1}});
+  OneBlock b(good);
+  ASSERT_TRUE(ReadManifest(b.With(1, b.data.size(), b.data), {}, nullptr).ok());
+  auto invalid = [](const Result<std::vector<DataFileEntry>>& r) {
+    EXPECT_EQ(r.status().code(), Code::kInvalid) << r.status().ToString();
+    EXPECT_THAT(r.status().message(), HasSubstr("manifest m.avro"));
+    return r.status().message();
+  };
+  ManifestFile m;
+  m.path = "m.avro";
+  // A block whose length claims 1 TiB, and one claiming a billion records.
+  EXPECT_THAT(invalid(ReadManifest(b.With(1, int64_t{1} << 40, b.data), m, nullptr)),
+              HasSubstr("malformed block"));
+  EXPECT_THAT(invalid(ReadManifest(b.With(1000000000, b.data.size(), b.data), m, nullptr)),
+              HasSubstr("claiming 1000000000 records"));
+  // A string inside a record claiming 2 GiB (Avro C would allocate it before reading).
+  std::string d = b.data;
+  const size_t at = d.find(path);
+  ASSERT_NE(at, std::string::npos);
+  d.replace(at - 1, 1, Zz(int64_t{1} << 31));
+  EXPECT_THAT(invalid(ReadManifest(b.With(1, d.size(), d), m, nullptr)),
+              HasSubstr("corrupt record"));
+  // Bytes left over after the block's records, and a codec converge does not read.
+  EXPECT_THAT(invalid(ReadManifest(b.With(1, b.data.size() + 1, b.data + "x"), m, nullptr)),
+              HasSubstr("bytes after the last record"));
+  std::string zstd = good;
+  const size_t codec = zstd.find("avro.codec\x08null");  // the header's key and value
+  ASSERT_NE(codec, std::string::npos);
+  zstd.replace(codec + 11, 4, "zstd");
+  EXPECT_THAT(invalid(ReadManifest(zstd, m, nullptr)), HasSubstr("codec \"zstd\""));
+}
+
+TEST(ManifestsTest, DeflateBombIsInvalidNotInflated) {
+  OneBlock b(test::Manifest({{1, 1, 1, 0, "s3://b/x.parquet", kNov30, 1, 1}}, "deflate"));
+  const std::string zeros(2 << 20, '\0');  // inflates to 2 MiB from about 2 KiB
+  std::string bomb(compressBound(zeros.size()), '\0');
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+  z.avail_in = static_cast<uInt>(zeros.size());
+  z.next_out = reinterpret_cast<Bytef*>(bomb.data());
+  z.avail_out = static_cast<uInt>(bomb.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  bomb.resize(z.total_out);
+  deflateEnd(&z);
+  ReadLimits limits;
+  limits.max_file_bytes = 1 << 20;
+  auto r = ReadManifest(b.With(1, bomb.size(), bomb), {}, nullptr, limits);
+  EXPECT_EQ(r.status().code(), Code::kInvalid);
+  EXPECT_THAT(r.status().message(), HasSubstr("does not inflate within the limit"));
+}
+
+TEST(ManifestsTest, ListCountsSummariesAndRawPartitionValues) {
+  std::string list = test::ManifestList({{"s3://b/m1.avro", 4000, 0, 0, 7, 70}});
+  auto ml = ReadManifestList(list);
+  ASSERT_TRUE(ml.ok()) << ml.status().ToString();
+  std::string man = test::Manifest({{1, std::nullopt, std::nullopt, 0, "a", kNov30, 1, 1},
+                                    {1, 1, 1, 0, "b", std::nullopt, 1, 1}});
+  auto entries = ReadManifest(man, (*ml)[0], nullptr);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].partition_values, nlohmann::json({{"day", kNov30}}));
+  EXPECT_EQ((*entries)[1].partition_values, nlohmann::json({{"day", nullptr}}));
 }
 
 TEST(ManifestsTest, LimitsAreEnforced) {
