@@ -1,4 +1,5 @@
 #include "controller/cli/watch_command.h"
+#include "controller/cli/command_support.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -9,10 +10,6 @@
 
 namespace converge::cli {
 namespace {
-
-void Err(const std::string& msg) {
-  std::fprintf(stderr, "Error: %s\n", msg.c_str());
-}
 
 // "100ms", "2s", "5m", "1h", "0"; false on garbage.
 bool ParseMillis(const std::string& s, std::chrono::milliseconds* out) {

@@ -1,4 +1,5 @@
 #include "reconcilers/common/aws_credentials.h"
+#include "specs/base/ascii.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -12,18 +13,6 @@ namespace {
 
 using Section = std::map<std::string, std::string>;
 using IniFile = std::map<std::string, Section>;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string Env(const Environment& env, const char* name) {
   const char* v = env.getenv ? env.getenv(name) : nullptr;
@@ -48,17 +37,17 @@ std::optional<IniFile> ReadIni(const std::string& path) {
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) continue;
-    std::string_view l = Trim(line);
+    std::string_view l = TrimAsciiSpace(line);
     if (l.empty() || l.front() == '#' || l.front() == ';') continue;
     if (l.front() == '[') {
       size_t close = l.find(']');
       if (close == std::string_view::npos) continue;
-      current = &ini[std::string(Trim(l.substr(1, close - 1)))];
+      current = &ini[std::string(TrimAsciiSpace(l.substr(1, close - 1)))];
       continue;
     }
     size_t sep = l.find_first_of("=:");
     if (current == nullptr || sep == std::string_view::npos) continue;
-    (*current)[Lower(Trim(l.substr(0, sep)))] = std::string(Trim(l.substr(sep + 1)));
+    (*current)[AsciiLower(TrimAsciiSpace(l.substr(0, sep)))] = std::string(TrimAsciiSpace(l.substr(sep + 1)));
   }
   return ini;
 }

@@ -2,6 +2,7 @@
 // (botocore/auth.py, 1.29.27 and 1.43.11 agree), because the only way to know a signature is right
 // without talking to AWS is to compare it with the reference implementation.
 #include "reconcilers/common/aws_sigv4.h"
+#include "specs/base/ascii.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -22,12 +23,6 @@ constexpr char kAlgorithm[] = "AWS4-HMAC-SHA256";
 bool NeverSigned(std::string_view lower_name) {
   return lower_name == "expect" || lower_name == "user-agent" || lower_name == "x-amzn-trace-id" ||
          lower_name == "authorization";
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string Hex(const unsigned char* data, size_t n) {
@@ -69,7 +64,7 @@ UrlParts SplitUrl(std::string_view url) {
   size_t scheme_end = url.find("://");
   std::string_view rest = url;
   if (scheme_end != std::string_view::npos) {
-    parts.scheme = Lower(url.substr(0, scheme_end));
+    parts.scheme = AsciiLower(url.substr(0, scheme_end));
     rest = url.substr(scheme_end + 3);
   }
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
@@ -92,7 +87,7 @@ UrlParts SplitUrl(std::string_view url) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
   }
-  parts.host = Lower(host);
+  parts.host = AsciiLower(host);
   if (!port.empty() && port.size() <= 5 &&
       std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     parts.port = std::stoi(std::string(port));
@@ -192,15 +187,9 @@ std::string TrimAll(std::string_view v) {
   return out;
 }
 
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 void RemoveHeader(std::vector<std::pair<std::string, std::string>>& headers,
                   std::string_view lower_name) {
-  std::erase_if(headers, [&](const auto& h) { return Lower(h.first) == lower_name; });
+  std::erase_if(headers, [&](const auto& h) { return AsciiLower(h.first) == lower_name; });
 }
 
 // The header names Sign signs: every header botocore would sign, plus host (from the URL unless
@@ -208,7 +197,7 @@ void RemoveHeader(std::vector<std::pair<std::string, std::string>>& headers,
 std::vector<std::string> HeadersToSign(const SigningRequest& request) {
   std::vector<std::string> names{"host"};
   for (const auto& [name, value] : request.headers) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (!NeverSigned(lower)) names.push_back(lower);
   }
   std::sort(names.begin(), names.end());
@@ -241,7 +230,7 @@ std::string CanonicalRequest(const SigningRequest& request,
     std::string value;
     bool found = false;
     for (const auto& [n, v] : request.headers) {
-      if (Lower(n) != name) continue;
+      if (AsciiLower(n) != name) continue;
       if (found) value += ',';
       value += TrimAll(v);
       found = true;
@@ -250,7 +239,7 @@ std::string CanonicalRequest(const SigningRequest& request,
     out += name + ":" + value + "\n";
   }
   for (const auto& [n, v] : request.headers) {
-    if (Lower(n) == "x-amz-content-sha256") payload_hash = v;  // botocore trusts a caller's hash
+    if (AsciiLower(n) == "x-amz-content-sha256") payload_hash = v;  // botocore trusts a caller's hash
   }
   if (payload_hash.empty()) payload_hash = Sha256Hex(request.body);
   out += "\n" + Join(signed_headers, ';') + "\n" + payload_hash;
@@ -313,7 +302,7 @@ std::optional<Authorization> ParseAuthorization(const std::string& header) {
   std::string credential, signed_headers, signature;
   while (!h.empty()) {
     size_t comma = h.find(',');
-    std::string_view item = TrimView(h.substr(0, comma));
+    std::string_view item = TrimAsciiSpace(h.substr(0, comma));
     h = comma == std::string_view::npos ? std::string_view() : h.substr(comma + 1);
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) return std::nullopt;

@@ -21,12 +21,6 @@ void GlobalInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 // Drops "user:password@" from a URL so it can appear in an error message.
 std::string UrlForMessage(const std::string& url) {
   size_t scheme = url.find("://");
@@ -48,9 +42,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return size * count;  // blank line ending the block
-  std::string name(Trim(line.substr(0, colon)));
+  std::string name(TrimAsciiSpace(line.substr(0, colon)));
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string value(Trim(line.substr(colon + 1)));
+  std::string value(TrimAsciiSpace(line.substr(colon + 1)));
   auto [it, inserted] = response->headers.emplace(name, value);
   if (!inserted) it->second += ", " + value;
   return size * count;

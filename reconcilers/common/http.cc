@@ -1,6 +1,7 @@
 // The retrying HTTP client (transport-independent parts). The libcurl transport lives in
 // curl_transport.cc.
 #include "reconcilers/common/http.h"
+#include "specs/base/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -13,20 +14,8 @@ namespace {
 
 constexpr std::string_view kConnectPrefix = "connect failed: ";
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool SameHeaderName(std::string_view a, std::string_view b) {
-  return Lower(a) == Lower(b);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+  return AsciiLower(a) == AsciiLower(b);
 }
 
 const char* ReasonPhrase(int status) {
@@ -125,7 +114,7 @@ bool IsConnectError(const Status& status) {
 }
 
 bool IsSensitiveHeader(const std::string& name) {
-  std::string n = Lower(name);
+  std::string n = AsciiLower(name);
   if (n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie") {
     return true;
   }
@@ -207,7 +196,7 @@ Result<Response> Client::Send(Request request) {
 std::chrono::milliseconds ParseRetryAfter(const std::string& value,
                                           std::chrono::system_clock::time_point now) {
   using std::chrono::milliseconds;
-  std::string_view v = Trim(value);
+  std::string_view v = TrimAsciiSpace(value);
   if (v.empty()) return milliseconds(0);
   if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     // Saturate absurd values instead of overflowing; the caller caps the delay anyway.

@@ -29,7 +29,7 @@ std::string SubstituteText(std::string s, const std::map<std::string, std::strin
 
 class YarnJobRunner : public JobRunner {
  public:
-  YarnJobRunner(Reconciler* yarn, json application)
+  YarnJobRunner(converge::Reconciler* yarn, json application)
       : yarn_(yarn), application_(std::move(application)) {}
 
   Status Start(const Job& job) override {
@@ -70,7 +70,7 @@ class YarnJobRunner : public JobRunner {
     return yarn_->Desired(doc);
   }
 
-  Reconciler* yarn_;
+  converge::Reconciler* yarn_;
   json application_;
 };
 
@@ -91,7 +91,7 @@ json Substitute(const json& value, const std::map<std::string, std::string>& var
   return value;
 }
 
-std::unique_ptr<JobRunner> NewYarnJobRunner(Reconciler* yarn, json application) {
+std::unique_ptr<JobRunner> NewYarnJobRunner(converge::Reconciler* yarn, json application) {
   return std::make_unique<YarnJobRunner>(yarn, std::move(application));
 }
 

@@ -48,6 +48,6 @@ json Substitute(const json& value, const std::map<std::string, std::string>& var
 
 // A job as a YarnApplication run of `yarn` (another Backend's reconciler): `application` is the
 // YarnApplication spec template.
-std::unique_ptr<JobRunner> NewYarnJobRunner(Reconciler* yarn, json application);
+std::unique_ptr<JobRunner> NewYarnJobRunner(converge::Reconciler* yarn, json application);
 
 }  // namespace converge::iceberg

@@ -9,7 +9,7 @@
 namespace converge::iceberg {
 namespace {
 
-constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+constexpr int64_t kOneDayMs = 24LL * 3600 * 1000;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 
@@ -238,7 +238,7 @@ void ValidatePolicy(const json& spec, const std::map<std::string, std::string>& 
     if (auto v = k.Duration("olderThan")) os.older_than_ms = *v;
     auto allow = annotations.find(kAllowShortOrphanAge);
     bool allowed = allow != annotations.end() && allow->second == "true";
-    if (os.older_than_ms < kDayMs && !allowed)
+    if (os.older_than_ms < kOneDayMs && !allowed)
       k.Err(k.At("olderThan"),
             "olderThan " + FormatDurationMs(os.older_than_ms) +
                 " is under 1 day: removing files that young deletes files writers are about to "

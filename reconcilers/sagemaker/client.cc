@@ -10,7 +10,7 @@
 namespace converge::sagemaker {
 namespace {
 
-constexpr char kContentType[] = "application/x-amz-json-1.1";
+constexpr char kAmzJson[] = "application/x-amz-json-1.1";
 constexpr char kService[] = "sagemaker";
 constexpr size_t kMaxMessage = 1000;  // an HTML error page from a proxy is not a message
 
@@ -312,7 +312,7 @@ Result<json> Client::Call(const std::string& operation, const json& input, ApiEr
   http::Request request;
   request.method = "POST";
   request.url = url_;
-  request.headers = {{"X-Amz-Target", Target(operation)}, {"Content-Type", kContentType}};
+  request.headers = {{"X-Amz-Target", Target(operation)}, {"Content-Type", kAmzJson}};
   try {
     request.body = input.is_null() ? "{}" : input.dump();
   } catch (const json::exception& e) {  // invalid UTF-8 in a string

@@ -1,4 +1,5 @@
 #include "reconcilers/yarn/applications.h"
+#include "specs/base/ascii.h"
 
 #include <algorithm>
 #include <cctype>
@@ -10,11 +11,6 @@ namespace {
 constexpr const char* kRunTag = "converge.io/run=";
 constexpr const char* kRunOfTag = "converge.io/run-of=";
 constexpr const char* kManagedByTag = "converge.io/managed-by=";
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Query-string escaping of a tag value ('=' and '/' included: the RM splits on ',').
 std::string Escape(const std::string& s) { return http::UrlEncode(s); }
@@ -110,7 +106,7 @@ json ApplicationDesired(const Document& doc, const std::string& instance) {
     for (const auto& v : list)
       if (v.is_string()) tags.push_back(v);
   }
-  tags.push_back(kManagedByTag + Lower(instance));
+  tags.push_back(kManagedByTag + AsciiLower(instance));
   d["application-tags"] = {{"tag", tags}};
   return d;
 }
@@ -125,7 +121,7 @@ Result<std::vector<RunRecord>> ApplicationRuns::ListTagged(const std::string& ta
   if (!apps.is_object()) return out;  // {"apps": null}: none
   for (const json& app : apps.value("app", json::array())) {
     // The RM matches any of the tags asked for; keep the apps that carry this one.
-    std::string tags = "," + Lower(app.value("applicationTags", "")) + ",";
+    std::string tags = "," + AsciiLower(app.value("applicationTags", "")) + ",";
     if (tags.find("," + tag + ",") == std::string::npos) continue;
     out.push_back(RecordOf(app));
   }
@@ -135,12 +131,12 @@ Result<std::vector<RunRecord>> ApplicationRuns::ListTagged(const std::string& ta
 Result<std::vector<RunRecord>> ApplicationRuns::ListRuns(const std::string& kind,
                                                          const std::string& base) {
   if (kind != kApplicationKind) return InvalidError("yarn: " + kind + " is not a run kind");
-  return ListTagged(kRunOfTag + Lower(base));
+  return ListTagged(kRunOfTag + AsciiLower(base));
 }
 
 Result<RunRecord> ApplicationRuns::ReadRun(const std::string& kind, const std::string& name) {
   if (kind != kApplicationKind) return InvalidError("yarn: " + kind + " is not a run kind");
-  auto runs = ListTagged(kRunTag + Lower(name));
+  auto runs = ListTagged(kRunTag + AsciiLower(name));
   if (!runs.ok()) return runs.status();
   if (runs->empty()) return NotFoundError("no YARN application of run " + name);
   // A run submitted twice (never by converge) reads as its newest submission.
@@ -178,13 +174,13 @@ Status ApplicationRuns::StartRun(const std::string& kind, const json& desired) {
   json submit = desired;
   submit["application-id"] = id;
   json tags = submit["application-tags"].value("tag", json::array());
-  tags.push_back(kRunTag + Lower(name));
+  tags.push_back(kRunTag + AsciiLower(name));
   // Reruns (<base>-r<N>) belong to the revision's run name.
   std::string base = name;
   if (auto r = name.rfind("-r"); r != std::string::npos && r + 2 < name.size() &&
       std::all_of(name.begin() + r + 2, name.end(), ::isdigit))
     base = name.substr(0, r);
-  tags.push_back(kRunOfTag + Lower(base));
+  tags.push_back(kRunOfTag + AsciiLower(base));
   submit["application-tags"] = {{"tag", tags}};
   auto r = client_.Call("POST", "/ws/v1/cluster/apps", &submit, false);
   if (!r.ok()) return r.status();
@@ -193,7 +189,7 @@ Status ApplicationRuns::StartRun(const std::string& kind, const json& desired) {
 
 Result<std::vector<RunRecord>> ApplicationRuns::ListActiveRuns(const std::string& kind) {
   if (kind != kApplicationKind) return std::vector<RunRecord>{};
-  auto runs = ListTagged(kManagedByTag + Lower(instance_),
+  auto runs = ListTagged(kManagedByTag + AsciiLower(instance_),
                          "&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING");
   if (!runs.ok()) return runs.status();
   std::vector<RunRecord> out;

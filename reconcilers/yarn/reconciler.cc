@@ -9,9 +9,6 @@ namespace {
 
 const char* kServices = "/app/v1/services";
 
-std::string ServicePath(const std::string& name) {
-  return std::string(kServices) + "/" + http::UrlEncode(name);
-}
 
 bool Owned(const json& service, const std::string& instance) {
   return Property(service, kManagedByProperty) == instance;
@@ -342,6 +339,10 @@ std::string Reconciler::FailedUpgrade(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = failed_upgrades_.find(name);
   return it == failed_upgrades_.end() ? "" : it->second;
+}
+
+std::string ServicePath(const std::string& name) {
+  return std::string(kServices) + "/" + http::UrlEncode(name);
 }
 
 }  // namespace converge::yarn

@@ -114,4 +114,7 @@ class Reconciler : public converge::Reconciler {
 // Whether an error answer is YARN refusing upgrades (yarn.service.upgrade.enabled=false).
 bool IsUpgradeDisabled(const RmResponse& r);
 
+// The Services API path of one service (Swagger: /app/v1/services/{service_name}).
+std::string ServicePath(const std::string& name);
+
 }  // namespace converge::yarn

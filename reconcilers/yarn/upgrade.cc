@@ -5,18 +5,10 @@
 
 #include "reconcilers/yarn/normalise.h"
 #include "reconcilers/yarn/reconciler.h"
+#include "specs/base/ascii.h"
 
 namespace converge::yarn {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string ServicePath(const std::string& name) {
-  return "/app/v1/services/" + http::UrlEncode(name);
-}
 
 // Instance name -> container state, over every component.
 std::map<std::string, std::string> InstanceStates(const json& service) {
@@ -45,7 +37,7 @@ int MaxUnavailable(const json& desired) {
 
 bool IsUpgradeDisabled(const RmResponse& r) {
   if (r.status != 400) return false;
-  std::string m = Lower(ServerMessage(r));
+  std::string m = AsciiLower(ServerMessage(r));
   return m.find("upgrade") != std::string::npos &&
          (m.find("disabled") != std::string::npos || m.find("not enabled") != std::string::npos);
 }

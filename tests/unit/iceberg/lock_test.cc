@@ -15,7 +15,7 @@ using test::TableBuilder;
 using ::testing::HasSubstr;
 using Kind = LockState::Kind;
 
-constexpr int64_t kNow = 1000 * kHour;
+constexpr int64_t kLockNow = 1000 * kHour;
 
 // A tiny catalog: checks the requirements a lock commit uses and applies its updates to the
 // metadata JSON. Returns false (a 409) when a requirement fails.
@@ -54,22 +54,22 @@ TableMetadata Parse(const json& j) {
   return *md;
 }
 
-struct World {
+struct LockWorld {
   json md;
-  World() {
+  LockWorld() {
     TableBuilder b;
-    b.Snap(1, 0, kNow - kHour).Snap(2, 1, kNow - 10).Branch("main", 2);
+    b.Snap(1, 0, kLockNow - kHour).Snap(2, 1, kLockNow - 10).Branch("main", 2);
     md = b.raw();
   }
   TableMetadata T() const { return Parse(md); }
-  LockRequest Req(const std::string& owner, const std::string& token, int64_t now = kNow) {
+  LockRequest Req(const std::string& owner, const std::string& token, int64_t now = kLockNow) {
     return {owner, token, now, kHour};
   }
 };
 
 TEST(LockTest, AcquireReadRelease) {
-  World w;
-  EXPECT_EQ(ReadLock(w.T(), "", kNow).kind, Kind::kFree);
+  LockWorld w;
+  EXPECT_EQ(ReadLock(w.T(), "", kLockNow).kind, Kind::kFree);
   auto c = AcquireCommit(w.T(), w.Req("converge@a", "a1"));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(
@@ -80,40 +80,40 @@ TEST(LockTest, AcquireReadRelease) {
                                       {"type", "tag"},
                                       {"snapshot-id", 2}}));
   ASSERT_TRUE(Apply(w.md, *c));
-  LockState mine = ReadLock(w.T(), "a1", kNow + 1);
+  LockState mine = ReadLock(w.T(), "a1", kLockNow + 1);
   EXPECT_EQ(mine.kind, Kind::kHeldByUs);
-  EXPECT_EQ(mine.expires_at_ms, kNow + kHour);
-  LockState theirs = ReadLock(w.T(), "b1", kNow + 1);
+  EXPECT_EQ(mine.expires_at_ms, kLockNow + kHour);
+  LockState theirs = ReadLock(w.T(), "b1", kLockNow + 1);
   EXPECT_EQ(theirs.kind, Kind::kHeldByOther);
   EXPECT_THAT(theirs.Describe(), HasSubstr("held by converge@a until"));
 
   ASSERT_TRUE(Apply(w.md, ReleaseCommit(w.T(), mine)));
-  EXPECT_EQ(ReadLock(w.T(), "a1", kNow + 2).kind, Kind::kFree);
+  EXPECT_EQ(ReadLock(w.T(), "a1", kLockNow + 2).kind, Kind::kFree);
   EXPECT_FALSE(w.md["properties"].contains(kLockOwnerProperty));
   EXPECT_EQ(w.md["refs"].size(), 1u);  // only main is left
 }
 
 TEST(LockTest, TwoAcquirersOneWins) {
-  World w;
+  LockWorld w;
   TableMetadata seen = w.T();  // both loaded the same metadata
   auto a = AcquireCommit(seen, w.Req("converge@a", "a1"));
   auto b = AcquireCommit(seen, w.Req("converge@b", "b1"));
   EXPECT_TRUE(Apply(w.md, *a));
   EXPECT_FALSE(Apply(w.md, *b));
-  EXPECT_EQ(ReadLock(w.T(), "b1", kNow).kind, Kind::kHeldByOther);
+  EXPECT_EQ(ReadLock(w.T(), "b1", kLockNow).kind, Kind::kHeldByOther);
 }
 
 TEST(LockTest, ExpiredLockIsBrokenOnceAndTheOldHolderCannotReleaseTheNewLock) {
-  World w;
+  LockWorld w;
   ASSERT_TRUE(Apply(w.md, *AcquireCommit(w.T(), w.Req("converge@a", "a1"))));
-  LockState a_view = ReadLock(w.T(), "a1", kNow);
-  int64_t later = kNow + 2 * kHour;
+  LockState a_view = ReadLock(w.T(), "a1", kLockNow);
+  int64_t later = kLockNow + 2 * kHour;
   LockState seen = ReadLock(w.T(), "b1", later);
   ASSERT_EQ(seen.kind, Kind::kExpired);
   EXPECT_THAT(seen.Describe(), HasSubstr("expired at"));
   // Within the grace period it is not broken.
   auto early =
-      BreakAndAcquireCommit(w.T(), seen, w.Req("converge@b", "b1", kNow + kHour + 5), 60000);
+      BreakAndAcquireCommit(w.T(), seen, w.Req("converge@b", "b1", kLockNow + kHour + 5), 60000);
   EXPECT_EQ(early.status().code(), Code::kConflict);
   TableMetadata t = w.T();
   auto b = BreakAndAcquireCommit(t, seen, w.Req("converge@b", "b1", later), 60000);
@@ -129,12 +129,12 @@ TEST(LockTest, ExpiredLockIsBrokenOnceAndTheOldHolderCannotReleaseTheNewLock) {
 }
 
 TEST(LockTest, RenewRotatesTheTokenSoABreakerThatSawTheOldExpiryFails) {
-  World w;
+  LockWorld w;
   ASSERT_TRUE(Apply(w.md, *AcquireCommit(w.T(), w.Req("converge@a", "a1"))));
-  int64_t later = kNow + 2 * kHour;
+  int64_t later = kLockNow + 2 * kHour;
   TableMetadata t = w.T();
   LockState seen = ReadLock(t, "b1", later);  // expired in b's eyes
-  auto renew = RenewCommit(t, ReadLock(t, "a1", kNow), w.Req("converge@a", "a2", later));
+  auto renew = RenewCommit(t, ReadLock(t, "a1", kLockNow), w.Req("converge@a", "a2", later));
   ASSERT_TRUE(renew.ok());
   ASSERT_TRUE(Apply(w.md, *renew));
   EXPECT_EQ(ReadLock(w.T(), "a2", later).kind, Kind::kHeldByUs);
@@ -142,51 +142,51 @@ TEST(LockTest, RenewRotatesTheTokenSoABreakerThatSawTheOldExpiryFails) {
   auto b = BreakAndAcquireCommit(t, seen, w.Req("converge@b", "b1", later), 0);
   ASSERT_TRUE(b.ok());
   EXPECT_FALSE(Apply(w.md, *b));
-  EXPECT_FALSE(RenewCommit(t, ReadLock(t, "a1", kNow), w.Req("converge@a", "a1")).ok());
+  EXPECT_FALSE(RenewCommit(t, ReadLock(t, "a1", kLockNow), w.Req("converge@a", "a1")).ok());
 }
 
 TEST(LockTest, OnlyAnExpiredLockCanBeBroken) {
-  World w;
+  LockWorld w;
   ASSERT_TRUE(Apply(w.md, *AcquireCommit(w.T(), w.Req("converge@a", "a1"))));
-  LockState held = ReadLock(w.T(), "b1", kNow);
+  LockState held = ReadLock(w.T(), "b1", kLockNow);
   EXPECT_EQ(BreakAndAcquireCommit(w.T(), held, w.Req("converge@b", "b1"), 0).status().code(),
             Code::kConflict);
   // Our own lock past its expiry reads as expired too.
-  EXPECT_EQ(ReadLock(w.T(), "a1", kNow + kHour).kind, Kind::kExpired);
+  EXPECT_EQ(ReadLock(w.T(), "a1", kLockNow + kHour).kind, Kind::kExpired);
 }
 
 TEST(LockTest, AHandMadeTagWithoutPropertiesIsStale) {
-  World w;
+  LockWorld w;
   w.md["refs"][kLockTag] = {{"type", "tag"}, {"snapshot-id", 1}};
-  LockState s = ReadLock(w.T(), "", kNow);
+  LockState s = ReadLock(w.T(), "", kLockNow);
   EXPECT_EQ(s.kind, Kind::kExpired);
   EXPECT_THAT(s.Describe(), HasSubstr("without an expiry"));
   auto b = BreakAndAcquireCommit(w.T(), s, w.Req("converge@b", "b1"), 60000);
   ASSERT_TRUE(b.ok());
   ASSERT_TRUE(Apply(w.md, *b));
-  EXPECT_EQ(ReadLock(w.T(), "b1", kNow).kind, Kind::kHeldByUs);
+  EXPECT_EQ(ReadLock(w.T(), "b1", kLockNow).kind, Kind::kHeldByUs);
   EXPECT_EQ(w.md["refs"][kLockTag]["snapshot-id"], 2);  // moved to the current snapshot
 }
 
 TEST(LockTest, PropertiesWithoutTheTagAreFree) {
-  World w;
+  LockWorld w;
   w.md["properties"][kLockOwnerProperty] = "ghost";
-  w.md["properties"][kLockExpiresProperty] = std::to_string(kNow + kHour);
-  EXPECT_EQ(ReadLock(w.T(), "", kNow).kind, Kind::kFree);
+  w.md["properties"][kLockExpiresProperty] = std::to_string(kLockNow + kHour);
+  EXPECT_EQ(ReadLock(w.T(), "", kLockNow).kind, Kind::kFree);
 }
 
 TEST(LockTest, ATableWithoutSnapshotsCannotBeLocked) {
   TableBuilder b;
-  auto c = AcquireCommit(Parse(b.raw()), {"converge@a", "a1", kNow, kHour});
+  auto c = AcquireCommit(Parse(b.raw()), {"converge@a", "a1", kLockNow, kHour});
   EXPECT_EQ(c.status().code(), Code::kNotFound);
   EXPECT_THAT(c.status().message(), HasSubstr("no snapshot"));
 }
 
 TEST(LockTest, BadRequestsAreRefused) {
-  World w;
-  EXPECT_EQ(AcquireCommit(w.T(), {"", "a1", kNow, kHour}).status().code(), Code::kInvalid);
-  EXPECT_EQ(AcquireCommit(w.T(), {"o", "a/1", kNow, kHour}).status().code(), Code::kInvalid);
-  EXPECT_EQ(AcquireCommit(w.T(), {"o", "a1", kNow, 0}).status().code(), Code::kInvalid);
+  LockWorld w;
+  EXPECT_EQ(AcquireCommit(w.T(), {"", "a1", kLockNow, kHour}).status().code(), Code::kInvalid);
+  EXPECT_EQ(AcquireCommit(w.T(), {"o", "a/1", kLockNow, kHour}).status().code(), Code::kInvalid);
+  EXPECT_EQ(AcquireCommit(w.T(), {"o", "a1", kLockNow, 0}).status().code(), Code::kInvalid);
 }
 
 }  // namespace

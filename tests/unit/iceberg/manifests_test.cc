@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "tests/unit/iceberg/avro_files.h"
+#include "tests/unit/iceberg/map_source.h"
 #include "tests/unit/iceberg/table_builder.h"
 
 namespace converge::iceberg {
@@ -21,20 +22,8 @@ using test::ListEntry;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr int32_t kNov30 = 20787;  // 2026-11-30 in days since the epoch
-constexpr int64_t kMiB = 1 << 20;
-
-class MapSource : public FileSource {
- public:
-  std::map<std::string, std::string> files;
-  std::vector<std::string> reads;
-  Result<std::string> Read(const std::string& uri) override {
-    reads.push_back(uri);
-    auto it = files.find(uri);
-    if (it == files.end()) return NotFoundError(uri + " does not exist");
-    return it->second;
-  }
-};
+using test::kNov30;
+using test::kMiB;
 
 TEST(ManifestsTest, ListAndManifestRoundTrip) {
   std::string list = test::ManifestList(
@@ -86,9 +75,10 @@ TEST(ManifestsTest, SnapshotFilesAndSmallFilesPerPartition) {
   test::TableBuilder b;
   b.Snap(70, 0, 1000).Branch("main", 70);
   TableMetadata t = b.Build();
-  MapSource src;
+  test::MapFiles mem;
+  test::MapSource src(&mem);
   const Snapshot& snap = t.snapshots[0];
-  src.files[snap.manifest_list] = test::ManifestList({{"s3://b/m1.avro"}, {"s3://b/m2.avro"}});
+  mem.files[snap.manifest_list] = test::ManifestList({{"s3://b/m1.avro"}, {"s3://b/m2.avro"}});
   std::vector<FileEntry> m1, m2;
   for (int i = 0; i < 214; ++i)
     m1.push_back({1, {}, {}, 0, "s3://b/d/s" + std::to_string(i), kNov30, 1, 100 * kMiB});
@@ -97,8 +87,8 @@ TEST(ManifestsTest, SnapshotFilesAndSmallFilesPerPartition) {
   for (int i = 0; i < 3; ++i)
     m2.push_back({0, 1, 1, 0, "s3://b/d/o" + std::to_string(i), kNov30 - 1, 1, 384 * kMiB - 1});
   m2.push_back({1, {}, {}, 2, "s3://b/d/eq", kNov30 - 1, 1, 10});  // a delete file
-  src.files["s3://b/m1.avro"] = test::Manifest(m1);
-  src.files["s3://b/m2.avro"] = test::Manifest(m2);
+  mem.files["s3://b/m1.avro"] = test::Manifest(m1);
+  mem.files["s3://b/m2.avro"] = test::Manifest(m2);
   auto files = ReadSnapshotFiles(t, snap, src);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   EXPECT_EQ(files->manifests, 2u);
@@ -111,7 +101,7 @@ TEST(ManifestsTest, SnapshotFilesAndSmallFilesPerPartition) {
   EXPECT_EQ(small[1].partition, "day=2026-11-30");
   EXPECT_EQ(small[1].small_files, 214);
 
-  src.files.erase("s3://b/m2.avro");
+  mem.files.erase("s3://b/m2.avro");
   auto missing = ReadSnapshotFiles(t, snap, src);
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("s3://b/m2.avro"));

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/unit/iceberg/table_builder.h"
+
 namespace converge::iceberg {
 namespace {
 
@@ -13,8 +15,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-constexpr int64_t kMiB = 1 << 20;
-constexpr int64_t kDay = 24LL * 3600 * 1000;
+using test::kMiB;
+using test::kDay;
 
 std::string Diags(const std::string& yaml) {
   KindRegistry kinds;

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "tests/unit/iceberg/avro_files.h"
+#include "tests/unit/iceberg/map_source.h"
 #include "tests/unit/iceberg/table_builder.h"
 
 namespace converge::iceberg {
@@ -18,29 +19,10 @@ namespace {
 using test::FileEntry;
 using ::testing::HasSubstr;
 
-constexpr int32_t kNov30 = 20787;
-constexpr int64_t kMiB = 1 << 20;
+using test::kNov30;
+using test::kMiB;
 
 // Shared by the counters of one test (a counter owns its source).
-struct Files {
-  std::map<std::string, std::string> files;
-  std::vector<std::string> reads;
-};
-
-class MapSource : public FileSource {
- public:
-  explicit MapSource(Files* f) : f_(f) {}
-  Result<std::string> Read(const std::string& uri) override {
-    f_->reads.push_back(uri);
-    auto it = f_->files.find(uri);
-    if (it == f_->files.end()) return NotFoundError(uri + " does not exist");
-    return it->second;
-  }
-
- private:
-  Files* f_;
-};
-
 std::vector<FileEntry> SmallAdds(const std::string& prefix, int n, int32_t day, int64_t size) {
   std::vector<FileEntry> out;
   for (int i = 0; i < n; ++i)
@@ -79,10 +61,10 @@ class SmallFilesTest : public ::testing::Test {
     return t;
   }
   std::unique_ptr<SmallFileCounter> Counter(bool disk) {
-    return std::make_unique<SmallFileCounter>(std::make_unique<MapSource>(&files_),
+    return std::make_unique<SmallFileCounter>(std::make_unique<test::MapSource>(&files_),
                                               disk ? dir_.string() : "");
   }
-  Files files_;
+  test::MapFiles files_;
   std::filesystem::path dir_;
 };
 

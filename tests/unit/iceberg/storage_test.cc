@@ -35,10 +35,10 @@ std::string Header(const http::Request& r, const std::string& lower) {
 // The bytes read, or the error (so that a failure says why).
 std::string Text(const Result<std::string>& r) { return r.ok() ? *r : r.status().ToString(); }
 
-struct World {
+struct StorageWorld {
   // 2013-05-24T00:00:00Z, the time of the AWS documentation's S3 example.
-  test::FakeClock clock{std::chrono::system_clock::from_time_t(1369353600)};
-  test::FakeTransport fake;
+  converge::test::FakeClock clock{std::chrono::system_clock::from_time_t(1369353600)};
+  converge::test::FakeTransport fake;
   std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", kKeyId},
                                             {"AWS_SECRET_ACCESS_KEY", kSecret}};
   std::unique_ptr<Storage> Make(StorageOptions o) {
@@ -55,7 +55,7 @@ TEST(StorageTest, LocalPathsAndFileUris) {
   std::filesystem::create_directories(dir / "day=2026-11-30");
   const std::string file = (dir / "day=2026-11-30" / "a b.avro").string();
   std::ofstream(file, std::ios::binary) << "manifest bytes";
-  World w;
+  StorageWorld w;
   auto s = w.Make({});
   EXPECT_EQ(Text(s->Read(file)), "manifest bytes");
   EXPECT_EQ(Text(s->Read("file://" + file)), "manifest bytes");
@@ -75,12 +75,12 @@ TEST(StorageTest, LocalPathsAndFileUris) {
 }
 
 TEST(StorageTest, HttpReadsAreBoundedWithRange) {
-  World w;
+  StorageWorld w;
   StorageOptions o;
   o.max_file_bytes = 10;
   auto s = w.Make(o);
-  w.fake.Script({test::Answer(206, "0123456789"), test::Answer(200, "0123456789ABC"),
-                 test::Answer(404, "")});
+  w.fake.Script({converge::test::Answer(206, "0123456789"), converge::test::Answer(200, "0123456789ABC"),
+                 converge::test::Answer(404, "")});
   EXPECT_EQ(Text(s->Read("http://files.example/m.avro")), "0123456789");
   EXPECT_EQ(Header(w.fake.request(0), "range"), "bytes=0-10");
   EXPECT_EQ(w.fake.request(0).url, "http://files.example/m.avro");
@@ -92,7 +92,7 @@ TEST(StorageTest, HttpReadsAreBoundedWithRange) {
 }
 
 TEST(StorageTest, OtherSchemesCannotBeRead) {
-  World w;
+  StorageWorld w;
   auto r = w.Make({})->Read("gs://bucket/m.avro");
   EXPECT_EQ(r.status().code(), Code::kInvalid);
   EXPECT_THAT(r.status().message(), HasSubstr("cannot read gs://bucket/m.avro"));
@@ -101,13 +101,13 @@ TEST(StorageTest, OtherSchemesCannotBeRead) {
 }
 
 TEST(StorageTest, S3VirtualHostedGetIsSignedAsBotocoreSignsIt) {
-  World w;
+  StorageWorld w;
   StorageOptions o;
   o.s3_region = "us-east-1";
   o.s3_endpoint = "https://s3.amazonaws.com";
   o.max_file_bytes = 9;  // Range: bytes=0-9, the AWS documentation's GET Object example
   auto s = w.Make(o);
-  w.fake.Script({test::Answer(206, "012345678")});
+  w.fake.Script({converge::test::Answer(206, "012345678")});
   auto r = s->Read("s3://examplebucket/test.txt");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   http::Request sent = w.fake.request(0);
@@ -119,14 +119,14 @@ TEST(StorageTest, S3VirtualHostedGetIsSignedAsBotocoreSignsIt) {
 }
 
 TEST(StorageTest, S3PathStyleEndpointEncodesTheKeyOnce) {
-  World w;
+  StorageWorld w;
   StorageOptions o;
   o.s3_region = "eu-west-1";
   o.s3_endpoint = "http://127.0.0.1:9000";
   o.s3_path_style = true;
   o.max_file_bytes = 9;
   auto s = w.Make(o);
-  w.fake.Script({test::Answer(200, "x")});
+  w.fake.Script({converge::test::Answer(200, "x")});
   ASSERT_TRUE(s->Read("s3://lake/warehouse/events/data/day=2026-11-30/a b.avro").ok());
   http::Request sent = w.fake.request(0);
   EXPECT_EQ(sent.url, "http://127.0.0.1:9000/lake/warehouse/events/data/day%3D2026-11-30/a%20b.avro");
@@ -135,7 +135,7 @@ TEST(StorageTest, S3PathStyleEndpointEncodesTheKeyOnce) {
 }
 
 TEST(StorageTest, S3ExpiredCredentialsAreResolvedAgainOnceAndNeverShown) {
-  World w;
+  StorageWorld w;
   w.env["AWS_SESSION_TOKEN"] = "old-session-token";
   StorageOptions o;
   o.s3_region = "us-east-1";
@@ -143,9 +143,9 @@ TEST(StorageTest, S3ExpiredCredentialsAreResolvedAgainOnceAndNeverShown) {
   w.fake.SetHandler([&](const http::Request& r) -> Result<http::Response> {
     if (Header(r, "x-amz-security-token") == "old-session-token") {
       w.env["AWS_SESSION_TOKEN"] = "new-session-token";
-      return test::Answer(400, "<Error><Code>ExpiredToken</Code></Error>");
+      return converge::test::Answer(400, "<Error><Code>ExpiredToken</Code></Error>");
     }
-    return test::Answer(403, "<Error><Code>AccessDenied</Code></Error>");
+    return converge::test::Answer(403, "<Error><Code>AccessDenied</Code></Error>");
   });
   auto r = s->Read("s3://bucket/metadata/snap-1.avro");
   EXPECT_EQ(r.status().code(), Code::kPermission);
@@ -159,7 +159,7 @@ TEST(StorageTest, S3ExpiredCredentialsAreResolvedAgainOnceAndNeverShown) {
 }
 
 TEST(StorageTest, MissingCredentialsAreAnErrorBeforeAnyRequest) {
-  World w;
+  StorageWorld w;
   w.env.clear();
   w.env["HOME"] = "/nonexistent";
   auto r = w.Make({})->Read("s3://bucket/m.avro");

@@ -14,7 +14,7 @@ using test::TableBuilder;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr int64_t kNow = 2000 * kHour;
+constexpr int64_t kSuspensionNow = 2000 * kHour;
 
 TablePolicy Policy(int suspend_after = 4) {
   auto p = ParsePolicy({{"table", "analytics.events"},
@@ -45,7 +45,7 @@ TableMetadata With(const TableMetadata& t, const json& update) {
 
 FactsEvaluation Eval(const TableMetadata& t, const TablePolicy& p) {
   return EvaluateFacts(FactsInput{&t, &p, std::chrono::system_clock::time_point(
-                                               std::chrono::milliseconds(kNow)),
+                                               std::chrono::milliseconds(kSuspensionNow)),
                                   nullptr});
 }
 
@@ -92,7 +92,7 @@ TEST(SuspensionTest, TheNthConsecutiveFailureSuspendsNotOneBefore) {
                             "(last: compact failed: exit 1)"));
       json j = EvaluatePolicy(FactsInput{&t, &p,
                                          std::chrono::system_clock::time_point(
-                                             std::chrono::milliseconds(kNow)),
+                                             std::chrono::milliseconds(kSuspensionNow)),
                                          nullptr});
       EXPECT_EQ(j["suspended"][0]["task"], "compact");
     }
@@ -104,7 +104,7 @@ TEST(SuspensionTest, ASuccessResetsTheCount) {
   TableMetadata t = Table({});
   for (int i = 0; i < 3; ++i)
     t = With(t, RecordFailureUpdate(t, Task::kCompact, p.revision, "boom"));
-  t = With(t, RecordRunUpdate(Task::kCompact, kNow, 3));
+  t = With(t, RecordRunUpdate(Task::kCompact, kSuspensionNow, 3));
   EXPECT_EQ(FailureCount(t, Task::kCompact, p.revision), 0);
   t = With(t, RecordFailureUpdate(t, Task::kCompact, p.revision, "boom"));
   EXPECT_EQ(FailureCount(t, Task::kCompact, p.revision), 1);  // counts from zero again

@@ -15,6 +15,8 @@ namespace converge::iceberg::test {
 
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 constexpr int64_t kHour = 3600LL * 1000;
+constexpr int64_t kMiB = 1 << 20;
+constexpr int32_t kNov30 = 20787;  // 2026-11-30 in days since the epoch
 constexpr char kUuid[] = "9c12d441-03fe-4693-9a96-a0705ddf69c1";
 
 class TableBuilder {

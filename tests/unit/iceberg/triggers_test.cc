@@ -17,8 +17,8 @@ using test::TableBuilder;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr int64_t kNow = 2000 * kHour;
-constexpr int64_t kMiB = 1 << 20;
+constexpr int64_t kTriggersNow = 2000 * kHour;
+using test::kMiB;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
 
 json Sum(int files, int64_t bytes, int pos = 0, int eq = 0) {
@@ -81,14 +81,14 @@ TEST(TriggersTest, ChangeSinceFallsBackToTimeAndSaysWhenItIsALowerBound) {
 
 EvaluateInput Input() {
   EvaluateInput in;
-  in.now_ms = kNow;
+  in.now_ms = kTriggersNow;
   in.triggers.commit_count = 10;
   in.triggers.data_file_count = 1000;
   in.triggers.data_file_size_bytes = 10LL << 30;
   in.triggers.small_file_count = 100;
   in.triggers.interval_ms = 24 * kHour;
   in.min_interval_ms = 10 * 60 * 1000;
-  TaskInput compact{Task::kCompact, {}, kNow - kHour};
+  TaskInput compact{Task::kCompact, {}, kTriggersNow - kHour};
   in.tasks = {compact};
   in.small_files.threshold_bytes = 384 * kMiB;
   return in;
@@ -119,9 +119,9 @@ TEST(TriggersTest, EachConditionFiresAtItsThresholdAndNotBefore) {
   EXPECT_THAT(Evaluate(in).fired[0].reasons,
               ElementsAre("compact: 12 GiB of data files added since the last run ≥ 10 GiB"));
   in = Input();
-  in.tasks[0].last_run_ms = kNow - 24 * kHour;
+  in.tasks[0].last_run_ms = kTriggersNow - 24 * kHour;
   EXPECT_THAT(Evaluate(in).fired[0].reasons, ElementsAre("compact: 1d since the last run ≥ 1d"));
-  in.tasks[0].last_run_ms = kNow - 24 * kHour + 1;
+  in.tasks[0].last_run_ms = kTriggersNow - 24 * kHour + 1;
   EXPECT_TRUE(Evaluate(in).fired.empty());
   in.tasks[0].last_run_ms = std::nullopt;
   EXPECT_THAT(Evaluate(in).fired[0].reasons, ElementsAre("compact: never run (interval 1d)"));
@@ -155,15 +155,15 @@ TEST(TriggersTest, SmallFilesPerPartitionExactAndEstimated) {
 TEST(TriggersTest, MinIntervalHoldsEverythingAndSaysWhen) {
   EvaluateInput in = Input();
   in.tasks[0].change.commits = 50;
-  in.table_last_run_ms = kNow - 5 * 60 * 1000;
+  in.table_last_run_ms = kTriggersNow - 5 * 60 * 1000;
   Evaluation ev = Evaluate(in);
   EXPECT_TRUE(ev.rate_limited);
   EXPECT_TRUE(ev.fired.empty());
-  EXPECT_EQ(ev.next_check_ms, kNow + 5 * 60 * 1000);
+  EXPECT_EQ(ev.next_check_ms, kTriggersNow + 5 * 60 * 1000);
   EXPECT_THAT(ev.not_fired[0].reasons[0],
               HasSubstr("compact: next check after minInterval 10m, at 1970-03-25T08:05:00Z "
                         "(due: 50 commits since the last run ≥ 10)"));
-  in.table_last_run_ms = kNow - 10 * 60 * 1000;  // exactly minInterval ago: free to fire
+  in.table_last_run_ms = kTriggersNow - 10 * 60 * 1000;  // exactly minInterval ago: free to fire
   EXPECT_EQ(Evaluate(in).fired.size(), 1u);
 }
 
@@ -173,9 +173,9 @@ TEST(TriggersTest, FairOrderStartsAfterTheTaskThatFiredLast) {
   in.triggers.commit_count = 1;
   TableChange one;
   one.commits = 1;
-  in.tasks = {{Task::kRemoveOrphanFiles, one, kNow},
-              {Task::kCompact, one, kNow},
-              {Task::kExpireSnapshots, one, kNow}};
+  in.tasks = {{Task::kRemoveOrphanFiles, one, kTriggersNow},
+              {Task::kCompact, one, kTriggersNow},
+              {Task::kExpireSnapshots, one, kTriggersNow}};
   auto order = [&] {
     std::vector<Task> out;
     for (const TaskVerdict& v : Evaluate(in).fired) out.push_back(v.task);

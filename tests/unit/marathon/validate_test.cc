@@ -25,13 +25,13 @@ json Upstream(const std::string& relative) {
   return json::parse(ReadFile(std::string(CONVERGE_MARATHON_UPSTREAM_DIR) + "/" + relative));
 }
 
-std::vector<PathDiagnostic> Validate(const json& spec) {
+std::vector<PathDiagnostic> ValidateAppJson(const json& spec) {
   std::vector<PathDiagnostic> out;
   ValidateApp(spec, "/spec", out);
   return out;
 }
 
-std::string Describe(const std::vector<PathDiagnostic>& diags) {
+std::string DescribeDiagnostics(const std::vector<PathDiagnostic>& diags) {
   std::string out;
   for (const auto& d : diags) out += d.path + ": " + d.message + "\n";
   return out;
@@ -39,8 +39,8 @@ std::string Describe(const std::vector<PathDiagnostic>& diags) {
 
 // Expects exactly one error, at `path`, with `message`.
 void ExpectOneError(const json& spec, const std::string& path, const std::string& message) {
-  auto diags = Validate(spec);
-  ASSERT_EQ(diags.size(), 1u) << spec.dump() << "\n" << Describe(diags);
+  auto diags = ValidateAppJson(spec);
+  ASSERT_EQ(diags.size(), 1u) << spec.dump() << "\n" << DescribeDiagnostics(diags);
   EXPECT_EQ(diags[0].path, path);
   EXPECT_EQ(diags[0].message, message);
   EXPECT_EQ(diags[0].severity, Severity::kError);
@@ -133,15 +133,15 @@ TEST(EmbeddedSchemaTest, EffectiveSchemaKeepsUpstreamAndAddsNewerMembers) {
 TEST(ValidateAppTest, UpstreamAppsCreateExamplesAreValid) {
   json apps = Upstream("raml/v2/examples/apps_create.json");
   ASSERT_EQ(apps.size(), 2u);
-  for (const json& app : apps) EXPECT_EQ(Describe(Validate(app)), "") << app.dump();
+  for (const json& app : apps) EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(app)), "") << app.dump();
 }
 
 TEST(ValidateAppTest, UpstreamCheckExampleIsValid) {
-  EXPECT_EQ(Describe(Validate(Upstream("raml/v2/examples/app-check-http-example.json"))), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(Upstream("raml/v2/examples/app-check-http-example.json"))), "");
 }
 
 TEST(ValidateAppTest, UpstreamPatchExampleIsValid) {
-  EXPECT_EQ(Describe(Validate(Upstream("raml/v2/examples/app_patch.json"))), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(Upstream("raml/v2/examples/app_patch.json"))), "");
 }
 
 TEST(ValidateAppTest, UpstreamAppExampleIsRejectedForCmdAndArgs) {
@@ -150,7 +150,7 @@ TEST(ValidateAppTest, UpstreamAppExampleIsRejectedForCmdAndArgs) {
 }
 
 TEST(ValidateAppTest, MinimalAppWithoutIdIsValid) {
-  EXPECT_EQ(Describe(Validate(MinimalApp())), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(MinimalApp())), "");
 }
 
 // ----- error messages --------------------------------------------------------------------------
@@ -177,11 +177,11 @@ TEST(ValidateAppTest, WrongTypes) {
 TEST(ValidateAppTest, IntegralFloatIsAnInteger) {
   json app = MinimalApp();
   app["instances"] = 3.0;
-  EXPECT_EQ(Describe(Validate(app)), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(app)), "");
 }
 
 TEST(ValidateAppTest, NotAnObject) {
-  auto diags = Validate(json::array({1, 2}));
+  auto diags = ValidateAppJson(json::array({1, 2}));
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].path, "/spec");
   EXPECT_EQ(diags[0].message, "expected object, found array");
@@ -194,7 +194,7 @@ TEST(ValidateAppTest, UnknownFields) {
                  "unknown field \"instanses\"; did you mean \"instances\"?");
   app = MinimalApp();
   app["frobnicate"] = 1;
-  auto diags = Validate(app);
+  auto diags = ValidateAppJson(app);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].path, "/spec/frobnicate");
   EXPECT_EQ(diags[0].message.rfind("unknown field \"frobnicate\" (allowed: acceptedResourceRoles, "
@@ -205,8 +205,8 @@ TEST(ValidateAppTest, UnknownFields) {
       << diags[0].message;
   app = MinimalApp();
   app["container"] = {{"docker", {{"image", "nginx"}, {"imagePullPolicy", "Always"}}}};
-  diags = Validate(app);
-  ASSERT_EQ(diags.size(), 1u) << Describe(diags);
+  diags = ValidateAppJson(app);
+  ASSERT_EQ(diags.size(), 1u) << DescribeDiagnostics(diags);
   EXPECT_EQ(diags[0].path, "/spec/container/docker/imagePullPolicy");
   EXPECT_EQ(diags[0].message.rfind("unknown field \"imagePullPolicy\" (allowed: credential, ", 0),
             0u)
@@ -216,7 +216,7 @@ TEST(ValidateAppTest, UnknownFields) {
 TEST(ValidateAppTest, StatusMembersAreUnknownAndVersionIsRefused) {
   json app = MinimalApp();
   app["tasksRunning"] = 1;
-  auto diags = Validate(app);
+  auto diags = ValidateAppJson(app);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].message.rfind("unknown field \"tasksRunning\"", 0), 0u);
   app = MinimalApp();
@@ -293,18 +293,18 @@ TEST(ValidateAppTest, Patterns) {
                  "must match pattern \"^[a-z][a-z0-9-]*$\", found \"Http\"");
   app = MinimalApp();
   app["id"] = "/Payments";
-  auto diags = Validate(app);
+  auto diags = ValidateAppJson(app);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].path, "/spec/id");
   EXPECT_EQ(diags[0].message.rfind("must match pattern ", 0), 0u);
   app = MinimalApp();
   app["dependencies"] = {"/ok/one", "/Bad"};
-  diags = Validate(app);
+  diags = ValidateAppJson(app);
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].path, "/spec/dependencies/1");
   app = MinimalApp();
   app["executor"] = "//cmd";
-  EXPECT_EQ(Describe(Validate(app)), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(app)), "");
 }
 
 TEST(ValidateAppTest, OneOfReportsTheRelevantBranch) {
@@ -314,8 +314,8 @@ TEST(ValidateAppTest, OneOfReportsTheRelevantBranch) {
   app["env"] = {{"A", {{"secret", ""}}}};
   ExpectOneError(app, "/spec/env/A/secret", "must not be empty");
   app["env"] = {{"A", {{"secrte", "x"}}}};
-  auto diags = Validate(app);
-  ASSERT_EQ(diags.size(), 2u) << Describe(diags);
+  auto diags = ValidateAppJson(app);
+  ASSERT_EQ(diags.size(), 2u) << DescribeDiagnostics(diags);
   EXPECT_EQ(diags[0].message, "missing required field \"secret\"");
   EXPECT_EQ(diags[1].message, "unknown field \"secrte\"; did you mean \"secret\"?");
   app = MinimalApp();
@@ -326,7 +326,7 @@ TEST(ValidateAppTest, OneOfReportsTheRelevantBranch) {
   ExpectOneError(app, "/spec/unreachableStrategy/inactiveAfterSeconds",
                  "must be at least 0, found -5");
   app["unreachableStrategy"] = {{"inactiveAfterSeconds", 60}, {"expungeAfterSeconds", 120}};
-  EXPECT_EQ(Describe(Validate(app)), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(app)), "");
 }
 
 TEST(ValidateAppTest, NewerMembers) {
@@ -335,7 +335,7 @@ TEST(ValidateAppTest, NewerMembers) {
   app["role"] = "slave_public";
   app["resourceLimits"] = {{"cpus", "unlimited"}, {"mem", 1024}};
   app["check"] = {{"exec", {{"command", {{"shell", "true"}}}}}, {"intervalSeconds", 10}};
-  EXPECT_EQ(Describe(Validate(app)), "");
+  EXPECT_EQ(DescribeDiagnostics(ValidateAppJson(app)), "");
   app["resourceLimits"] = {{"cpus", "lots"}};
   ExpectOneError(app, "/spec/resourceLimits/cpus", "must be one of \"unlimited\" (found \"lots\")");
 }
@@ -345,7 +345,7 @@ TEST(ValidateAppTest, ErrorsAreCollectedNotFirstOnly) {
   app["instances"] = "x";
   app["cpus"] = "y";
   app["bogus"] = 1;
-  EXPECT_EQ(Validate(app).size(), 3u);
+  EXPECT_EQ(ValidateAppJson(app).size(), 3u);
 }
 
 // ----- app ids ---------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ TEST(CoerceAppNumbersTest, ConvertsOnlyWhereTheSchemaWantsNumbers) {
   EXPECT_EQ(app["portDefinitions"][0]["port"], 8080);
   EXPECT_EQ(app["unreachableStrategy"]["inactiveAfterSeconds"], 30);
   EXPECT_EQ(app["args_like"], "7");  // unknown member: left for validation to report
-  ASSERT_EQ(out.size(), 5u) << Describe(out);
+  ASSERT_EQ(out.size(), 5u) << DescribeDiagnostics(out);
   std::set<std::string> paths;
   for (const auto& d : out) {
     EXPECT_EQ(d.severity, Severity::kWarning);
@@ -447,15 +447,15 @@ TEST(CoerceAppNumbersTest, LeavesNonNumbersForValidation) {
               {"gpus", "99999999999999999999999"}};
   std::vector<PathDiagnostic> out;
   CoerceAppNumbers(app, out);
-  EXPECT_TRUE(out.empty()) << Describe(out);
-  EXPECT_EQ(Validate(app).size(), 4u);
+  EXPECT_TRUE(out.empty()) << DescribeDiagnostics(out);
+  EXPECT_EQ(ValidateAppJson(app).size(), 4u);
 }
 
 TEST(CoerceAppNumbersTest, ThenValidationPasses) {
   json app = {{"cmd", "sleep 1"}, {"instances", "2"}, {"cpus", "0.25"}};
   std::vector<PathDiagnostic> out;
   NormalizeAndValidateApp(app, "/spec", out);
-  ASSERT_EQ(out.size(), 2u) << Describe(out);
+  ASSERT_EQ(out.size(), 2u) << DescribeDiagnostics(out);
   EXPECT_EQ(out[0].severity, Severity::kWarning);
   EXPECT_EQ(out[1].severity, Severity::kWarning);
 }
@@ -492,8 +492,8 @@ TEST(HostileInputTest, DeeplyNestedAppStaysBounded) {
   std::vector<PathDiagnostic> out;
   CoerceAppNumbers(app, "/spec", out);
   EXPECT_TRUE(out.empty());
-  auto diags = Validate(app);
-  EXPECT_EQ(diags.size(), 3u) << Describe(diags);
+  auto diags = ValidateAppJson(app);
+  EXPECT_EQ(diags.size(), 3u) << DescribeDiagnostics(diags);
 }
 
 TEST(HostileInputTest, RecursiveSchemaIsDepthCapped) {
@@ -517,7 +517,7 @@ TEST(HostileInputTest, RecursiveSchemaIsDepthCapped) {
 TEST(HostileInputTest, ViolationCountIsCapped) {
   json app = MinimalApp();
   for (int i = 0; i < 100000; ++i) app["f" + std::to_string(i)] = i;
-  auto diags = Validate(app);
+  auto diags = ValidateAppJson(app);
   ASSERT_EQ(diags.size(), JsonSchema::kMaxViolations);
   EXPECT_EQ(diags.back().message, "too many errors; only the first 99 are shown");
 }
@@ -527,15 +527,15 @@ TEST(HostileInputTest, LongStringsAgainstPatternsAreLinear) {
   json app = MinimalApp();
   app["id"] = "/" + std::string(60000, 'a') + "-";  // backtracking blows up on this one
   app["dependencies"] = {std::string(60000, 'a') + "!", "/" + std::string(60000, 'b')};
-  auto diags = Validate(app);
-  ASSERT_EQ(diags.size(), 2u) << Describe(diags);
+  auto diags = ValidateAppJson(app);
+  ASSERT_EQ(diags.size(), 2u) << DescribeDiagnostics(diags);
   EXPECT_EQ(diags[0].path, "/spec/dependencies/0");
   EXPECT_EQ(diags[1].path, "/spec/id");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 
   app["id"] = "/" + std::string(70000, 'a');
-  diags = Validate(app);
-  ASSERT_EQ(diags.size(), 2u) << Describe(diags);
+  diags = ValidateAppJson(app);
+  ASSERT_EQ(diags.size(), 2u) << DescribeDiagnostics(diags);
   EXPECT_EQ(diags[1].path, "/spec/id");
   EXPECT_NE(diags[1].message.find("too long to check against pattern"), std::string::npos);
   EXPECT_NE(diags[1].message.find("70001 bytes; limit 65536"), std::string::npos);
@@ -549,11 +549,11 @@ TEST(HostileInputTest, TwentyThousandCharacterIdsThousandTimes) {
   bad["id"] = "/" + std::string(20000, 'a') + "-";
   good["id"] = "/" + std::string(20000, 'a');
   for (int i = 0; i < 1000; ++i) {
-    auto diags = Validate(bad);
-    ASSERT_EQ(diags.size(), 1u) << Describe(diags);
+    auto diags = ValidateAppJson(bad);
+    ASSERT_EQ(diags.size(), 1u) << DescribeDiagnostics(diags);
     ASSERT_EQ(diags[0].path, "/spec/id");
     ASSERT_EQ(diags[0].message.rfind("must match pattern ", 0), 0u);
-    ASSERT_TRUE(Validate(good).empty());
+    ASSERT_TRUE(ValidateAppJson(good).empty());
   }
 }
 

@@ -22,9 +22,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr char kAccessKey[] = "AKIDLOCALTEST";
-constexpr char kSecret[] = "local/secret+key/for/this/test/only";
-constexpr char kToken[] = "local-session-token";
+constexpr char kItestAccessKey[] = "AKIDLOCALTEST";
+constexpr char kItestSecret[] = "local/secret+key/for/this/test/only";
+constexpr char kItestToken[] = "local-session-token";
 
 // Replies like SageMaker: 200 + JSON, or 400 + {"__type", "message"} with x-amzn-RequestId.
 void Reply(httplib::Response& res, int status, const json& body) {
@@ -59,7 +59,7 @@ class SageMakerCurlTest : public ::testing::Test {
                    {{"__type", "MissingAuthenticationTokenException"},
                     {"message", "Missing Authentication Token"}});
     }
-    if (auth->access_key_id != kAccessKey) {
+    if (auth->access_key_id != kItestAccessKey) {
       return Reply(res, 400,
                    {{"__type", "UnrecognizedClientException"},
                     {"message", "The security token included in the request is invalid."}});
@@ -70,10 +70,10 @@ class SageMakerCurlTest : public ::testing::Test {
     for (const auto& [name, value] : req.headers) received.headers.emplace_back(name, value);
     received.body = req.body;
     std::string want =
-        aws::Signature(received, {kAccessKey, kSecret, kToken}, auth->region, auth->service,
+        aws::Signature(received, {kItestAccessKey, kItestSecret, kItestToken}, auth->region, auth->service,
                        req.get_header_value("X-Amz-Date"), auth->signed_headers);
     if (want != auth->signature || auth->service != "sagemaker" || auth->region != "eu-west-1" ||
-        req.get_header_value("X-Amz-Security-Token") != kToken) {
+        req.get_header_value("X-Amz-Security-Token") != kItestToken) {
       return Reply(res, 400,
                    {{"__type", "InvalidSignatureException"},
                     {"message",
@@ -133,7 +133,7 @@ class SageMakerCurlTest : public ::testing::Test {
 };
 
 TEST_F(SageMakerCurlTest, SignedRequestsVerifyServerSide) {
-  auto client = Make({kAccessKey, kSecret, kToken});
+  auto client = Make({kItestAccessKey, kItestSecret, kItestToken});
   auto out = client->Call(
       "CreateModel",
       {{"ModelName", "m-1"}, {"ExecutionRoleArn", "arn:aws:iam::123456789012:role/r"}});
@@ -167,7 +167,7 @@ TEST_F(SageMakerCurlTest, SignedRequestsVerifyServerSide) {
 
 TEST_F(SageMakerCurlTest, ThrottledRetriesAreSignedAgain) {
   throttle_next_ = 2;
-  auto client = Make({kAccessKey, kSecret, kToken});
+  auto client = Make({kItestAccessKey, kItestSecret, kItestToken});
   std::vector<std::string> reasons;
   client->SetRetryObserver([&](const http::Request&, int, milliseconds, const std::string& why) {
     reasons.push_back(why);
@@ -180,7 +180,7 @@ TEST_F(SageMakerCurlTest, ThrottledRetriesAreSignedAgain) {
 }
 
 TEST_F(SageMakerCurlTest, WrongSecretIsAPermissionErrorWithoutSecrets) {
-  auto client = Make({kAccessKey, "not-the-secret", kToken});
+  auto client = Make({kItestAccessKey, "not-the-secret", kItestToken});
   auto out = client->Call("ListModels", {});
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().code(), Code::kPermission);

@@ -13,7 +13,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // Two kinds of one backend type: a Pipe names a Source by spec.from.
-KindRegistry TestRegistry() {
+KindRegistry RefsTestRegistry() {
   KindRegistry r;
   KindInfo source;
   source.backend_type = "flow";
@@ -48,9 +48,9 @@ const char* kBackends =
     "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: b}\n"
     "spec: {type: flow, url: http://b/}\n";
 
-LoadResult Load(const std::string& content) {
+LoadResult LoadRefs(const std::string& content) {
   LoadResult r;
-  KindRegistry reg = TestRegistry();
+  KindRegistry reg = RefsTestRegistry();
   LoadContent("backends.yaml", kBackends, reg, LoadLimits{}, r);
   LoadContent("specs.yaml", content, reg, LoadLimits{}, r);
   CheckDocumentSet(reg, r);
@@ -68,7 +68,7 @@ std::string Source(const std::string& name, const std::string& backend) {
 }
 
 TEST(References, TheLoaderRecordsEachReferenceAtItsMember) {
-  LoadResult r = Load(Pipe("p", "a", "s1"));
+  LoadResult r = LoadRefs(Pipe("p", "a", "s1"));
   ASSERT_FALSE(r.HasErrors());
   const Document* p = nullptr;
   for (const Document& d : r.documents)
@@ -81,13 +81,13 @@ TEST(References, TheLoaderRecordsEachReferenceAtItsMember) {
 }
 
 TEST(References, AReferenceToASpecOfTheSameBackendIsResolved) {
-  LoadResult r = Load(Source("s1", "a") + "---\n" + Pipe("p", "a", "s1"));
+  LoadResult r = LoadRefs(Source("s1", "a") + "---\n" + Pipe("p", "a", "s1"));
   ASSERT_FALSE(r.HasErrors());
   EXPECT_TRUE(CheckReferences(r).empty());
 }
 
 TEST(References, AReferenceToNoSpecIsAWarningAtTheMember) {
-  LoadResult r = Load(Pipe("p", "a", "s1"));
+  LoadResult r = LoadRefs(Pipe("p", "a", "s1"));
   std::vector<Diagnostic> w = CheckReferences(r);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].severity, Severity::kWarning);
@@ -98,7 +98,7 @@ TEST(References, AReferenceToNoSpecIsAWarningAtTheMember) {
 }
 
 TEST(References, ASpecOfAnotherBackendDoesNotResolve) {
-  LoadResult r = Load(Source("s1", "b") + "---\n" + Pipe("p", "a", "s1"));
+  LoadResult r = LoadRefs(Source("s1", "b") + "---\n" + Pipe("p", "a", "s1"));
   std::vector<Diagnostic> w = CheckReferences(r);
   ASSERT_EQ(w.size(), 1u);
   EXPECT_THAT(w[0].message, HasSubstr("Source \"s1\" is a spec of backend \"b\", not of \"a\""));
@@ -106,13 +106,13 @@ TEST(References, ASpecOfAnotherBackendDoesNotResolve) {
 }
 
 TEST(References, KindsWithoutAHookNameNothing) {
-  LoadResult r = Load(Source("s1", "a"));
+  LoadResult r = LoadRefs(Source("s1", "a"));
   for (const Document& d : r.documents) EXPECT_TRUE(d.references.empty()) << d.Key();
   EXPECT_TRUE(CheckReferences(r).empty());
 }
 
 TEST(References, StrictMakesEveryWarningAnErrorOfItsFile) {
-  LoadResult r = Load(
+  LoadResult r = LoadRefs(
       "apiVersion: converge/v1\nkind: Pipe\nmetadata: {name: p, backend: a}\n"
       "spec: {size: \"3\"}\n");
   ASSERT_FALSE(r.HasErrors());

@@ -28,7 +28,7 @@ LoadResult LoadOne(const std::string& content) {
   return r;
 }
 
-std::string Errors(const LoadResult& r) {
+std::string StrictErrors(const LoadResult& r) {
   std::string s;
   for (const auto& d : r.diagnostics) s += d.ToString() + "\n";
   return s;
@@ -38,32 +38,32 @@ const std::string kHead = "apiVersion: converge/v1\nkind: App\nmetadata: {name: 
 
 TEST(YamlStrict, UnterminatedDoubleQuoteIsAnErrorAtTheOpeningQuote) {
   auto r = LoadOne(kHead + "  cmd: \"sleep 3600\n  cpus: 1\n  instances: 2\n");
-  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
-  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
+  ASSERT_EQ(r.ErrorCount(), 1u) << StrictErrors(r);
+  EXPECT_THAT(StrictErrors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
   EXPECT_TRUE(r.documents.empty());
   EXPECT_TRUE(r.failed_files.count("apps.yaml"));
 }
 
 TEST(YamlStrict, UnterminatedSingleQuoteIsAnErrorAtTheOpeningQuote) {
   auto r = LoadOne(kHead + "  cpus: 1\n  cmd: 'sleep 3600\n  instances: 2");
-  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
-  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:6:8: error: unterminated quoted scalar"));
+  ASSERT_EQ(r.ErrorCount(), 1u) << StrictErrors(r);
+  EXPECT_THAT(StrictErrors(r), HasSubstr("apps.yaml:6:8: error: unterminated quoted scalar"));
 }
 
 TEST(YamlStrict, UnterminatedQuoteInAnEarlierDocumentOfTheFile) {
   auto r = LoadOne(kHead + "  cmd: 'it''s 3600\n  cpus: 1\n---\n" + kHead + "  cpus: 2\n");
-  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
-  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
+  ASSERT_EQ(r.ErrorCount(), 1u) << StrictErrors(r);
+  EXPECT_THAT(StrictErrors(r), HasSubstr("apps.yaml:5:8: error: unterminated quoted scalar"));
   auto d = LoadOne(kHead + "  cpus: 2\n---\n" + kHead + "  cmd: \"a \\\" b\n...\n");
-  EXPECT_THAT(Errors(d), HasSubstr("apps.yaml:11:8: error: unterminated quoted scalar"));
+  EXPECT_THAT(StrictErrors(d), HasSubstr("apps.yaml:11:8: error: unterminated quoted scalar"));
 }
 
 TEST(YamlStrict, UnterminatedQuotedKeyOrTaggedValue) {
-  EXPECT_THAT(Errors(LoadOne(kHead + "  cpus: 1\n  \"mem: 2\n")),
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  cpus: 1\n  \"mem: 2\n")),
               HasSubstr("apps.yaml:6:3: error: unterminated"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  cmd: !!str \"x\n  cpus: 1\n")),
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  cmd: !!str \"x\n  cpus: 1\n")),
               HasSubstr("apps.yaml:5:14: error: unterminated"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, b]\n  env:\n    - &x 'y\n")),
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  args: [a, b]\n  env:\n    - &x 'y\n")),
               HasSubstr("apps.yaml:7:10: error: unterminated"));
 }
 
@@ -77,7 +77,7 @@ TEST(YamlStrict, QuotesInCommentsBlockScalarsAndPlainScalarsAreFine) {
                    "  d: >\n    more 'text\n"
                    "  e: x # trailing 'comment\n"
                    "  f: don't\n");
-  EXPECT_FALSE(r.HasErrors()) << Errors(r);
+  EXPECT_FALSE(r.HasErrors()) << StrictErrors(r);
   ASSERT_EQ(r.documents.size(), 1u);
   EXPECT_EQ(r.documents[0].spec["cmd"], "it's 'plain");
   EXPECT_EQ(r.documents[0].spec["c"], "echo \"unclosed\nit's\n");
@@ -88,37 +88,37 @@ TEST(YamlStrict, ContentAfterAFlowCollectionIsNotANewDocument) {
   auto r = LoadOne(
       "{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}}\n"
       "{apiVersion: converge/v1, kind: App, metadata: {name: /b}, spec: {}}\n");
-  ASSERT_EQ(r.ErrorCount(), 1u) << Errors(r);
-  EXPECT_THAT(Errors(r), HasSubstr("apps.yaml:2:1: error: unexpected content after the end"));
+  ASSERT_EQ(r.ErrorCount(), 1u) << StrictErrors(r);
+  EXPECT_THAT(StrictErrors(r), HasSubstr("apps.yaml:2:1: error: unexpected content after the end"));
   EXPECT_TRUE(r.documents.empty());
   auto s = LoadOne("{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}} x\n");
-  EXPECT_THAT(Errors(s), HasSubstr("apps.yaml:1:70: error: unexpected content"));
+  EXPECT_THAT(StrictErrors(s), HasSubstr("apps.yaml:1:70: error: unexpected content"));
   // With a marker both documents load.
   auto ok = LoadOne(
       "{apiVersion: converge/v1, kind: App, metadata: {name: /a}, spec: {}}\n---\n"
       "{apiVersion: converge/v1, kind: App, metadata: {name: /b}, spec: {}}\n...\n"
       "{apiVersion: converge/v1, kind: App, metadata: {name: /c}, spec: {}}\n");
-  EXPECT_FALSE(ok.HasErrors()) << Errors(ok);
+  EXPECT_FALSE(ok.HasErrors()) << StrictErrors(ok);
   EXPECT_EQ(ok.documents.size(), 3u);
 }
 
 // Already strict in yaml-cpp 0.7; kept so a parser upgrade cannot loosen them.
 TEST(YamlStrict, TabsAsIndentationAndTrailingFlowContentAreErrors) {
-  EXPECT_THAT(Errors(LoadOne(kHead + "\tcpus: 1\n")), HasSubstr("invalid YAML"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  cpus: 1\n\tmem: 2\n")), HasSubstr("apps.yaml:6:1"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, b] c\n")), HasSubstr("invalid YAML"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  args: [a, 'b]\n")), HasSubstr("invalid YAML"));
-  EXPECT_THAT(Errors(LoadOne(kHead + "  c: |\n      x\n    y\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "\tcpus: 1\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  cpus: 1\n\tmem: 2\n")), HasSubstr("apps.yaml:6:1"));
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  args: [a, b] c\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  args: [a, 'b]\n")), HasSubstr("invalid YAML"));
+  EXPECT_THAT(StrictErrors(LoadOne(kHead + "  c: |\n      x\n    y\n")), HasSubstr("invalid YAML"));
 }
 
 TEST(YamlStrict, ABlockScalarAtTheEndOfTheFileKeepsItsText) {
   auto r = LoadOne(kHead + "  c: |\n    line1\n    line2");
-  ASSERT_FALSE(r.HasErrors()) << Errors(r);
+  ASSERT_FALSE(r.HasErrors()) << StrictErrors(r);
   EXPECT_EQ(r.documents[0].spec["c"], "line1\nline2");
   auto k = LoadOne(kHead + "  c: |\n    x\n---\n" + kHead + "  c: y\n");
-  ASSERT_FALSE(k.HasErrors()) << Errors(k);
+  ASSERT_FALSE(k.HasErrors()) << StrictErrors(k);
   EXPECT_EQ(k.documents[0].spec["c"], "x\n");
-  EXPECT_THAT(Errors(k), Not(HasSubstr("error")));
+  EXPECT_THAT(StrictErrors(k), Not(HasSubstr("error")));
 }
 
 // Found by fuzz/loader: yaml-cpp 0.7's LoadAll never returns on these (it allocates empty
@@ -134,13 +134,13 @@ TEST(YamlStrict, StrayCommaAtTheDocumentLevelIsAnErrorNotAHang) {
   };
   for (const auto& [text, at] : cases) {
     auto r = LoadOne(text);
-    EXPECT_THAT(Errors(r), HasSubstr(at + std::string(" error: unexpected \",\" outside a flow "
+    EXPECT_THAT(StrictErrors(r), HasSubstr(at + std::string(" error: unexpected \",\" outside a flow "
                                                       "collection")))
         << text;
   }
   // Commas inside flow collections and plain scalars are fine.
   auto ok = LoadOne(kHead + "  args: [\"a\", \"b\"]\n  cmd: sleep 1 , 2\n");
-  EXPECT_THAT(Errors(ok), Not(HasSubstr("unexpected \",\"")));
+  EXPECT_THAT(StrictErrors(ok), Not(HasSubstr("unexpected \",\"")));
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ bool SchemaAccepts(bool service, const json& spec) {
 constexpr const char* kComponent =
     R"({"name":"web","number_of_containers":1,"launch_command":"sleep 1","resource":{"cpus":1,"memory":"256"}})";
 
-json Service(const std::string& extra = "", const char* component = kComponent) {
+json ServiceJson(const std::string& extra = "", const char* component = kComponent) {
   return json::parse(std::string(R"({"version":"1","components":[)") + component + "]" + extra + "}");
 }
 
@@ -46,20 +46,20 @@ TEST(YarnSchemaExportTest, ServiceAgreesWithTheValidator) {
     bool ok;
   };
   const C cases[] = {
-      {"plain", Service(), true},
-      {"memory as a number", Service("", R"({"name":"web","number_of_containers":1,"launch_command":"x","resource":{"cpus":1,"memory":256}})"), true},
-      {"id is dropped", Service(R"(,"id":"application_1_0001")"), true},
-      {"state STOPPED", Service(R"(,"state":"STOPPED")"), true},
-      {"state FLEXING", Service(R"(,"state":"FLEXING")"), false},
-      {"launch_time", Service(R"(,"launch_time":1)"), false},
-      {"number_of_running_containers", Service(R"(,"number_of_running_containers":1)"), false},
-      {"unknown member", Service(R"(,"replicas":1)"), false},
-      {"component state", Service("", R"({"name":"web","state":"STABLE","launch_command":"x"})"), false},
-      {"component containers", Service("", R"({"name":"web","containers":[],"launch_command":"x"})"), false},
-      {"component name", Service("", R"({"name":"Web_1","launch_command":"x"})"), false},
-      {"component name ends with -", Service("", R"({"name":"web-","launch_command":"x"})"), false},
-      {"negative containers", Service("", R"({"name":"web","number_of_containers":-1,"launch_command":"x"})"), false},
-      {"memory not whole", Service("", R"({"name":"web","launch_command":"x","resource":{"memory":2.5}})"), false},
+      {"plain", ServiceJson(), true},
+      {"memory as a number", ServiceJson("", R"({"name":"web","number_of_containers":1,"launch_command":"x","resource":{"cpus":1,"memory":256}})"), true},
+      {"id is dropped", ServiceJson(R"(,"id":"application_1_0001")"), true},
+      {"state STOPPED", ServiceJson(R"(,"state":"STOPPED")"), true},
+      {"state FLEXING", ServiceJson(R"(,"state":"FLEXING")"), false},
+      {"launch_time", ServiceJson(R"(,"launch_time":1)"), false},
+      {"number_of_running_containers", ServiceJson(R"(,"number_of_running_containers":1)"), false},
+      {"unknown member", ServiceJson(R"(,"replicas":1)"), false},
+      {"component state", ServiceJson("", R"({"name":"web","state":"STABLE","launch_command":"x"})"), false},
+      {"component containers", ServiceJson("", R"({"name":"web","containers":[],"launch_command":"x"})"), false},
+      {"component name", ServiceJson("", R"({"name":"Web_1","launch_command":"x"})"), false},
+      {"component name ends with -", ServiceJson("", R"({"name":"web-","launch_command":"x"})"), false},
+      {"negative containers", ServiceJson("", R"({"name":"web","number_of_containers":-1,"launch_command":"x"})"), false},
+      {"memory not whole", ServiceJson("", R"({"name":"web","launch_command":"x","resource":{"memory":2.5}})"), false},
   };
   for (const C& c : cases) {
     EXPECT_EQ(ValidatorAccepts(true, c.spec), c.ok) << c.name;
