@@ -112,8 +112,8 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   std::set<std::string> desired_keys;
   for (const Document& doc : in.specs->documents) {
     if (doc.kind == "Backend") continue;
+    if (!wanted(doc.Key())) continue;  // prunes look at wanted keys only, too
     desired_keys.insert(doc.backend + "\n" + doc.Key());
-    if (!wanted(doc.Key())) continue;
     ++plan.resources;
     auto rit = in.reconcilers.find(doc.backend);
     if (rit == in.reconcilers.end()) continue;

@@ -10,82 +10,109 @@
 namespace converge {
 namespace {
 
-const SourcePos& NamePos(const Document& d) { return d.name_pos.line > 0 ? d.name_pos : d.pos; }
+const SourcePos& NamePos(const Document& d) {
+  return d.name_pos.line > 0 ? d.name_pos : d.pos;
+}
+
+// Reported at `pos` (the member at fault) when known, else at the document's start.
+void SetError(LoadResult& out, std::vector<bool>& bad, size_t i, std::string msg,
+              const SourcePos& pos = {}) {
+  const Document& d = out.documents[i];
+  out.diagnostics.push_back(
+      Diagnostic{Severity::kError, pos.line > 0 ? pos : d.pos, d.Describe(), std::move(msg)});
+  out.failed_files.insert(d.pos.file);
+  bad[i] = true;
+}
 
 }  // namespace
 
-void CheckDocumentSet(const KindRegistry& registry, LoadResult& out) {
-  std::vector<bool> bad(out.documents.size(), false);
-  // Reported at `pos` (the member at fault) when known, else at the document's start.
-  auto error = [&](size_t i, std::string msg, const SourcePos& pos = {}) {
-    const Document& d = out.documents[i];
-    out.diagnostics.push_back(Diagnostic{Severity::kError, pos.line > 0 ? pos : d.pos,
-                                         d.Describe(), std::move(msg)});
-    out.failed_files.insert(d.pos.file);
-    bad[i] = true;
-  };
-  // Unique kind + name across all files.
+BackendIndex IndexBackends(const DocumentList& docs) {
+  BackendIndex index;
+  for (const Document& d : docs) {
+    if (d.kind != "Backend") continue;
+    std::string type = d.spec.value("type", "");
+    index.type_of[d.name] = type;
+    index.of_type[type].push_back(d.name);
+  }
+  return index;
+}
+
+void CheckDuplicates(LoadResult& out, std::vector<bool>& bad) {
   std::map<std::string, size_t> first;
   for (size_t i = 0; i < out.documents.size(); ++i) {
     const Document& d = out.documents[i];
     auto [it, inserted] = first.emplace(d.Key(), i);
-    if (!inserted) {
-      const Document& f = out.documents[it->second];
-      error(i,
-            "duplicate " + d.kind + " \"" + d.name + "\": also defined at " +
-                NamePos(f).ToString() + " (" + f.Describe() + ")",
-            d.name_pos);
-      error(it->second,
-            "duplicate " + d.kind + " \"" + d.name + "\": defined again at " +
-                NamePos(d).ToString() + " (" + d.Describe() + ")",
-            f.name_pos);
-    }
+    if (inserted) continue;
+    const Document& f = out.documents[it->second];
+    SetError(out, bad, i,
+             "duplicate " + d.kind + " \"" + d.name + "\": also defined at " +
+                 NamePos(f).ToString() + " (" + f.Describe() + ")",
+             d.name_pos);
+    SetError(out, bad, it->second,
+             "duplicate " + d.kind + " \"" + d.name + "\": defined again at " +
+                 NamePos(d).ToString() + " (" + d.Describe() + ")",
+             f.name_pos);
   }
-  // Backends by name and type.
-  std::map<std::string, std::string> backend_type;  // name -> type
-  std::map<std::string, std::vector<std::string>> backends_of_type;
-  for (const Document& d : out.documents) {
-    if (d.kind != "Backend") continue;
-    std::string type = d.spec.value("type", "");
-    backend_type[d.name] = type;
-    backends_of_type[type].push_back(d.name);
-  }
+}
+
+void ResolveBackends(const KindRegistry& registry, const BackendIndex& backends, LoadResult& out,
+                     std::vector<bool>& bad) {
+  static const std::vector<std::string> kNone;
   for (size_t i = 0; i < out.documents.size(); ++i) {
-    Document& d = out.documents[i];
+    const Document& d = out.documents[i];
     if (d.kind == "Backend") continue;
     const KindInfo* info = registry.Find(d.kind);
     const std::string& want = info->backend_type;
-    if (d.backend.empty()) {
-      const auto& candidates = backends_of_type[want];
+    if (d.backend.empty() || d.backend_defaulted) {
+      auto of = backends.of_type.find(want);
+      const auto& candidates = of == backends.of_type.end() ? kNone : of->second;
       if (candidates.size() == 1) {
-        d.backend = candidates[0];
+        // A document resolved the same way before is left as it is (and stays shared).
+        if (d.backend != candidates[0] || !d.backend_defaulted) {
+          Document& m = out.documents.Mutable(i);
+          m.backend = candidates[0];
+          m.backend_defaulted = true;
+        }
       } else if (candidates.empty()) {
-        error(i, "no Backend of type " + want + " is defined (add a kind: Backend document " +
+        SetError(out, bad, i,
+                 "no Backend of type " + want + " is defined (add a kind: Backend document " +
                      "with spec.type: " + want + ")");
       } else {
         std::string names;
         for (const auto& n : candidates) names += (names.empty() ? "" : ", ") + n;
-        error(i, "metadata.backend is required: several " + want + " backends exist (" + names +
-                     ")");
+        SetError(
+            out, bad, i,
+            "metadata.backend is required: several " + want + " backends exist (" + names + ")");
       }
       continue;
     }
-    auto it = backend_type.find(d.backend);
-    if (it == backend_type.end()) {
-      error(i, "metadata.backend \"" + d.backend + "\" does not name a Backend document",
-            d.backend_pos);
+    auto it = backends.type_of.find(d.backend);
+    if (it == backends.type_of.end()) {
+      SetError(out, bad, i,
+               "metadata.backend \"" + d.backend + "\" does not name a Backend document",
+               d.backend_pos);
     } else if (it->second != want) {
-      error(i,
-            "metadata.backend \"" + d.backend + "\" is a " + it->second + " backend; a " +
-                d.kind + " needs a " + want + " backend",
-            d.backend_pos);
+      SetError(out, bad, i,
+               "metadata.backend \"" + d.backend + "\" is a " + it->second + " backend; a " +
+                   d.kind + " needs a " + want + " backend",
+               d.backend_pos);
     }
   }
-  std::vector<Document> kept;
+}
+
+void DropDocuments(LoadResult& out, const std::vector<bool>& bad) {
+  DocumentList kept;
   kept.reserve(out.documents.size());
   for (size_t i = 0; i < out.documents.size(); ++i)
-    if (!bad[i]) kept.push_back(std::move(out.documents[i]));
+    if (!bad[i]) kept.push_back(out.documents.ptr(i));
   out.documents = std::move(kept);
+}
+
+void CheckDocumentSet(const KindRegistry& registry, LoadResult& out) {
+  std::vector<bool> bad(out.documents.size(), false);
+  CheckDuplicates(out, bad);
+  ResolveBackends(registry, IndexBackends(out.documents), out, bad);
+  DropDocuments(out, bad);
 }
 
 }  // namespace converge

@@ -64,16 +64,16 @@ class KindRegistry {
 };
 
 struct LoadLimits {
-  size_t max_file_bytes = 8u << 20;     // 8 MiB
+  size_t max_file_bytes = 8u << 20;        // 8 MiB
   size_t max_nodes_per_document = 200000;  // after alias expansion
   int max_depth = 64;
   size_t max_files = 200000;
 };
 
 struct LoadResult {
-  std::vector<Document> documents;        // valid documents only
-  std::vector<Diagnostic> diagnostics;    // errors and warnings, in file order
-  std::set<std::string> failed_files;     // files with at least one error: they block prunes
+  DocumentList documents;               // valid documents only (shared: specs/document.h)
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+  std::set<std::string> failed_files;   // files with at least one error: they block prunes
   size_t files = 0;
 
   bool HasErrors() const;
@@ -95,6 +95,23 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
 // Cross-document checks over everything loaded (duplicates, backend resolution). Documents with
 // errors are removed from `out.documents`.
 void CheckDocumentSet(const KindRegistry& registry, LoadResult& out);
+
+// CheckDocumentSet's steps, for `converge watch`'s incremental rebuild
+// (controller/watch/spec_cache.cc), which resolves the backends of the changed files only. Each
+// error is a diagnostic, puts the document's file in failed_files and sets bad[i].
+struct BackendIndex {
+  std::map<std::string, std::string> type_of;               // Backend name -> spec.type
+  std::map<std::string, std::vector<std::string>> of_type;  // spec.type -> Backend names
+};
+BackendIndex IndexBackends(const DocumentList& docs);
+// Every document whose kind + name another one also has (both are reported, at metadata.name).
+void CheckDuplicates(LoadResult& out, std::vector<bool>& bad);
+// Fills a left-out metadata.backend with the one Backend of the kind's type (backend_defaulted)
+// and checks a given one names a Backend of that type.
+void ResolveBackends(const KindRegistry& registry, const BackendIndex& backends, LoadResult& out,
+                     std::vector<bool>& bad);
+// Removes the documents marked bad.
+void DropDocuments(LoadResult& out, const std::vector<bool>& bad);
 
 // The references (Document::references) of `loaded` that resolve to no spec bound to the same
 // Backend, as warnings at the referencing member (kind "unresolved-reference"): the object must

@@ -47,7 +47,10 @@ void Loop::ProcessBatch(const std::vector<std::string>& keys) {
   b.backends = Backends();
   std::shared_lock<std::shared_mutex> planning;
   b.specs = b.backends ? BindForPlanning(b.backends, planning) : Specs();
-  for (const Document& d : b.specs->documents) b.docs[d.Key()] = &d;
+  for (const Document& d : b.specs->documents) {
+    std::string key = d.Key();
+    if (b.keyset.count(key)) b.docs[std::move(key)] = &d;
+  }
   if (!b.backends) {
     std::string why;
     {

@@ -56,6 +56,7 @@ bool SpecCache::LoadFile(const std::string& display, CacheUpdate& u) {
                                                          : ContentHash(content);
   auto it = files_.find(display);
   if (it != files_.end() && it->second.identity == identity) return false;
+  Stash(display);
   Entry e;
   e.identity = identity;
   if (!readable) {
@@ -99,7 +100,7 @@ bool SpecCache::LoadTree(const fs::path& dir, const std::string& under, CacheUpd
   for (auto f = files_.begin(); f != files_.end();) {
     if ((under.empty() || f->first.rfind(under, 0) == 0) && !seen.count(f->first)) {
       u.changed_files.push_back(f->first);
-      f = files_.erase(f);
+      f = Erase(f);
       changed = true;
     } else {
       ++f;
@@ -109,9 +110,23 @@ bool SpecCache::LoadTree(const fs::path& dir, const std::string& under, CacheUpd
 }
 
 bool SpecCache::Remove(const std::string& display, CacheUpdate& u) {
-  if (!files_.erase(display)) return false;
+  auto it = files_.find(display);
+  if (it == files_.end()) return false;
+  Erase(it);
   u.changed_files.push_back(display);
   return true;
+}
+
+void SpecCache::Stash(const std::string& display) {
+  if (stashed_.count(display)) return;
+  auto it = files_.find(display);
+  stashed_.emplace(display, it == files_.end() ? std::nullopt : std::optional<Entry>(it->second));
+}
+
+std::map<std::string, SpecCache::Entry, SpecCache::PathLess>::iterator SpecCache::Erase(
+    std::map<std::string, Entry, PathLess>::iterator it) {
+  Stash(it->first);
+  return files_.erase(it);
 }
 
 CacheUpdate SpecCache::UpdatePaths(const std::set<std::string>& paths) {
@@ -131,7 +146,7 @@ CacheUpdate SpecCache::UpdatePaths(const std::set<std::string>& paths) {
       for (auto it = files_.lower_bound(display); it != files_.end();) {
         if (it->first.rfind(prefix, 0) == 0) {
           u.changed_files.push_back(it->first);
-          it = files_.erase(it);
+          it = Erase(it);
           changed = true;
         } else if (it->first == display) {
           ++it;
@@ -165,8 +180,10 @@ CacheUpdate SpecCache::Rescan() {
   root_missing_ = missing;
   if (missing) {
     // Never read a vanished root as "every resource removed": keep nothing, fail the load.
-    for (const auto& [f, _] : files_) u.changed_files.push_back(f);
-    files_.clear();
+    for (auto f = files_.begin(); f != files_.end();) {
+      u.changed_files.push_back(f->first);
+      f = Erase(f);
+    }
     Rebuild(u);
     return u;
   }
@@ -185,7 +202,7 @@ CacheUpdate SpecCache::UpdateFromTree(const std::vector<std::pair<std::string, s
   for (auto f = files_.begin(); f != files_.end();) {
     if (!wanted.count(f->first)) {
       u.changed_files.push_back(f->first);
-      f = files_.erase(f);
+      f = Erase(f);
       changed = true;
     } else {
       ++f;
@@ -200,6 +217,7 @@ CacheUpdate SpecCache::UpdateFromTree(const std::vector<std::pair<std::string, s
   for (const auto& [display, blob] : wanted) {
     auto it = files_.find(display);
     if (it != files_.end() && it->second.identity == blob) continue;
+    Stash(display);
     Entry e;
     e.identity = blob;
     const std::string* content = nullptr;
@@ -227,21 +245,89 @@ CacheUpdate SpecCache::UpdateFromTree(const std::vector<std::pair<std::string, s
   return u;
 }
 
-void SpecCache::Rebuild(CacheUpdate& u) {
+void SpecCache::ResolveEntry(Entry& e, const std::vector<bool>* dup, size_t offset) {
+  LoadResult one;
+  one.documents = e.part.documents;
+  std::vector<bool> bad(one.documents.size(), false);
+  if (dup)
+    for (size_t j = 0; j < bad.size(); ++j) bad[j] = (*dup)[offset + j];
+  ResolveBackends(registry_, backends_, one, bad);
+  e.part.documents = one.documents;  // as resolved: shared with the next results while unchanged
+  DropDocuments(one, bad);
+  e.kept = std::move(one.documents);
+  e.set_diagnostics = std::move(one.diagnostics);
+}
+
+// The same LoadResult as LoadContent of every file + CheckDocumentSet: load diagnostics in file
+// order, then the duplicates, then the backend checks in document order.
+std::shared_ptr<LoadResult> SpecCache::Assemble() const {
   auto next = std::make_shared<LoadResult>();
   if (root_missing_) {
     next->diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{root_, 0, 0}, "",
                                            "no such directory (deleted or moved away?)"});
     next->failed_files.insert(root_);
   }
-  for (const auto& [_, e] : files_) {
+  next->documents.reserve(key_count_.size());
+  for (const auto& [display, e] : files_) {
     next->files += e.part.files;
-    next->documents.insert(next->documents.end(), e.part.documents.begin(), e.part.documents.end());
+    next->documents.append(e.kept);
     next->diagnostics.insert(next->diagnostics.end(), e.part.diagnostics.begin(),
                              e.part.diagnostics.end());
     next->failed_files.insert(e.part.failed_files.begin(), e.part.failed_files.end());
+    for (const Diagnostic& d : e.set_diagnostics) next->failed_files.insert(d.pos.file);
   }
-  CheckDocumentSet(registry_, *next);
+  next->diagnostics.insert(next->diagnostics.end(), duplicate_diagnostics_.begin(),
+                           duplicate_diagnostics_.end());
+  next->failed_files.insert(duplicate_files_.begin(), duplicate_files_.end());
+  for (const auto& [_, e] : files_)
+    next->diagnostics.insert(next->diagnostics.end(), e.set_diagnostics.begin(),
+                             e.set_diagnostics.end());
+  return next;
+}
+
+// Only the stashed files changed: none of them has (or had) a Backend, and each of their kind +
+// names is (and was) defined once. Keeps key_count_ up to date either way.
+bool SpecCache::CanRebuildChangedOnly() {
+  bool ok = built_ && !root_missing_ && !built_root_missing_;
+  for (const auto& [display, old] : stashed_) {
+    if (!old) continue;
+    for (const Document& d : old->part.documents) {
+      if (d.kind == "Backend" || key_count_[d.Key()] != 1) ok = false;
+      if (--key_count_[d.Key()] == 0) key_count_.erase(d.Key());
+    }
+  }
+  for (const auto& [display, _] : stashed_) {
+    auto it = files_.find(display);
+    if (it == files_.end()) continue;
+    for (const Document& d : it->second.part.documents) ++key_count_[d.Key()];
+  }
+  for (const auto& [display, _] : stashed_) {
+    auto it = files_.find(display);
+    if (it == files_.end()) continue;
+    for (const Document& d : it->second.part.documents)
+      if (d.kind == "Backend" || key_count_[d.Key()] != 1) ok = false;
+  }
+  return ok;
+}
+
+void SpecCache::RebuildAll(CacheUpdate& u) {
+  LoadResult all;
+  key_count_.clear();
+  for (const auto& [_, e] : files_) {
+    all.documents.append(e.part.documents);
+    for (const Document& d : e.part.documents) ++key_count_[d.Key()];
+  }
+  std::vector<bool> dup(all.documents.size(), false);
+  CheckDuplicates(all, dup);
+  duplicate_diagnostics_ = std::move(all.diagnostics);
+  duplicate_files_ = std::move(all.failed_files);
+  backends_ = IndexBackends(all.documents);
+  size_t offset = 0;
+  for (auto& [_, e] : files_) {
+    ResolveEntry(e, &dup, offset);
+    offset += e.part.documents.size();
+  }
+  auto next = Assemble();
   auto before = DesiredSignature(*current_);
   auto after = DesiredSignature(*next);
   for (const auto& [k, sig] : after) {
@@ -250,9 +336,35 @@ void SpecCache::Rebuild(CacheUpdate& u) {
   }
   for (const auto& [k, _] : before)
     if (!after.count(k)) u.affected.insert(k);
+  current_ = std::move(next);
+}
+
+void SpecCache::Rebuild(CacheUpdate& u) {
+  if (CanRebuildChangedOnly()) {
+    std::map<std::string, std::string> before, after;  // the changed files' keys only
+    for (auto& [display, old] : stashed_) {
+      if (old)
+        for (const Document& d : old->kept) before[d.Key()] = d.backend + "\n" + d.revision;
+      auto it = files_.find(display);
+      if (it == files_.end()) continue;
+      ResolveEntry(it->second, nullptr, 0);
+      for (const Document& d : it->second.kept) after[d.Key()] = d.backend + "\n" + d.revision;
+    }
+    for (const auto& [k, sig] : after) {
+      auto it = before.find(k);
+      if (it == before.end() || it->second != sig) u.affected.insert(k);
+    }
+    for (const auto& [k, _] : before)
+      if (!after.count(k)) u.affected.insert(k);
+    current_ = Assemble();
+  } else {
+    RebuildAll(u);
+  }
+  stashed_.clear();
+  built_ = true;
+  built_root_missing_ = root_missing_;
   for (const auto& k : u.affected)
     if (k.rfind("Backend/", 0) == 0) u.backends_changed = true;
-  current_ = std::move(next);
 }
 
 }  // namespace converge::watch

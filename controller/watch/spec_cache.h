@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,7 +53,9 @@ class SpecCache {
  private:
   struct Entry {
     std::string identity;  // content hash (work tree) or blob id (git)
-    LoadResult part;       // that file's documents and diagnostics, before the set checks
+    LoadResult part;       // that file's documents (backends as last resolved) and diagnostics
+    DocumentList kept;     // part.documents that passed the set checks
+    std::vector<Diagnostic> set_diagnostics;  // the backend check's findings in this file
   };
   struct PathLess {
     bool operator()(const std::string& a, const std::string& b) const {
@@ -68,8 +71,19 @@ class SpecCache {
   // `under` is the display prefix `dir` covers ("" for the root: every cached file).
   bool LoadTree(const std::filesystem::path& dir, const std::string& under, CacheUpdate& u);
   bool Remove(const std::string& display, CacheUpdate& u);
-  // Rebuilds current_ and fills u.affected by comparing desired states.
+  // Keeps the entry of `display` as it was before this update (once per update), for Rebuild.
+  void Stash(const std::string& display);
+  std::map<std::string, Entry, PathLess>::iterator Erase(
+      std::map<std::string, Entry, PathLess>::iterator it);
+  // Rebuilds current_ and fills u.affected by comparing desired states: only the files stashed
+  // by this update when none of them holds a Backend or a duplicated kind + name (the other
+  // files' set checks cannot have changed), else over the whole set.
   void Rebuild(CacheUpdate& u);
+  bool CanRebuildChangedOnly();
+  void RebuildAll(CacheUpdate& u);
+  // The backend check of one file's documents against backends_; `dup` marks duplicates.
+  void ResolveEntry(Entry& e, const std::vector<bool>* dup, size_t offset);
+  std::shared_ptr<LoadResult> Assemble() const;
 
   std::string root_;
   KindRegistry registry_;
@@ -77,6 +91,14 @@ class SpecCache {
   bool root_missing_ = false;
   std::map<std::string, Entry, PathLess> files_;
   std::shared_ptr<const LoadResult> current_;
+  // What the last whole-set rebuild found, reused while only other files change.
+  bool built_ = false;
+  bool built_root_missing_ = false;
+  BackendIndex backends_;
+  std::vector<Diagnostic> duplicate_diagnostics_;
+  std::set<std::string> duplicate_files_;
+  std::map<std::string, int> key_count_;  // Kind/name -> documents with it, over every file
+  std::map<std::string, std::optional<Entry>, PathLess> stashed_;  // this update's old entries
 };
 
 // Kind/name -> backend + revision of every valid document: what "desired state changed" means.

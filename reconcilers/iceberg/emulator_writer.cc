@@ -27,7 +27,7 @@ std::string DateText(int64_t days) {
   int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp + (mp < 10 ? 3 : -9);
-  char buf[16];
+  char buf[48];  // room for any int64 year, so no truncation
   snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y + (m <= 2)),
            static_cast<long long>(m), static_cast<long long>(d));
   return buf;

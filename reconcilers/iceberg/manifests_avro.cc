@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "reconcilers/iceberg/avro_schema_check.h"
+
 namespace converge::iceberg {
 namespace {
 
@@ -210,6 +212,9 @@ Result<AvroContainer> CheckAvroContainer(const std::string& bytes, size_t max_de
   auto text = h->metadata.find("avro.schema");
   if (text == h->metadata.end()) return Bad("has no avro.schema in its header");
   out.schema = text->second;
+  // Avro C leaks what it has built when a nested schema is invalid: it sees only valid ones.
+  if (Status valid = CheckAvroSchemaJson(text->second, kMaxDepth); !valid.ok())
+    return Bad("has an invalid Avro schema: " + valid.message());
   Schema schema;
   if (!schema.Parse(text->second))
     return Bad(std::string("has an invalid Avro schema: ") + avro_strerror());

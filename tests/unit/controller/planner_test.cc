@@ -288,7 +288,7 @@ TEST(Planner, ARevisionCoversWhatReferencedSpecsPutInTheDesiredState) {
   // Held after a failed rollout: still held while its desired state is the same, even when a
   // referenced spec changes in a way that does not reach it (a tag on the model)...
   f.in.holds["App//endpoint"] = HoldInfo{held_at, "rolled back"};
-  f.specs.documents[0].revision = "rev-model-tagged";
+  f.specs.documents.Mutable(0).revision = "rev-model-tagged";
   EXPECT_TRUE(f.Run().changes.empty());
   // ...and released when the referenced content changes (a fixed model image).
   ref.model_content = "m:2";

@@ -11,7 +11,7 @@
 namespace converge::iceberg {
 namespace {
 
-using test::Answer;
+using converge::test::Answer;
 using ::testing::HasSubstr;
 
 constexpr char kBase[] = "http://catalog.example/api/catalog";
@@ -24,8 +24,8 @@ json Metadata() {
 }
 
 struct World {
-  test::FakeClock clock;
-  test::FakeTransport fake;
+  converge::test::FakeClock clock;
+  converge::test::FakeTransport fake;
   std::unique_ptr<Client> client;
   World() {
     ClientOptions o;
