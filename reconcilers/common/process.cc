@@ -68,7 +68,7 @@ class PosixProcess : public Process {
     int st = 0;
     pid_t r = waitpid(pid_, &st, WNOHANG);
     if (r == 0 || (r < 0 && errno == EINTR)) return std::nullopt;
-    Reaped(r == pid_ ? st : 0);
+    Reaped(r == pid_ ? std::optional<int>(st) : std::nullopt);
     return status_;
   }
 
@@ -79,7 +79,7 @@ class PosixProcess : public Process {
     pid_t r;
     while ((r = waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
     }
-    Reaped(r == pid_ ? st : 0);
+    Reaped(r == pid_ ? std::optional<int>(st) : std::nullopt);
     return status_;
   }
 
@@ -98,9 +98,13 @@ class PosixProcess : public Process {
   }
 
  private:
-  // Called with reap_mu_ held, once.
-  void Reaped(int st) {
-    if (WIFSIGNALED(st)) {
+  // Called with reap_mu_ held, once. nullopt: waitpid failed (someone else reaped the child,
+  // e.g. SIGCHLD ignored): never reported as a success.
+  void Reaped(std::optional<int> waited) {
+    const int st = waited.value_or(0);
+    if (!waited) {
+      status_.code = -1;
+    } else if (WIFSIGNALED(st)) {
       status_.signal = WTERMSIG(st);
     } else if (WIFEXITED(st)) {
       status_.code = WEXITSTATUS(st);
@@ -261,6 +265,7 @@ std::string ExitStatus::Describe() const {
     return "signal " + std::to_string(signal) +
            (abbrev ? " (SIG" + std::string(abbrev) + ")" : std::string());
   }
+  if (code < 0) return "an unknown exit status";
   return "exit code " + std::to_string(code);
 }
 

@@ -38,10 +38,10 @@ struct SpawnOptions {
 };
 
 struct ExitStatus {
-  int code = 0;    // the exit code when the child exited
+  int code = 0;    // the exit code when the child exited; -1: unknown (reaped elsewhere)
   int signal = 0;  // the signal that ended it, 0 when it exited
   bool ok() const { return signal == 0 && code == 0; }
-  // "exit code 3", "signal 9 (Killed)".
+  // "exit code 3", "signal 9 (SIGKILL)", "an unknown exit status".
   std::string Describe() const;
 };
 
