@@ -1,118 +1,15 @@
 #include "controller/watch/git_source.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 
-extern char** environ;
+#include "reconcilers/common/process.h"
 
 namespace converge::watch {
 namespace fs = std::filesystem;
 
 Result<std::string> RunCommand(const std::vector<std::string>& argv, const std::string& input) {
-  int in[2], out[2], err[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return InternalError("pipe: " + std::string(strerror(errno)));
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return InternalError("pipe: " + std::string(strerror(errno)));
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  // The watch process blocks SIGTERM/SIGINT/SIGHUP for its signalfd: give the child defaults.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGHUP);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
-  if (rc != 0) {
-    close(in[1]);
-    close(out[0]);
-    close(err[0]);
-    return UnavailableError("cannot run " + argv[0] + ": " + strerror(rc));
-  }
-  // Feed stdin and drain stdout/stderr together so neither side blocks on a full pipe.
-  std::string stdout_text, stderr_text;
-  size_t written = 0;
-  int in_fd = in[1];
-  if (input.empty()) {
-    close(in_fd);
-    in_fd = -1;
-  } else {
-    fcntl(in_fd, F_SETFL, O_NONBLOCK);
-  }
-  bool out_open = true, err_open = true;
-  char buf[65536];
-  while (out_open || err_open || in_fd >= 0) {
-    struct pollfd fds[3];
-    int n = 0;
-    int out_i = -1, err_i = -1, in_i = -1;
-    if (out_open) fds[out_i = n++] = {out[0], POLLIN, 0};
-    if (err_open) fds[err_i = n++] = {err[0], POLLIN, 0};
-    if (in_fd >= 0) fds[in_i = n++] = {in_fd, POLLOUT, 0};
-    if (poll(fds, n, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    auto drain = [&](int i, int fd, std::string& to, bool& open) {
-      if (i < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
-      ssize_t got = read(fd, buf, sizeof buf);
-      if (got > 0)
-        to.append(buf, got);
-      else if (got == 0 || errno != EINTR)
-        open = false;
-    };
-    drain(out_i, out[0], stdout_text, out_open);
-    drain(err_i, err[0], stderr_text, err_open);
-    if (in_i >= 0 && (fds[in_i].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = write(in_fd, input.data() + written, input.size() - written);
-      if (w > 0) written += w;
-      if (w < 0 && errno != EAGAIN && errno != EINTR) written = input.size();
-      if (written >= input.size()) {
-        close(in_fd);
-        in_fd = -1;
-      }
-    }
-  }
-  close(out[0]);
-  close(err[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string first = stderr_text.substr(0, stderr_text.find('\n'));
-    return UnavailableError(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed" +
-                            (first.empty() ? "" : ": " + first));
-  }
-  return stdout_text;
+  return process::RunToEnd(process::SystemLauncher(), argv, input);
 }
 
 namespace {

@@ -17,8 +17,8 @@
 
 namespace converge::watch {
 
-// Runs argv (no shell), feeding `input` on stdin; returns stdout. A non-zero exit is an error
-// carrying the first line of stderr.
+// Runs argv (no shell, its own process group, signals reset: process::RunToEnd), feeding `input`
+// on stdin; returns stdout. A non-zero exit is an error carrying the first line of stderr.
 Result<std::string> RunCommand(const std::vector<std::string>& argv, const std::string& input = "");
 
 struct GitRepo {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reconcilers/common/http.h"
+#include "specs/base/ascii.h"
 
 namespace converge::http {
 namespace {

@@ -104,13 +104,13 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
                         " is bound to this backend");
   auto spec = ParseExecutor(ex->second);
   if (!spec.ok()) return spec.status();
-  if (spec->type != ExecutorSpec::Type::kYarn)
-    return InvalidError(std::string(TaskName(task)) + ": Executor " + executor_name +
-                        " is of type command, which this converge does not run yet");
-  converge::Reconciler* runner_backend = peer_ ? peer_(spec->backend) : nullptr;
-  if (runner_backend == nullptr)
-    return InvalidError(std::string(TaskName(task)) + ": Executor " + executor_name +
-                        " names backend " + spec->backend + ", which is not configured");
+  converge::Reconciler* runner_backend = nullptr;
+  if (spec->type == ExecutorSpec::Type::kYarn) {
+    runner_backend = peer_ ? peer_(spec->backend) : nullptr;
+    if (runner_backend == nullptr)
+      return InvalidError(std::string(TaskName(task)) + ": Executor " + executor_name +
+                          " names backend " + spec->backend + ", which is not configured");
+  }
   auto md = ParseMetadata(before.metadata);
   if (!md.ok()) return md.status();
   const int64_t snapshot = md->current_snapshot_id.value_or(0);
@@ -142,22 +142,30 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
       if (!r.ok()) return r.status().Annotate("removeOrphanFiles: record the cut-off");
     }
   }
-  auto argv = ExpandCommand(YarnLaunchTemplate(*spec),
-                            PlaceholderValues(p, *spec, task, job_now, snapshot));
-  if (!argv.ok()) return argv.status();
-  json application = {
-      {"application-type", "SPARK"},
-      {"resource", {{"memory", spec->memory_bytes >> 20}, {"vCores", spec->vcores}}},
-      {"am-container-spec", {{"commands", {{"command", ShellJoin(*argv)}}}}}};
-  if (!spec->queue.empty()) application["queue"] = spec->queue;
-  if (!spec->env.empty()) {
-    json entries = json::array();
-    for (const auto& [k, v] : spec->env) entries.push_back({{"key", k}, {"value", v}});
-    application["am-container-spec"]["environment"] = {{"entry", entries}};
-  }
+  auto values = PlaceholderValues(p, *spec, task, job_now, snapshot);
+  values["job"] = job.name;
   if (spec->timeout_ms && std::chrono::milliseconds(*spec->timeout_ms) < timeout)
     timeout = std::chrono::milliseconds(*spec->timeout_ms);
-  auto runner = NewYarnJobRunner(runner_backend, application);
+  std::unique_ptr<JobRunner> runner;
+  if (spec->type == ExecutorSpec::Type::kCommand) {
+    auto argv = ExpandCommand(spec->command, values);
+    if (!argv.ok()) return argv.status();
+    runner = options_.command_jobs->Runner(*argv, spec->env);
+  } else {
+    auto argv = ExpandCommand(YarnLaunchTemplate(*spec), values);
+    if (!argv.ok()) return argv.status();
+    json application = {
+        {"application-type", "SPARK"},
+        {"resource", {{"memory", spec->memory_bytes >> 20}, {"vCores", spec->vcores}}},
+        {"am-container-spec", {{"commands", {{"command", ShellJoin(*argv)}}}}}};
+    if (!spec->queue.empty()) application["queue"] = spec->queue;
+    if (!spec->env.empty()) {
+      json entries = json::array();
+      for (const auto& [k, v] : spec->env) entries.push_back({{"key", k}, {"value", v}});
+      application["am-container-spec"]["environment"] = {{"entry", entries}};
+    }
+    runner = NewYarnJobRunner(runner_backend, application);
+  }
   CONVERGE_RETURN_IF_ERROR(runner->Start(job));
   const auto deadline = clock_.Now() + timeout;
   while (true) {
@@ -166,12 +174,20 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
     if (st.ok() && st->phase == JobPhase::kFailed)
       return Status(Code::kUnavailable, std::string(TaskName(task)) + " failed: " + st->message);
     if (st.ok() && st->phase == JobPhase::kSucceeded) break;
-    CONVERGE_RETURN_IF_ERROR(keep_lock());
-    if (clock_.Now() >= deadline)
+    // Not waited for any more: stopped where the executor can (a command's process group).
+    if (Status lock = keep_lock(); !lock.ok()) {
+      runner->Stop(job);
+      return lock;
+    }
+    if (clock_.Now() >= deadline) {
+      runner->Stop(job);
       return TimeoutError(std::string(TaskName(task)) + ": " + job.name + " still running after " +
                           std::to_string(timeout.count() / 1000) + "s");
-    if (!clock_.SleepUnless(options_.poll_interval, options_.cancel))
+    }
+    if (!clock_.SleepUnless(options_.poll_interval, options_.cancel)) {
+      runner->Stop(job);
       return CancelledError(std::string(TaskName(task)) + ": cancelled while waiting for " + job.name);
+    }
   }
   if (task != Task::kCompact) return Status::Ok();
   // The job says it succeeded: a compaction must have left a `replace` snapshot on main.

@@ -74,7 +74,116 @@ class YarnJobRunner : public JobRunner {
   json application_;
 };
 
+class CommandJobRunner : public JobRunner {
+ public:
+  CommandJobRunner(CommandJobs* jobs, std::vector<std::string> argv,
+                   std::map<std::string, std::string> env)
+      : jobs_(jobs), argv_(std::move(argv)), env_(std::move(env)) {}
+
+  Status Start(const Job& job) override { return jobs_->Start(job.name, argv_, env_); }
+  Result<JobStatus> Poll(const Job& job) override { return jobs_->Poll(job.name); }
+  void Stop(const Job& job) override { jobs_->Stop(job.name); }
+
+ private:
+  CommandJobs* jobs_;
+  std::vector<std::string> argv_;
+  std::map<std::string, std::string> env_;
+};
+
+constexpr size_t kRedactMinLength = 4;  // shorter values ("1", "on") would garble messages
+
+std::string Redacted(std::string text, const std::vector<std::string>& values) {
+  for (const std::string& v : values) {
+    for (size_t at = text.find(v); at != std::string::npos; at = text.find(v, at + 3))
+      text.replace(at, v.size(), "***");
+  }
+  return text;
+}
+
 }  // namespace
+
+std::unique_ptr<JobRunner> CommandJobs::Runner(std::vector<std::string> argv,
+                                               std::map<std::string, std::string> env) {
+  return std::make_unique<CommandJobRunner>(this, std::move(argv), std::move(env));
+}
+
+Status CommandJobs::Start(const std::string& name, const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env) {
+  if (argv.empty()) return InvalidError("maintenance job " + name + ": an empty command");
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(name);
+  if (it != jobs_.end()) {
+    if (!it->second.process->Poll()) return Status::Ok();  // still running: not started twice
+    jobs_.erase(it);  // ended and never polled: this start runs it again
+  }
+  process::SpawnOptions o;
+  o.argv = argv;
+  o.env = env;
+  o.env["CONVERGE_JOB"] = name;
+  auto p = launcher_.Spawn(o);
+  if (!p.ok()) return p.status().Annotate("start maintenance job " + name);
+  Running r{std::move(*p), argv[0], {}};
+  for (const auto& [k, v] : env)
+    if (v.size() >= kRedactMinLength) r.redact.push_back(v);
+  jobs_.emplace(name, std::move(r));
+  return Status::Ok();
+}
+
+JobStatus CommandJobs::Poll(const std::string& name) {
+  Running job;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end())
+      return JobStatus{JobPhase::kFailed,
+                       "command job " + name + " is not running in this converge"};
+    std::optional<process::ExitStatus> st = it->second.process->Poll();
+    if (!st) {
+      return JobStatus{JobPhase::kRunning, "command " + it->second.program + " (pid " +
+                                               std::to_string(it->second.process->pid()) +
+                                               ") running"};
+    }
+    job = std::move(it->second);
+    jobs_.erase(it);
+  }
+  const process::ExitStatus st = *job.process->Poll();
+  if (st.ok()) return JobStatus{JobPhase::kSucceeded, "command " + job.program + " succeeded"};
+  std::string tail = process::Tail(job.process->Stderr().text, /*max_lines=*/8,
+                                   /*max_bytes=*/1000);
+  std::string one_line;  // the lines joined with " | "
+  for (char c : tail) {
+    if (c == '\r') continue;
+    one_line += c == '\n' ? std::string(" | ") : std::string(1, c == '\t' ? ' ' : c);
+  }
+  tail = Redacted(one_line, job.redact);
+  return JobStatus{JobPhase::kFailed, "command " + job.program + " failed with " + st.Describe() +
+                                          (tail.empty() ? "" : ": " + tail)};
+}
+
+void CommandJobs::Stop(const std::string& name) {
+  std::unique_ptr<process::Process> stopped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return;
+    stopped = std::move(it->second.process);
+    jobs_.erase(it);
+  }
+  stopped->Kill();
+  stopped->Wait();
+}
+
+size_t CommandJobs::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.size();
+}
+
+std::shared_ptr<CommandJobs> SystemCommandJobs() {
+  // Never destroyed: a job still running at exit is left to end on its own, as after a crash.
+  static auto* const kJobs =
+      new std::shared_ptr<CommandJobs>(std::make_shared<CommandJobs>(process::SystemLauncher()));
+  return *kJobs;
+}
 
 json Substitute(const json& value, const std::map<std::string, std::string>& vars) {
   if (value.is_string()) return SubstituteText(value.get<std::string>(), vars);

@@ -166,7 +166,7 @@ std::string SparkTimestamp(int64_t ms) {
 
 const std::vector<std::string> kPlaceholders = {
     "table",         "namespace", "tableName",   "task",       "catalog", "targetFileSizeBytes",
-    "minInputFiles", "olderThan", "olderThanMs", "snapshotId", "sql"};
+    "minInputFiles", "olderThan", "olderThanMs", "snapshotId", "sql",     "job"};
 
 std::vector<Task> TablePolicy::Tasks() const {
   std::vector<Task> out;
@@ -430,7 +430,8 @@ std::map<std::string, std::string> PlaceholderValues(const TablePolicy& p, const
                                           {"targetFileSizeBytes", ""},
                                           {"minInputFiles", ""},
                                           {"olderThan", ""},
-                                          {"olderThanMs", ""}};
+                                          {"olderThanMs", ""},
+                                          {"job", ""}};  // set by the reconciler
   if (p.compaction) {
     v["targetFileSizeBytes"] = std::to_string(p.compaction->target_file_size_bytes);
     v["minInputFiles"] = std::to_string(p.compaction->min_input_files);

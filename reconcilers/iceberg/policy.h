@@ -86,6 +86,7 @@ struct ExecutorSpec {
 //   {targetFileSizeBytes} {minInputFiles}   (compaction)
 //   {olderThan} "2026-11-27 10:00:00.000" (UTC)   {olderThanMs} epoch ms   (orphan removal)
 //   {snapshotId} main's snapshot when the run started   {sql} the CALL statement (SparkSql)
+//   {job} the job's name, its idempotency key (jobs.h; "" from PlaceholderValues)
 extern const std::vector<std::string> kPlaceholders;
 
 // The JSON Schemas of the two specs (policy_schema.cc), for `converge schema`: the checks above

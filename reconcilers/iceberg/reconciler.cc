@@ -16,6 +16,7 @@ Reconciler::Reconciler(std::unique_ptr<Client> client, std::string instance,
       clock_(clock),
       peer_(std::move(peer)) {
   if (options_.owner.empty()) options_.owner = "converge/" + instance_;
+  if (!options_.command_jobs) options_.command_jobs = SystemCommandJobs();
 }
 
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {

@@ -43,6 +43,8 @@ struct ReconcilerOptions {
   const Cancellation* cancel = nullptr;
   // Exact small-file counts from the manifests (the Backend's `storage`); null = estimate.
   std::shared_ptr<class SmallFileCounter> small_files;
+  // Where `type: command` Executors run (jobs.h); null: SystemCommandJobs(), real processes.
+  std::shared_ptr<CommandJobs> command_jobs;
 };
 
 // The policy of a desired document (spec and annotations, as Desired makes it).

@@ -1,7 +1,7 @@
 // The Iceberg REST catalog backend (`type: iceberg-rest`): TablePolicy maintenance (compaction,
 // snapshot expiry, orphan-file removal) on the `maintenance` lifecycle, Executors (where the
-// heavy jobs run: another Backend of type yarn), and its sandbox catalog, served at /iceberg
-// (`sandbox_mount`).
+// heavy jobs run: another Backend of type yarn, or a local command), and its sandbox catalog,
+// served at /iceberg (`sandbox_mount`).
 #include "reconcilers/iceberg/client.h"
 #include "reconcilers/iceberg/emulator.h"
 #include "reconcilers/iceberg/policy.h"
