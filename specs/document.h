@@ -123,6 +123,15 @@ class DocumentList {
   void push_back(Document d) { docs_.push_back(std::make_shared<Document>(std::move(d))); }
   // `d` comes from another list's ptr(): every document is created by push_back(Document).
   void push_back(const Ptr& d) { docs_.push_back(std::const_pointer_cast<Document>(d)); }
+  void append(DocumentList&& other) {
+    if (docs_.empty()) {
+      docs_ = std::move(other.docs_);
+    } else {
+      docs_.insert(docs_.end(), std::make_move_iterator(other.docs_.begin()),
+                   std::make_move_iterator(other.docs_.end()));
+    }
+    other.docs_.clear();
+  }
   void append(const DocumentList& other) {
     docs_.insert(docs_.end(), other.docs_.begin(), other.docs_.end());
   }

@@ -595,7 +595,7 @@ LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
   for (auto& w : workers) w.join();
   for (auto& part : parts) {
     out.files += part.files;
-    out.documents.append(part.documents);
+    out.documents.append(std::move(part.documents));  // not shared: resolved in place
     for (auto& d : part.diagnostics) out.diagnostics.push_back(std::move(d));
     out.failed_files.insert(part.failed_files.begin(), part.failed_files.end());
   }
