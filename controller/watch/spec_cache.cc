@@ -14,11 +14,27 @@ bool IsSpecFile(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml";
 }
 
+using Signatures = std::map<std::string, std::string>;  // Kind/name -> backend + revision
+
+void AddSignatures(const DocumentList& docs, Signatures& out) {
+  for (const Document& d : docs) out[d.Key()] = d.backend + "\n" + d.revision;
+}
+
+// The keys whose desired state differs between `before` and `after`.
+void AddAffected(const Signatures& before, const Signatures& after, std::set<std::string>& out) {
+  for (const auto& [k, sig] : after) {
+    auto it = before.find(k);
+    if (it == before.end() || it->second != sig) out.insert(k);
+  }
+  for (const auto& [k, _] : before)
+    if (!after.count(k)) out.insert(k);
+}
+
 }  // namespace
 
 std::map<std::string, std::string> DesiredSignature(const LoadResult& r) {
-  std::map<std::string, std::string> out;
-  for (const Document& d : r.documents) out[d.Key()] = d.backend + "\n" + d.revision;
+  Signatures out;
+  AddSignatures(r.documents, out);
   return out;
 }
 
@@ -328,34 +344,21 @@ void SpecCache::RebuildAll(CacheUpdate& u) {
     offset += e.part.documents.size();
   }
   auto next = Assemble();
-  auto before = DesiredSignature(*current_);
-  auto after = DesiredSignature(*next);
-  for (const auto& [k, sig] : after) {
-    auto it = before.find(k);
-    if (it == before.end() || it->second != sig) u.affected.insert(k);
-  }
-  for (const auto& [k, _] : before)
-    if (!after.count(k)) u.affected.insert(k);
+  AddAffected(DesiredSignature(*current_), DesiredSignature(*next), u.affected);
   current_ = std::move(next);
 }
 
 void SpecCache::Rebuild(CacheUpdate& u) {
   if (CanRebuildChangedOnly()) {
-    std::map<std::string, std::string> before, after;  // the changed files' keys only
+    Signatures before, after;  // the changed files' keys only
     for (auto& [display, old] : stashed_) {
-      if (old)
-        for (const Document& d : old->kept) before[d.Key()] = d.backend + "\n" + d.revision;
+      if (old) AddSignatures(old->kept, before);
       auto it = files_.find(display);
       if (it == files_.end()) continue;
       ResolveEntry(it->second, nullptr, 0);
-      for (const Document& d : it->second.kept) after[d.Key()] = d.backend + "\n" + d.revision;
+      AddSignatures(it->second.kept, after);
     }
-    for (const auto& [k, sig] : after) {
-      auto it = before.find(k);
-      if (it == before.end() || it->second != sig) u.affected.insert(k);
-    }
-    for (const auto& [k, _] : before)
-      if (!after.count(k)) u.affected.insert(k);
+    AddAffected(before, after, u.affected);
     current_ = Assemble();
   } else {
     RebuildAll(u);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "controller/render.h"
+#include "specs/base/ascii.h"
 
 namespace converge::watch {
 
@@ -44,11 +45,6 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return 0;
 }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 const char* const kStates[] = {"synced", "drifted", "progressing", "held", "failed", "not-pruned"};
 
 // "App /shop/web" for people.
@@ -82,11 +78,11 @@ std::string Labels(const std::map<std::string, std::string>& labels) {
 
 bool Matches(const PageResource& r, const std::string& filter) {
   if (filter.empty()) return true;
-  std::string f = Lower(filter);
+  std::string f = AsciiLower(filter);
   for (const std::string* s : {&r.key, &r.backend, &r.state, &r.reason, &r.last_error})
-    if (Lower(*s).find(f) != std::string::npos) return true;
+    if (AsciiLower(*s).find(f) != std::string::npos) return true;
   for (const auto& [k, v] : r.labels)
-    if (Lower(k + "=" + v).find(f) != std::string::npos) return true;
+    if (AsciiLower(k + "=" + v).find(f) != std::string::npos) return true;
   return false;
 }
 
@@ -182,7 +178,7 @@ std::string ShellQuote(std::string_view s) {
 }
 
 bool IsSecretPath(std::string_view path) {
-  std::string p = Lower(std::string(path));
+  std::string p = AsciiLower(std::string(path));
   for (const char* w : {"password", "passwd", "secret", "token", "credential", "apikey", "api_key",
                         "api-key", "private_key", "privatekey"})
     if (p.find(w) != std::string::npos) return true;

@@ -142,8 +142,7 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
       if (!r.ok()) return r.status().Annotate("removeOrphanFiles: record the cut-off");
     }
   }
-  auto values = PlaceholderValues(p, *spec, task, job_now, snapshot);
-  values["job"] = job.name;
+  const auto values = PlaceholderValues(p, *spec, task, job_now, snapshot, job.name);
   if (spec->timeout_ms && std::chrono::milliseconds(*spec->timeout_ms) < timeout)
     timeout = std::chrono::milliseconds(*spec->timeout_ms);
   std::unique_ptr<JobRunner> runner;
@@ -174,19 +173,16 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
     if (st.ok() && st->phase == JobPhase::kFailed)
       return Status(Code::kUnavailable, std::string(TaskName(task)) + " failed: " + st->message);
     if (st.ok() && st->phase == JobPhase::kSucceeded) break;
-    // Not waited for any more: stopped where the executor can (a command's process group).
-    if (Status lock = keep_lock(); !lock.ok()) {
-      runner->Stop(job);
-      return lock;
-    }
-    if (clock_.Now() >= deadline) {
-      runner->Stop(job);
-      return TimeoutError(std::string(TaskName(task)) + ": " + job.name + " still running after " +
-                          std::to_string(timeout.count() / 1000) + "s");
-    }
-    if (!clock_.SleepUnless(options_.poll_interval, options_.cancel)) {
-      runner->Stop(job);
-      return CancelledError(std::string(TaskName(task)) + ": cancelled while waiting for " + job.name);
+    Status waiting = keep_lock();
+    if (waiting.ok() && clock_.Now() >= deadline)
+      waiting = TimeoutError(std::string(TaskName(task)) + ": " + job.name +
+                             " still running after " + std::to_string(timeout.count() / 1000) + "s");
+    if (waiting.ok() && !clock_.SleepUnless(options_.poll_interval, options_.cancel))
+      waiting = CancelledError(std::string(TaskName(task)) + ": cancelled while waiting for " +
+                               job.name);
+    if (!waiting.ok()) {
+      runner->Stop(job);  // not waited for any more: stopped where the executor can
+      return waiting;
     }
   }
   if (task != Task::kCompact) return Status::Ok();

@@ -8,14 +8,10 @@
 #include <ctime>
 
 #include "reconcilers/iceberg/emulator_internal.h"
+#include "specs/base/ascii.h"
 
 namespace converge::iceberg {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // One argument value: a quoted string, map(...) (as a JSON object), TIMESTAMP '...', or a bare
 // word / number.
@@ -64,7 +60,7 @@ struct Parser {
   std::optional<json> Value() {
     if (auto q = Quoted()) return json(*q);
     std::string w = Word();
-    if (Lower(w) == "map") {
+    if (AsciiLower(w) == "map") {
       json m = json::object();
       if (!Eat('(')) return std::nullopt;
       while (!Eat(')')) {
@@ -77,7 +73,7 @@ struct Parser {
       }
       return m;
     }
-    if (Lower(w) == "timestamp") {
+    if (AsciiLower(w) == "timestamp") {
       auto q = Quoted();
       if (!q) return std::nullopt;
       return json{{"timestamp", *q}};
@@ -90,12 +86,12 @@ struct Parser {
 // The procedure name and its arguments (positional ones as "0", "1", ...); nullopt when
 // `command` holds no CALL of a system procedure.
 std::optional<std::pair<std::string, json>> ParseCall(const std::string& command) {
-  const std::string lower = Lower(command);
+  const std::string lower = AsciiLower(command);
   size_t call = lower.find("call ");
   size_t sys = call == std::string::npos ? call : lower.find("system.", call);
   if (sys == std::string::npos) return std::nullopt;
   Parser p{command, sys + 7};
-  std::string proc = Lower(p.Word());
+  std::string proc = AsciiLower(p.Word());
   if (!p.Eat('(')) return std::nullopt;
   json args = json::object();
   int pos = 0;
@@ -112,7 +108,7 @@ std::optional<std::pair<std::string, json>> ParseCall(const std::string& command
     }
     auto v = p.Value();
     if (!v) return std::nullopt;
-    args[Lower(name)] = *v;
+    args[AsciiLower(name)] = *v;
     if (!p.Eat(',') && !p.Eat(')')) return std::nullopt;
     if (p.s[p.i - 1] == ')') break;
   }
@@ -148,7 +144,7 @@ json WherePartition(const std::string& where) {
       long long n = std::strtoll(w.c_str(), &end, 10);
       out[col] = end && *end == '\0' && !w.empty() ? json(n) : json(w);
     }
-    if (Lower(p.Word()) != "and") break;
+    if (AsciiLower(p.Word()) != "and") break;
   }
   return out;
 }
@@ -198,7 +194,7 @@ std::optional<Status> Emulator::RunCommand(const std::string& command) {
       cutoff = *ms;
     }
     json req = {{"table", table}, {"older_than_ms", cutoff}};
-    if (Lower(Arg(args, "dry_run", "")) == "true") req["dry_run"] = true;
+    if (AsciiLower(Arg(args, "dry_run", "")) == "true") req["dry_run"] = true;
     return impl_->RemoveOrphans(req);
   }();
   if (!r.ok()) return r.status();

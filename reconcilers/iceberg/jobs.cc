@@ -131,22 +131,23 @@ Status CommandJobs::Start(const std::string& name, const std::vector<std::string
 
 JobStatus CommandJobs::Poll(const std::string& name) {
   Running job;
+  process::ExitStatus st;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = jobs_.find(name);
     if (it == jobs_.end())
       return JobStatus{JobPhase::kFailed,
                        "command job " + name + " is not running in this converge"};
-    std::optional<process::ExitStatus> st = it->second.process->Poll();
-    if (!st) {
+    std::optional<process::ExitStatus> ended = it->second.process->Poll();
+    if (!ended) {
       return JobStatus{JobPhase::kRunning, "command " + it->second.program + " (pid " +
                                                std::to_string(it->second.process->pid()) +
                                                ") running"};
     }
+    st = *ended;
     job = std::move(it->second);
     jobs_.erase(it);
   }
-  const process::ExitStatus st = *job.process->Poll();
   if (st.ok()) return JobStatus{JobPhase::kSucceeded, "command " + job.program + " succeeded"};
   std::string tail = process::Tail(job.process->Stderr().text, /*max_lines=*/8,
                                    /*max_bytes=*/1000);

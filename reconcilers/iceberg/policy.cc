@@ -417,7 +417,7 @@ std::string SparkSql(const TablePolicy& p, const ExecutorSpec& e, Task task, int
 
 std::map<std::string, std::string> PlaceholderValues(const TablePolicy& p, const ExecutorSpec& e,
                                                      Task task, int64_t now_ms,
-                                                     int64_t snapshot_id) {
+                                                     int64_t snapshot_id, const std::string& job) {
   std::string ns;
   for (const std::string& n : p.table.ns) ns += (ns.empty() ? "" : ".") + n;
   std::map<std::string, std::string> v = {{"table", p.table.Dotted()},
@@ -431,7 +431,7 @@ std::map<std::string, std::string> PlaceholderValues(const TablePolicy& p, const
                                           {"minInputFiles", ""},
                                           {"olderThan", ""},
                                           {"olderThanMs", ""},
-                                          {"job", ""}};  // set by the reconciler
+                                          {"job", job}};
   if (p.compaction) {
     v["targetFileSizeBytes"] = std::to_string(p.compaction->target_file_size_bytes);
     v["minInputFiles"] = std::to_string(p.compaction->min_input_files);

@@ -86,7 +86,7 @@ struct ExecutorSpec {
 //   {targetFileSizeBytes} {minInputFiles}   (compaction)
 //   {olderThan} "2026-11-27 10:00:00.000" (UTC)   {olderThanMs} epoch ms   (orphan removal)
 //   {snapshotId} main's snapshot when the run started   {sql} the CALL statement (SparkSql)
-//   {job} the job's name, its idempotency key (jobs.h; "" from PlaceholderValues)
+//   {job} the job's name, its idempotency key (jobs.h)
 extern const std::vector<std::string> kPlaceholders;
 
 // The JSON Schemas of the two specs (policy_schema.cc), for `converge schema`: the checks above
@@ -114,10 +114,11 @@ void ValidateExecutor(const json& spec, const std::string& base, std::vector<Pat
 // such templates, so this only fails on values that were never validated).
 Result<std::vector<std::string>> ExpandCommand(const std::vector<std::string>& argv,
                                                const std::map<std::string, std::string>& values);
-// The values of every placeholder for one run of `task` on `policy`'s table.
+// The values of every placeholder for one run of `task` on `policy`'s table, as job `job`.
 std::map<std::string, std::string> PlaceholderValues(const TablePolicy& policy,
                                                      const ExecutorSpec& executor, Task task,
-                                                     int64_t now_ms, int64_t snapshot_id);
+                                                     int64_t now_ms, int64_t snapshot_id,
+                                                     const std::string& job = "");
 // The Iceberg Spark procedure call for a task:
 //   CALL converge.system.rewrite_data_files(table => 'analytics.events', options =>
 //     map('target-file-size-bytes', '536870912', 'min-input-files', '5'))

@@ -1,4 +1,5 @@
 #include "reconcilers/sagemaker/client.h"
+#include "specs/base/ascii.h"
 
 #include <algorithm>
 #include <array>
@@ -58,12 +59,6 @@ bool OneOf(const std::array<std::string_view, N>& set, std::string_view code) {
   return std::find(set.begin(), set.end(), code) != set.end();
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool Contains(const std::string& lower_haystack, std::string_view needle) {
   return lower_haystack.find(needle) != std::string::npos;
 }
@@ -80,7 +75,7 @@ std::string Target(const std::string& operation) {
 // The operation of a request this client built (from X-Amz-Target).
 std::string OperationOf(const http::Request& request) {
   for (const auto& [name, value] : request.headers) {
-    if (Lower(name) == "x-amz-target" && value.starts_with("SageMaker.")) return value.substr(10);
+    if (AsciiLower(name) == "x-amz-target" && value.starts_with("SageMaker.")) return value.substr(10);
   }
   return "";
 }
@@ -177,7 +172,7 @@ bool IsReadOnlyOperation(const std::string& operation);
 
 Code MapError(const std::string& operation, const ApiError& error) {
   const std::string& code = error.code;
-  const std::string msg = Lower(error.message);
+  const std::string msg = AsciiLower(error.message);
   if (OneOf(kAuthCodes, code) || error.http_status == 401 || error.http_status == 403) {
     return Code::kPermission;
   }

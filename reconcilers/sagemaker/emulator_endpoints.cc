@@ -28,7 +28,7 @@
 namespace converge::sagemaker {
 
 std::string Emulator::Impl::EndpointArn(const Ctx& c, const std::string& name) const {
-  return Arn(c, "endpoint", Lower(name));
+  return Arn(c, "endpoint", AsciiLower(name));
 }
 
 std::optional<Reply> Emulator::Impl::VariantsOf(const std::string& config_name, Ctx& c,
@@ -70,7 +70,7 @@ std::optional<Reply> Emulator::Impl::VariantsOf(const std::string& config_name, 
 Reply Emulator::Impl::CreateEndpoint(const json& in, Ctx& c) {
   const std::string name = in["EndpointName"];
   const std::string arn = EndpointArn(c, name);
-  if (endpoints.count(Lower(name))) {
+  if (endpoints.count(AsciiLower(name))) {
     return Validation("Cannot create already existing endpoint " + Quoted(arn) + ".");
   }
   Endpoint ep;
@@ -91,7 +91,7 @@ Reply Emulator::Impl::CreateEndpoint(const json& in, Ctx& c) {
   ep.due = Due(c);
   ep.due_wall = DueWall(c);
   ep.pending_failure = failure;
-  endpoints.emplace(Lower(name), std::move(ep));
+  endpoints.emplace(AsciiLower(name), std::move(ep));
   c.mutated = true;
   return Ok({{"EndpointArn", arn}});
 }
@@ -130,7 +130,7 @@ json Emulator::Impl::VariantSummary(const Variant& v, bool pending_summary) {
 }
 
 Endpoint* Emulator::Impl::FindEndpoint(const std::string& name) {
-  auto it = endpoints.find(Lower(name));
+  auto it = endpoints.find(AsciiLower(name));
   return it == endpoints.end() ? nullptr : &it->second;
 }
 

@@ -27,6 +27,7 @@
 #include "reconcilers/common/emulator/mount.h"
 #include "reconcilers/sagemaker/emulator.h"
 #include "reconcilers/sagemaker/model.h"
+#include "specs/base/ascii.h"
 
 namespace converge::sagemaker {
 namespace emulator_detail {
@@ -79,7 +80,6 @@ Reply Validation(const std::string& message);
 
 Reply Serialization(const std::string& message);
 
-std::string Lower(std::string s);
 
 double WallSeconds(WallTime t);
 

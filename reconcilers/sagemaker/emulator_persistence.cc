@@ -127,7 +127,7 @@ void Emulator::Impl::Import(const json& state, SteadyTime now) {
       ep.pending_failure = e.value("pendingFailure", "");
       ep.pending_start = e.value("pendingStart", 0.0);
     }
-    new_endpoints[Lower(ep.name)] = std::move(ep);
+    new_endpoints[AsciiLower(ep.name)] = std::move(ep);
   }
   std::array<std::map<std::string, Job>, kJobKinds> new_jobs;
   for (const json& e : state.value("jobs", json::array())) {

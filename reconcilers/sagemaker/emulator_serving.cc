@@ -60,7 +60,7 @@ Reply Emulator::Impl::Serve(const httplib::Request& req, const std::string& path
   c.now = options.now();
   c.wall = WallSeconds(options.wall_now());
   if (auto err = Authenticate(req, &c.region)) return *err;
-  std::string content_type = Lower(req.get_header_value("Content-Type"));
+  std::string content_type = AsciiLower(req.get_header_value("Content-Type"));
   if (content_type.rfind(kContentType, 0) != 0) {
     return Serialization("Content-Type must be application/x-amz-json-1.1, got '" +
                          req.get_header_value("Content-Type") + "'");

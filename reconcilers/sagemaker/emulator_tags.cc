@@ -69,7 +69,7 @@ json* Emulator::Impl::TagsOf(const std::string& arn) {
     return it == configs.end() ? nullptr : &it->second.tags;
   }
   if (type == "endpoint") {
-    auto it = endpoints.find(Lower(name));
+    auto it = endpoints.find(AsciiLower(name));
     return it == endpoints.end() ? nullptr : &it->second.tags;
   }
   for (int k = 0; k < kJobKinds; ++k) {
@@ -153,10 +153,10 @@ Reply Emulator::Impl::ListPage(const json& in, std::vector<ListItem> items, cons
       !ts("LastModifiedTimeAfter", &modified_after)) {
     return Serialization("Timestamps must be epoch seconds or ISO 8601");
   }
-  const std::string contains = Lower(in.value("NameContains", ""));
+  const std::string contains = AsciiLower(in.value("NameContains", ""));
   const std::string status = in.value("StatusEquals", "");
   std::erase_if(items, [&](const ListItem& i) {
-    return (!contains.empty() && Lower(i.name).find(contains) == std::string::npos) ||
+    return (!contains.empty() && AsciiLower(i.name).find(contains) == std::string::npos) ||
            (!status.empty() && i.status != status) ||
            (created_before && !(i.created < *created_before)) ||
            (created_after && !(i.created > *created_after)) ||

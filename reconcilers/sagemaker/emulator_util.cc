@@ -24,6 +24,7 @@
 #include "reconcilers/common/emulator/mount.h"
 #include "reconcilers/sagemaker/emulator_internal.h"
 #include "reconcilers/sagemaker/model.h"
+#include "specs/base/ascii.h"
 
 namespace converge::sagemaker {
 namespace emulator_detail {
@@ -46,11 +47,6 @@ Reply Validation(const std::string& message) {
 
 Reply Serialization(const std::string& message) {
   return Error(400, "SerializationException", message);
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 double WallSeconds(WallTime t) {

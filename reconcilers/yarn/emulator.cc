@@ -10,6 +10,7 @@
 
 #include "reconcilers/common/emulator/mount.h"
 #include "reconcilers/yarn/emulator_internal.h"
+#include "specs/base/ascii.h"
 
 namespace converge::yarn {
 namespace emulator_detail {
@@ -57,11 +58,6 @@ json ServiceStatusJson(const std::string& diagnostics, const std::string& state,
 Reply StatusReply(int status, const std::string& diagnostics, const std::string& state, int code,
                   const std::string& uri) {
   return JsonReply(status, ServiceStatusJson(diagnostics, state, code, uri));
-}
-
-std::string ToLower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string ToUpper(std::string s) {

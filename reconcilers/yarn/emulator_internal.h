@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "reconcilers/yarn/emulator.h"
+#include "specs/base/ascii.h"
 
 namespace converge::yarn {
 namespace emulator_detail {
@@ -50,7 +51,6 @@ json ServiceStatusJson(const std::string& diagnostics, const std::string& state 
 Reply StatusReply(int status, const std::string& diagnostics, const std::string& state = "",
                   int code = 0, const std::string& uri = "");
 
-std::string ToLower(std::string s);
 std::string ToUpper(std::string s);
 std::vector<std::string> SplitComma(const std::string& s);
 // Every value of a query parameter, read from the raw request target (httplib's own parsing

@@ -191,9 +191,9 @@ App& Emulator::Impl::SubmitServiceApp(Service& s, int64_t now) {
   app.name = s.name;
   app.queue = s.spec.value("queue", "default");
   app.type = kServiceAppType;
-  app.tags = {ToLower("name: " + s.name), ToLower("version: " + s.version)};
+  app.tags = {AsciiLower("name: " + s.name), AsciiLower("version: " + s.version)};
   std::string description = s.spec.value("description", "");
-  if (!description.empty()) app.tags.push_back(ToLower("description: " + description));
+  if (!description.empty()) app.tags.push_back(AsciiLower("description: " + description));
   std::sort(app.tags.begin(), app.tags.end());
   app.command = "ServiceMaster";
   app.memory = 1024;
@@ -257,10 +257,10 @@ Reply Emulator::Impl::RouteRm(const httplib::Request& req, const std::string& pa
           return false;
         };
         if (!any(states, [&](const std::string& s) { return ToUpper(s) == v.state; })) continue;
-        if (!any(types, [&](const std::string& t) { return ToLower(t) == ToLower(app.type); }))
+        if (!any(types, [&](const std::string& t) { return AsciiLower(t) == AsciiLower(app.type); }))
           continue;
         if (!any(tags, [&](const std::string& t) {
-              return std::find(app.tags.begin(), app.tags.end(), ToLower(t)) != app.tags.end();
+              return std::find(app.tags.begin(), app.tags.end(), AsciiLower(t)) != app.tags.end();
             }))
           continue;
         if (!want_user.empty() && want_user != app.user) continue;
@@ -311,7 +311,7 @@ Reply Emulator::Impl::RouteRm(const httplib::Request& req, const std::string& pa
     app.type = body.value("application-type", "YARN");
     if (body.contains("application-tags")) {
       for (std::string t : TagsOf(body["application-tags"])) {
-        t = ToLower(t);
+        t = AsciiLower(t);
         if (std::find(app.tags.begin(), app.tags.end(), t) == app.tags.end()) app.tags.push_back(t);
       }
       std::sort(app.tags.begin(), app.tags.end());

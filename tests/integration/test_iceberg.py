@@ -14,9 +14,7 @@ import time
 import unittest
 
 import harness
-
-TABLE = "analytics.events"
-TABLE_PATH = "/iceberg/v1/namespaces/analytics/tables/events"
+from iceberg_harness import TABLE_PATH, IcebergTestCase, policy_yaml
 
 
 def backends_yaml(url):
@@ -32,51 +30,9 @@ def backends_yaml(url):
     ])
 
 
-def policy_yaml(**spec):
-    base = {"table": TABLE, "minInterval": "10m"}
-    base.update(spec)
-    return harness.document("TablePolicy", "events", base, backend="lakehouse")
-
-
-class IcebergTest(harness.SandboxTestCase):
-    SANDBOX_ARGS = ("--yarn-transition-ms", "30", "--iceberg-transition-ms", "0")
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        status, _ = cls.sandbox.request("GET", "/iceberg/v1/config")
-        if status != 200:
-            cls.sandbox.stop()
-            raise unittest.SkipTest("the sandbox has no iceberg mount")
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 100})
-        self.addCleanup(lambda: self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": -1}))
-
+class IcebergTest(IcebergTestCase):
     def ws(self, policy):
-        ws = self.workspace(backend=False)
-        ws.write("backends.yaml", backends_yaml(self.sandbox.url))
-        ws.write("policy.yaml", policy)
-        return ws
-
-    def append(self, commits, files=4, size=1 << 20):
-        self.sandbox.admin("POST", "/iceberg/append", {
-            "table": TABLE, "commits": commits, "files_per_commit": files, "file_size_bytes": size})
-
-    def metadata(self):
-        status, body = self.sandbox.request("GET", TABLE_PATH)
-        self.assertEqual(status, 200, body)
-        return body["metadata"]
-
-    def main_snapshot(self, md=None):
-        md = md or self.metadata()
-        sid = md.get("current-snapshot-id")
-        return next(s for s in md["snapshots"] if s["snapshot-id"] == sid)
-
-    def change(self, ws):
-        plan = ws.plan_json()
-        return harness.changes_by_name(plan).get("events"), plan
+        return self.iceberg_workspace(backends_yaml(self.sandbox.url), policy)
 
     def test_compaction_fires_runs_on_yarn_and_leaves_a_replace_snapshot(self):
         self.append(6)

@@ -10,7 +10,7 @@ import time
 import unittest
 
 import harness
-from test_iceberg import TABLE, TABLE_PATH
+from iceberg_harness import IcebergTestCase, policy_yaml
 
 
 def rewrite_command(url):
@@ -41,41 +41,15 @@ def backends_yaml(url, marker):
     ])
 
 
-def policy_yaml(**spec):
-    base = {"table": TABLE, "minInterval": "10m"}
-    base.update(spec)
-    return harness.document("TablePolicy", "events", base, backend="lakehouse")
-
-
-class IcebergCommandExecutorTest(harness.SandboxTestCase):
+class IcebergCommandExecutorTest(IcebergTestCase):
     SANDBOX_ARGS = ("--iceberg-transition-ms", "0")
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        status, _ = cls.sandbox.request("GET", "/iceberg/v1/config")
-        if status != 200:
-            cls.sandbox.stop()
-            raise unittest.SkipTest("the sandbox has no iceberg mount")
+    YARN_APP_RUN_MS = None  # no YARN here
 
     def ws(self, policy):
-        ws = self.workspace(backend=False)
+        ws = self.iceberg_workspace("", policy)
         self.marker = ws.path("marker")
         ws.write("backends.yaml", backends_yaml(self.sandbox.url, self.marker))
-        ws.write("policy.yaml", policy)
         return ws
-
-    def append(self, commits, files=4, size=1 << 20):
-        self.sandbox.admin("POST", "/iceberg/append", {
-            "table": TABLE, "commits": commits, "files_per_commit": files, "file_size_bytes": size})
-
-    def metadata(self):
-        status, body = self.sandbox.request("GET", TABLE_PATH)
-        self.assertEqual(status, 200, body)
-        return body["metadata"]
-
-    def main_snapshot(self, md):
-        return next(s for s in md["snapshots"] if s["snapshot-id"] == md["current-snapshot-id"])
 
     def test_a_command_executor_compacts_and_leaves_a_replace_snapshot(self):
         self.append(6)

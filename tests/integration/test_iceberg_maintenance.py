@@ -9,7 +9,7 @@ import time
 import unittest
 
 import harness
-from test_iceberg import TABLE, TABLE_PATH
+from iceberg_harness import TABLE_PATH, IcebergTestCase, policy_yaml
 
 BROKEN = "broken-spark-sql"  # a launcher the sandbox's YARN fails (its failing-images knob)
 
@@ -33,44 +33,14 @@ def backends_yaml(url, lock_ttl=None):
     ])
 
 
-def policy_yaml(**spec):
-    base = {"table": TABLE, "minInterval": "10m"}
-    base.update(spec)
-    return harness.document("TablePolicy", "events", base, backend="lakehouse")
-
-
-class IcebergMaintenanceTest(harness.SandboxTestCase):
-    SANDBOX_ARGS = ("--yarn-transition-ms", "30", "--iceberg-transition-ms", "0")
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        status, _ = cls.sandbox.request("GET", "/iceberg/v1/config")
-        if status != 200:
-            cls.sandbox.stop()
-            raise unittest.SkipTest("the sandbox has no iceberg mount")
-
+class IcebergMaintenanceTest(IcebergTestCase):
     def setUp(self):
         super().setUp()
-        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 100})
-        self.addCleanup(lambda: self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": -1}))
         self.sandbox.admin("POST", "/yarn/failing-images", {"images": [BROKEN]})
         self.addCleanup(lambda: self.sandbox.admin("POST", "/yarn/failing-images", {"images": []}))
 
     def ws(self, policy, lock_ttl=None):
-        ws = self.workspace(backend=False)
-        ws.write("backends.yaml", backends_yaml(self.sandbox.url, lock_ttl))
-        ws.write("policy.yaml", policy)
-        return ws
-
-    def append(self, commits, files=4, size=1 << 20):
-        self.sandbox.admin("POST", "/iceberg/append", {
-            "table": TABLE, "commits": commits, "files_per_commit": files, "file_size_bytes": size})
-
-    def metadata(self):
-        status, body = self.sandbox.request("GET", TABLE_PATH)
-        self.assertEqual(status, 200, body)
-        return body["metadata"]
+        return self.iceberg_workspace(backends_yaml(self.sandbox.url, lock_ttl), policy)
 
     def properties(self):
         return self.metadata().get("properties", {})

@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 
 import harness
-from test_iceberg import TABLE, TABLE_PATH, policy_yaml
+from iceberg_harness import TABLE, TABLE_PATH, IcebergTestCase, policy_yaml
 from test_iceberg_emulator_openapi import openapi, validator  # tests/compat, on harness's path
 
 SECRET_ENV = "CONVERGE_TEST_ICEBERG_SECRET"
@@ -63,7 +63,7 @@ def backends_yaml(url):
     ])
 
 
-class IcebergRequestsTest(harness.SandboxTestCase):
+class IcebergRequestsTest(IcebergTestCase):
     SANDBOX_ARGS = ("--yarn-transition-ms", "30", "--iceberg-transition-ms", "0",
                     "--iceberg-auth", "oauth2")
 
@@ -71,11 +71,6 @@ class IcebergRequestsTest(harness.SandboxTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.spec = nullable_as_null_type(openapi())
-
-    def setUp(self):
-        super().setUp()
-        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 100})
-        self.addCleanup(lambda: self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": -1}))
 
     def token(self):
         form = urllib.parse.urlencode({"grant_type": "client_credentials",
@@ -86,23 +81,13 @@ class IcebergRequestsTest(harness.SandboxTestCase):
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())["access_token"]
 
-    def metadata(self):
-        status, body = self.sandbox.request("GET", TABLE_PATH,
-                                            headers={"Authorization": "Bearer " + self.token()})
-        self.assertEqual(status, 200, body)
-        return body["metadata"]
+    def catalog_headers(self):
+        return {"Authorization": "Bearer " + self.token()}
 
     def ws(self, **spec):
-        ws = self.workspace(backend=False)
+        ws = self.iceberg_workspace(backends_yaml(self.sandbox.url), policy_yaml(**spec))
         ws.env[SECRET_ENV] = "sandbox-secret"
-        ws.write("backends.yaml", backends_yaml(self.sandbox.url))
-        ws.write("policy.yaml", policy_yaml(**spec))
         return ws
-
-    def append(self, commits, files=4, size=1 << 20):
-        self.sandbox.admin("POST", "/iceberg/append", {
-            "table": TABLE, "commits": commits, "files_per_commit": files,
-            "file_size_bytes": size})
 
     def writes(self):
         return self.sandbox.admin("GET", "/iceberg/requests")["requests"]

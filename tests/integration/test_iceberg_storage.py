@@ -11,7 +11,7 @@ import re
 import unittest
 
 import harness
-from test_iceberg import TABLE, TABLE_PATH, policy_yaml
+from iceberg_harness import TABLE, TABLE_PATH, IcebergTestCase, policy_yaml
 
 DAY = "2026-11-30"
 
@@ -31,23 +31,11 @@ def backends_yaml(url, storage):
     ])
 
 
-class IcebergStorageTest(harness.SandboxTestCase):
-    SANDBOX_ARGS = ("--yarn-transition-ms", "30", "--iceberg-transition-ms", "0")
+class IcebergStorageTest(IcebergTestCase):
+    YARN_APP_RUN_MS = None
 
     def ws(self, policy, storage=None):
-        ws = self.workspace(backend=False)
-        ws.write("backends.yaml", backends_yaml(self.sandbox.url, storage))
-        ws.write("policy.yaml", policy)
-        return ws
-
-    def metadata(self):
-        status, body = self.sandbox.request("GET", TABLE_PATH)
-        self.assertEqual(status, 200, body)
-        return body["metadata"]
-
-    def change(self, ws):
-        plan = ws.plan_json()
-        return harness.changes_by_name(plan).get("events"), plan
+        return self.iceberg_workspace(backends_yaml(self.sandbox.url, storage), policy)
 
     def ws_storage(self, policy):
         # The sandbox's tables are file:// URIs under its warehouse: `storage: {}` reads them.
