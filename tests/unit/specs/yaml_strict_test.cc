@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include "specs/loader.h"
 
 namespace converge {
@@ -137,6 +139,26 @@ TEST(YamlStrict, StrayCommaAtTheDocumentLevelIsAnErrorNotAHang) {
     EXPECT_THAT(StrictErrors(r), HasSubstr(at + std::string(" error: unexpected \",\" outside a flow "
                                                       "collection")))
         << text;
+  }
+  // The same comma before a quote left open up to a `---` line (found by fuzz/iceberg_specs): the
+  // text before the marker, which the quote's explanation parses again, must not hang either.
+  const std::pair<std::string, std::string> open_quote[] = {
+      {"\"\",\"x\n---\n", "apps.yaml:2:1: error: invalid YAML: illegal document indicator"},
+      {"'',\"x\n---\n", "apps.yaml:2:1: error: invalid YAML: illegal document indicator"},
+      {"\"\",\"x", "apps.yaml:1:6: error: invalid YAML: illegal EOF in scalar"},
+  };
+  for (const auto& [text, error] : open_quote) {
+    // A hang here used to eat memory until the allocator gave up: a child process with an alarm
+    // turns it into a failure.
+    ASSERT_EXIT(
+        {
+          alarm(10);
+          LoadOne(text);
+          _exit(0);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << text;
+    EXPECT_THAT(StrictErrors(LoadOne(text)), HasSubstr(error)) << text;
   }
   // Commas inside flow collections and plain scalars are fine.
   auto ok = LoadOne(kHead + "  args: [\"a\", \"b\"]\n  cmd: sleep 1 , 2\n");
