@@ -14,6 +14,7 @@ CONVERGE_DEBS=(
   nodejs  # tests/compat/test_iceberg_npm_clients.py: iceberg-js, icebird (`npm ci` at test time;
           # npm is Debian's `npm` package, or bundled with NodeSource's nodejs as on the CI image)
   chromium chromium-driver python3-selenium  # tests/browser: the status page in headless chromium
+  zsh fish  # tests/integration/test_completion.py: the zsh and fish scripts run in those shells
   clang libclang-rt-14-dev  # scripts/fuzz.sh: ASan + UBSan builds and libFuzzer (libclang_rt.fuzzer)
 )
 
