@@ -29,6 +29,11 @@ struct SpecReference {
   std::string name;     // its metadata.name
   std::string pointer;  // JSON pointer from the document root: "/spec/EndpointConfigName"
   SourcePos pos;        // where that member's value is (filled in by the loader)
+  // The kind exists only as a spec (an Executor, a Backend): no backend can answer the name, so
+  // a reference that no spec answers is an error, not a warning.
+  bool spec_only = false;
+  // For kind "Backend": the `spec.type` the Backend named must have ("" = any).
+  std::string backend_type;
 };
 
 struct Document {

@@ -115,7 +115,9 @@ void DropDocuments(LoadResult& out, const std::vector<bool>& bad);
 
 // The references (Document::references) of `loaded` that resolve to no spec bound to the same
 // Backend, as warnings at the referencing member (kind "unresolved-reference"): the object must
-// then already exist in the backend, which only `plan` can find out. Offline; pure.
+// then already exist in the backend, which only `plan` can find out. A reference to a kind that
+// exists only as a spec (SpecReference::spec_only: an Executor, a Backend of a given type) is an
+// error instead. Offline; pure.
 std::vector<Diagnostic> CheckReferences(const LoadResult& loaded);
 
 // Turns every warning of `r` into an error (`validate --strict`); their files become failed files.

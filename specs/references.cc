@@ -21,24 +21,38 @@ std::string MemberName(const std::string& pointer) {
 }  // namespace
 
 std::vector<Diagnostic> CheckReferences(const LoadResult& loaded) {
-  // kind + name -> the backend its spec is bound to.
-  std::map<std::string, std::string> bound;
-  for (const Document& d : loaded.documents) bound[d.Key()] = d.backend;
+  // kind + name -> the backend its spec is bound to; Backend name -> its spec.type.
+  std::map<std::string, std::string> bound, backend_types;
+  for (const Document& d : loaded.documents) {
+    bound[d.Key()] = d.backend;
+    if (d.kind == "Backend") backend_types[d.name] = d.spec.value("type", "");
+  }
   std::vector<Diagnostic> out;
   for (const Document& d : loaded.documents) {
     for (const SpecReference& r : d.references) {
-      auto it = bound.find(r.kind + "/" + r.name);
-      if (it != bound.end() && it->second == d.backend) continue;
       std::string what = r.kind + " \"" + r.name + "\" ";
-      what += it == bound.end()
-                  ? "is not a spec here"
-                  : "is a spec of backend \"" + it->second + "\", not of \"" + d.backend + "\"";
+      if (r.kind == "Backend") {
+        auto it = backend_types.find(r.name);
+        if (it == backend_types.end())
+          what += "is not a spec here";
+        else if (!r.backend_type.empty() && it->second != r.backend_type)
+          what += "is of type " + it->second + ", not " + r.backend_type;
+        else
+          continue;
+      } else {
+        auto it = bound.find(r.kind + "/" + r.name);
+        if (it != bound.end() && it->second == d.backend) continue;
+        what += it == bound.end()
+                    ? "is not a spec here"
+                    : "is a spec of backend \"" + it->second + "\", not of \"" + d.backend + "\"";
+        what += r.spec_only ? "" : ": it must already exist in backend \"" + d.backend + "\"";
+      }
+      if (r.spec_only) what += " (" + r.kind + "s exist only as specs)";
       Diagnostic w;
-      w.severity = Severity::kWarning;
+      w.severity = r.spec_only ? Severity::kError : Severity::kWarning;
       w.pos = r.pos.line > 0 ? r.pos : d.pos;
       w.document = d.Describe();
-      w.message = MemberName(r.pointer) + ": " + what + ": it must already exist in backend \"" +
-                  d.backend + "\"";
+      w.message = MemberName(r.pointer) + ": " + what;
       w.kind = "unresolved-reference";
       out.push_back(std::move(w));
     }

@@ -14,7 +14,10 @@ namespace converge::cli {
 
 int RunValidate(const GlobalOptions& g, const ValidateOptions& o) {
   LoadResult r = LoadSpecs(o.dir, DefaultKindRegistry());
-  for (Diagnostic& w : CheckReferences(r)) r.diagnostics.push_back(std::move(w));
+  for (Diagnostic& d : CheckReferences(r)) {
+    if (d.severity == Severity::kError && !d.pos.file.empty()) r.failed_files.insert(d.pos.file);
+    r.diagnostics.push_back(std::move(d));
+  }
   if (o.strict) PromoteWarnings(r);
   const size_t errors = r.ErrorCount();
   const size_t warnings = r.diagnostics.size() - errors;

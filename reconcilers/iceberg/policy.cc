@@ -350,6 +350,20 @@ KindInfo TablePolicyKind() {
     ValidatePolicy(doc.spec, doc.annotations, "/spec", out);
   };
   k.schema = TablePolicySpecSchema;
+  // The executors of compaction and removeOrphanFiles: Executor specs of the same backend.
+  k.references = [](const Document& doc) {
+    std::vector<SpecReference> out;
+    for (const char* task : {"compaction", "removeOrphanFiles"}) {
+      const json t = doc.spec.value(task, json());
+      if (t.is_object() && t.value("executor", json()).is_string()) {
+        SpecReference r{kExecutorKind, t["executor"].get<std::string>(),
+                        std::string("/spec/") + task + "/executor", {}};
+        r.spec_only = true;
+        out.push_back(std::move(r));
+      }
+    }
+    return out;
+  };
   return k;
 }
 
@@ -360,6 +374,17 @@ KindInfo ExecutorKind() {
     ValidateExecutor(doc.spec, "/spec", out);
   };
   k.schema = ExecutorSpecSchema;
+  // A yarn Executor's backend: a Backend spec of type yarn.
+  k.references = [](const Document& doc) {
+    std::vector<SpecReference> out;
+    if (doc.spec.value("type", json()) == "yarn" && doc.spec.value("backend", json()).is_string()) {
+      SpecReference r{"Backend", doc.spec["backend"].get<std::string>(), "/spec/backend", {}};
+      r.spec_only = true;
+      r.backend_type = "yarn";
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
   return k;
 }
 

@@ -71,7 +71,8 @@ GOOD = {
     "service, memory as a string": doc("YarnService", "y", SERVICE % ("web", '"256"')),
     "application": doc("YarnApplication", "y", APPLICATION + "resource: {memory: 512, vCores: 1}"),
     "policy, sizes with a space and a fraction": doc(
-        "TablePolicy", "ice", POLICY + "compaction: {targetFileSizeBytes: 1.5 GiB, executor: e}"),
+        "TablePolicy", "ice", POLICY + "compaction: {targetFileSizeBytes: 1.5 GiB, executor: e}")
+    + "\n---\n" + doc("Executor", "ice", EXECUTOR % '"true"', name="e"),
     "executor, braces and placeholders": doc("Executor", "ice", EXECUTOR % '"{{x}}", "{table}"'),
 }
 

@@ -110,7 +110,7 @@ class ValidateReferencesTest(unittest.TestCase):
         self.assertNotIn("warning", err)
 
     def test_the_examples_resolve_every_reference(self):
-        for example in ("sagemaker", "yarn", "marathon"):
+        for example in ("sagemaker", "yarn", "marathon", "iceberg"):
             ws = self.workspace()
             code, out, err = ws.converge("validate", harness.source_dir() + "/examples/" + example,
                                          "--strict")
@@ -185,6 +185,66 @@ class ValidateReferencesTest(unittest.TestCase):
         ws.write("base.yaml", base[:base.index("    - name: shared")])
         _, out, err = self.validate(ws, "--strict")
         self.assertNotIn("warning", err)
+
+    def iceberg(self, executor="spark", executor_backend="hadoop"):
+        ws = self.workspace()
+        ws.write("backends.yaml", ICEBERG_BACKENDS)
+        ws.write("policy.yaml", TABLE_POLICY % (executor, executor))
+        ws.write("executor.yaml", EXECUTOR % executor_backend)
+        return ws
+
+    def test_iceberg_executors_resolve(self):
+        _, out, err = self.validate(self.iceberg(), "--strict")
+        self.assertIn("Valid: 4 documents in 3 files.", out)
+
+    def test_a_policy_naming_no_executor_is_an_error_without_strict(self):
+        # Executors exist only as specs: nothing in a backend could answer the name.
+        _, out, err = self.validate(self.iceberg(executor="spark-old"), code=1)
+        self.assertRegex(err, r"policy\.yaml:8:73: error: TablePolicy analytics\.events \(document "
+                              r"1\): spec\.compaction\.executor: Executor \"spark-old\" is not a "
+                              r"spec here \(Executors exist only as specs\)")
+        self.assertRegex(err, r"policy\.yaml:9:48: error: .*spec\.removeOrphanFiles\.executor")
+        self.assertIn("2 error(s) in 1 file(s).", err)
+
+    def test_a_yarn_executor_names_a_backend_of_type_yarn(self):
+        _, _, err = self.validate(self.iceberg(executor_backend="lakehouse"), code=1)
+        self.assertRegex(err, r"executor\.yaml:7:12: error: Executor spark \(document 1\): "
+                              r"spec\.backend: Backend \"lakehouse\" is of type iceberg-rest, not "
+                              r"yarn")
+        _, _, err = self.validate(self.iceberg(executor_backend="hadoop-eu"), code=1)
+        self.assertRegex(err, r"executor\.yaml:7:12: error: .*Backend \"hadoop-eu\" is not a spec "
+                              r"here")
+
+
+ICEBERG_BACKENDS = """apiVersion: converge/v1
+kind: Backend
+metadata: {name: lakehouse}
+spec: {type: iceberg-rest, url: "http://127.0.0.1:9/iceberg"}
+---
+""" + YARN_BACKEND
+
+# Line 8 holds compaction's executor (column 73), line 9 removeOrphanFiles' (column 48).
+TABLE_POLICY = """apiVersion: converge/v1
+kind: TablePolicy
+metadata:
+  name: analytics.events
+  backend: lakehouse
+spec:
+  table: analytics.events
+  compaction: {targetFileSizeBytes: 128MiB, minInputFiles: 5, executor: %s}
+  removeOrphanFiles: {olderThan: 3d, executor: %s}
+  triggers: {commitCount: 10}
+"""
+
+# Line 7 holds spec.backend (column 12).
+EXECUTOR = """apiVersion: converge/v1
+kind: Executor
+metadata: {name: spark, backend: lakehouse}
+spec:
+  type: yarn
+  catalog: lake
+  backend: %s
+"""
 
 
 if __name__ == "__main__":

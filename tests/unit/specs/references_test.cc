@@ -31,6 +31,15 @@ KindRegistry RefsTestRegistry() {
     std::vector<SpecReference> out;
     if (doc.spec.contains("from") && doc.spec["from"].is_string())
       out.push_back({"Source", doc.spec["from"].get<std::string>(), "/spec/from", {}});
+    // spec.via names a Backend of type flow, spec.pond one of type pond: they exist only as specs.
+    for (const auto& [member, type] : {std::pair{"via", "flow"}, std::pair{"pond", "pond"}}) {
+      if (!doc.spec.contains(member)) continue;
+      SpecReference r{"Backend", doc.spec[member].get<std::string>(),
+                      std::string("/spec/") + member, {}};
+      r.spec_only = true;
+      r.backend_type = type;
+      out.push_back(std::move(r));
+    }
     return out;
   };
   r.Register("Pipe", pipe);
@@ -103,6 +112,22 @@ TEST(References, ASpecOfAnotherBackendDoesNotResolve) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_THAT(w[0].message, HasSubstr("Source \"s1\" is a spec of backend \"b\", not of \"a\""));
   EXPECT_EQ(w[0].pos.line, 13);  // spec.from of the second document
+}
+
+TEST(References, AReferenceToAKindThatExistsOnlyAsASpecIsAnError) {
+  LoadResult r = LoadRefs(Source("s1", "a") + "---\n" + Pipe("p", "a", "s1") + "  via: a\n");
+  EXPECT_TRUE(CheckReferences(r).empty());
+  r = LoadRefs(Source("s1", "a") + "---\n" + Pipe("p", "a", "s1") + "  via: c\n");
+  std::vector<Diagnostic> w = CheckReferences(r);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].severity, Severity::kError);
+  EXPECT_EQ(w[0].ToString(),
+            "specs.yaml:14:8: error: Pipe p (document 2): spec.via: Backend \"c\" is not a spec "
+            "here (Backends exist only as specs)");
+  r = LoadRefs(Source("s1", "a") + "---\n" + Pipe("p", "a", "s1") + "  pond: a\n");
+  w = CheckReferences(r);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_THAT(w[0].message, HasSubstr("spec.pond: Backend \"a\" is of type flow, not pond"));
 }
 
 TEST(References, KindsWithoutAHookNameNothing) {
