@@ -4,6 +4,8 @@
 #include <yaml-cpp/parser.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <sstream>
 
 namespace converge {
@@ -115,10 +117,43 @@ bool MayHaveStrayFlowEntry(const std::string& content) {
   return false;
 }
 
+// Whether a document's root node can end before its line does, leaving a token no node starts
+// with (`"a" b` then `? c`, found by fuzz/iceberg_specs): only a root that begins with a quote, a
+// flow collection, node properties, an alias or a block scalar indicator can. A root that starts
+// like a plain scalar, a block sequence or a block mapping (every spec) runs to its document's
+// end. Looks at the first character of each document: at the start (after a byte order mark,
+// comments and directives) and after each `---` / `...` line.
+bool MayHaveEarlyRootEnd(const std::string& content) {
+  auto plain_start = [](unsigned char c) {
+    return std::isalnum(c) || c >= 0x80 || std::strchr("-_/.~$+=<()^\\;", c) != nullptr;
+  };
+  bool want_root = true;  // the next significant character starts a document's root
+  for (size_t i = BomLength(content); i < content.size();) {
+    size_t nl = std::min(content.find('\n', i), content.size());
+    size_t j = i;
+    if (IsMarkerLine(content, i)) {
+      want_root = true;
+      j = i + 3;
+    } else if (want_root && content[i] == '%') {  // a directive line
+      i = nl + 1;
+      continue;
+    }
+    if (want_root) {
+      while (j < nl && (content[j] == ' ' || content[j] == '\t' || content[j] == '\r')) ++j;
+      if (j < nl && content[j] != '#') {
+        if (!plain_start(static_cast<unsigned char>(content[j]))) return true;
+        want_root = false;
+      }
+    }
+    i = nl + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
-std::optional<YamlFinding> FindStrayFlowEntry(const std::string& content) {
-  if (!MayHaveStrayFlowEntry(content)) return std::nullopt;
+std::optional<YamlFinding> FindEndlessDocuments(const std::string& content) {
+  if (!MayHaveStrayFlowEntry(content) && !MayHaveEarlyRootEnd(content)) return std::nullopt;
   // Every real document starts at the beginning or at a `---` / `...` line.
   size_t limit = 2;
   for (size_t i = 0; i < content.size();) {
@@ -134,9 +169,18 @@ std::optional<YamlFinding> FindStrayFlowEntry(const std::string& content) {
     for (size_t docs = 1; parser.HandleNextDocument(where); ++docs) {
       if (docs > limit) {
         size_t at = where.mark.is_null() ? 0 : BomLength(content) + where.mark.pos;
-        return YamlFinding{std::min(at, content.size()),
-                           "unexpected \",\" outside a flow collection ([...] or {...}); quote "
-                           "the value if the comma is part of it"};
+        at = std::min(at, content.size());
+        if (at < content.size() && content[at] == ',')
+          return YamlFinding{at,
+                             "unexpected \",\" outside a flow collection ([...] or {...}); quote "
+                             "the value if the comma is part of it"};
+        std::string what = at < content.size() ? "\"" + std::string(1, content[at]) + "\""
+                                               : "the end of the input";
+        return YamlFinding{at, "unexpected " + what +
+                                   ": the document's root node ended before it (after a quoted "
+                                   "scalar, a flow collection or an anchor), and nothing can "
+                                   "follow it there; fix the quotes or brackets, or start a new "
+                                   "document with a --- line"};
       }
     }
   } catch (const std::exception&) {
@@ -170,9 +214,9 @@ std::optional<YamlFinding> ExplainUnterminatedQuote(const std::string& content,
                                        static_cast<size_t>(error.mark.pos) + BomLength(content)))
           : content + "\n";
   // The head is not the text LoadContent checked: cut at the marker, or with a newline added, it
-  // can hold a stray `,` on which LoadAll would never return (found by fuzz/iceberg_specs, twice).
+  // can hold a stray token on which LoadAll would never return (found by fuzz/iceberg_specs, twice).
   // The explanation is only a better message for an error that stands anyway.
-  if (FindStrayFlowEntry(head)) return std::nullopt;
+  if (FindEndlessDocuments(head)) return std::nullopt;
   try {
     return FindUnterminatedQuote(head, YAML::LoadAll(head));
   } catch (const std::exception&) {

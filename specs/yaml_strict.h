@@ -6,7 +6,9 @@
 //    quoted scalar, e.g. `{a: 1}` followed by `{b: 2}`) is reported where that content starts;
 //  - a `,` where the next node of the document level would start (`- a` then a line `,`,
 //    `"a",`, `{a: 1},`, a leading `,`) makes yaml-cpp's LoadAll return empty documents forever
-//    without consuming it, until memory runs out: it is found first, with a bounded parse.
+//    without consuming it, until memory runs out, and so does a token no node can start with
+//    after a document root that ended early (`"a" b` then a line `? c`): each is found first,
+//    with a bounded parse.
 // Both work on the parsed documents plus the raw text (positions come from the parser, so quotes
 // inside comments, block scalars and plain scalars such as `it's` are never looked at).
 #pragma once
@@ -35,10 +37,12 @@ std::optional<YamlFinding> FindUnterminatedQuote(const std::string& content,
 std::optional<YamlFinding> ExplainUnterminatedQuote(const std::string& content,
                                                     const YAML::Exception& error);
 
-// A `,` that would make YAML::LoadAll(content) loop forever (see above). Call before LoadAll; it
+// A token on which YAML::LoadAll(content) would loop forever (see above): a stray `,`, or what
+// follows a document root that ended early (`"a" b` then a line `? c`). Call before LoadAll; it
 // parses `content` once more only when a `,` follows a blank, a line start or a closing bracket
-// or quote, and never for longer than the input's document markers allow.
-std::optional<YamlFinding> FindStrayFlowEntry(const std::string& content);
+// or quote, or a document starts with something other than a plain scalar or a block
+// collection, and never for longer than the input's document markers allow.
+std::optional<YamlFinding> FindEndlessDocuments(const std::string& content);
 
 // The first document of `docs` that starts without a `---` (or after a `...`) line.
 std::optional<YamlFinding> FindUnmarkedDocument(const std::string& content,

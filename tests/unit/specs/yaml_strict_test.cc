@@ -165,5 +165,34 @@ TEST(YamlStrict, StrayCommaAtTheDocumentLevelIsAnErrorNotAHang) {
   EXPECT_THAT(StrictErrors(ok), Not(HasSubstr("unexpected \",\"")));
 }
 
+// Found by fuzz/iceberg_specs: after a document root that ends before its line does (a quoted
+// scalar, a flow collection, an anchored node), a token no node starts with made LoadAll return
+// documents forever too. Each is an error at that token.
+TEST(YamlStrict, ATokenAfterARootThatEndedEarlyIsAnErrorNotAHang) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"\"a\" b\n? c\n", "apps.yaml:2:1:"},
+      {"[a] b\n? c\n", "apps.yaml:2:1:"},
+      {"&a x\n? c\n", "apps.yaml:2:1:"},
+      {kHead + "  cpus: 1\n---\n'a' b\n? c\n", "apps.yaml:8:1:"},
+  };
+  for (const auto& [text, at] : cases) {
+    ASSERT_EXIT(
+        {
+          alarm(10);
+          LoadOne(text);
+          _exit(0);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << text;
+    EXPECT_THAT(StrictErrors(LoadOne(text)),
+                HasSubstr(at + std::string(" error: unexpected \"?\": the document's root node "
+                                           "ended before it")))
+        << text;
+  }
+  // A spec (a block mapping at the root) is untouched by it.
+  auto spec = LoadOne(kHead + "  cpus: 1\n");
+  EXPECT_FALSE(spec.HasErrors()) << StrictErrors(spec);
+}
+
 }  // namespace
 }  // namespace converge
