@@ -1,7 +1,8 @@
 // What every fuzz target checks: one spec file's text (hostile: any bytes) goes through
 // LoadContent and CheckDocumentSet as `converge validate` would load it, and
 //  - nothing crashes, leaks, hits undefined behaviour or throws (the sanitizers and libFuzzer
-//    catch those; a validator that throws shows up as a kValidatorFailed error, also a failure);
+//    catch those; a validator that throws shows up as an error of kind kValidatorFailedKind, also a
+//    failure: the kind, never the message, which can quote any text of the input);
 //  - every diagnostic is printable and its line:column lies inside the text (or is 0:0);
 //  - every document that survives has a kind the registry knows, a name and a revision.
 // A broken guarantee aborts, so libFuzzer saves the input as a reproducer. With

@@ -471,11 +471,12 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
         if (!why.empty()) errs.push_back({"/metadata/name", why});
       }
       // Kind validators see paths relative to the document root. They must not throw; if one
-      // does (a bug: fuzz/ looks for this message), the document is an error, not a crash.
+      // does (a bug: fuzz/ looks for this kind), the document is an error, not a crash.
       try {
         if (info->validate) info->validate(doc, errs);
       } catch (const std::exception& e) {
-        errs.push_back({"", std::string(kValidatorFailed) + e.what()});
+        errs.push_back(
+            {"", std::string(kValidatorFailed) + e.what(), Severity::kError, kValidatorFailedKind});
       }
     }
     AddPathDiagnostics(file, node, doc, errs, out.diagnostics);

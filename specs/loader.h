@@ -80,8 +80,11 @@ struct LoadResult {
   size_t ErrorCount() const;
 };
 
-// The start of the error reported when a kind's validator throws (a bug in the validator).
+// The start of the error reported when a kind's validator throws (a bug in the validator), and
+// that error's Diagnostic::kind, which is what a program tests (fuzz/ does): the message holds
+// user text and can say anything.
 inline constexpr char kValidatorFailed[] = "internal error: the spec validator failed: ";
+inline constexpr char kValidatorFailedKind[] = "internal-error";
 
 // Loads and validates every document under `root` (a directory or a single file), then checks
 // cross-document rules: unique kind+name, backend references resolved.

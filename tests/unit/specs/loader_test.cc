@@ -143,6 +143,37 @@ TEST(Loader, MissingOrAmbiguousBackend) {
 
 // --- hostile input -------------------------------------------------------------------------
 
+TEST(Loader, AValidatorThatThrowsIsAnInternalErrorOfThatDocumentOnly) {
+  KindRegistry reg = TestRegistry();
+  KindInfo bad;
+  bad.validate = [](Document&, std::vector<PathDiagnostic>&) {
+    throw std::runtime_error("boom");
+  };
+  reg.Register("Bad", bad);
+  LoadResult r;
+  LoadContent("bad.yaml",
+              "apiVersion: converge/v1\nkind: Bad\nmetadata: {name: b}\nspec: {}\n---\n"
+              "apiVersion: converge/v1\nkind: Backend\nmetadata: {name: m}\n"
+              "spec: {type: marathon, url: http://x/marathon}\n",
+              reg, LoadLimits{}, r);
+  CheckDocumentSet(reg, r);
+  ASSERT_EQ(r.diagnostics.size(), 1u) << Errors(r);
+  EXPECT_EQ(r.diagnostics[0].kind, kValidatorFailedKind);
+  EXPECT_THAT(r.diagnostics[0].ToString(), HasSubstr("bad.yaml:1:1: error: Bad b (document 1): internal error"));
+  EXPECT_THAT(r.diagnostics[0].message, HasSubstr("boom"));
+  ASSERT_EQ(r.documents.size(), 1u);  // the other document of the file still loads
+  EXPECT_EQ(r.documents[0].kind, "Backend");
+}
+
+TEST(Loader, TheInternalErrorTextInAKeyIsAnOrdinaryError) {
+  // The fuzzer wrote the message's own text into a key; only the kind marks a validator bug.
+  auto r = Load(std::string("apiVersion: converge/v1\nkind: App\nmetadata: {name: /a}\n") + "\"" +
+                kValidatorFailed + "\": 1\nspec: {}\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u) << Errors(r);
+  EXPECT_THAT(r.diagnostics[0].message, HasSubstr("unknown field"));
+  EXPECT_NE(r.diagnostics[0].kind, kValidatorFailedKind);
+}
+
 TEST(LoaderHostile, DeepNestingIsBounded) {
   std::string deep = "apiVersion: converge/v1\nkind: App\nmetadata: {name: /a}\nspec: {x: " +
                      std::string(5000, '[') + std::string(5000, ']') + "}\n";
