@@ -27,12 +27,15 @@ std::string RandomToken() {
 }
 
 // A job name YARN accepts and that names the work: iceberg-<task>-<policy>-<main snapshot>.
-std::string JobName(Task task, const std::string& policy, std::optional<int64_t> main) {
+std::string JobName(Task task, const std::string& policy, std::optional<int64_t> main,
+                    int64_t attempt) {
   std::string out = std::string("iceberg-") + (task == Task::kCompact ? "compact" : "orphans") + "-";
   for (char c : policy) out += std::isalnum(static_cast<unsigned char>(c)) ? char(std::tolower(c)) : '-';
   char snap[24];
   std::snprintf(snap, sizeof snap, "-%llx", static_cast<unsigned long long>(main.value_or(0)));
-  return out + snap;
+  out += snap;
+  if (attempt > 0) out += "-a" + std::to_string(attempt);
+  return out;
 }
 
 // One shell word per argument (YARN runs the AM command through bash): plain words as they are,
@@ -115,7 +118,7 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
   if (!md.ok()) return md.status();
   const int64_t snapshot = md->current_snapshot_id.value_or(0);
   Job job;
-  job.name = JobName(task, policy, md->current_snapshot_id);
+  job.name = JobName(task, policy, md->current_snapshot_id, AttemptCount(*md, task));
   // The orphan cut-off is exact (now - olderThan, to the millisecond) and fixed once per job: the
   // "now" is kept in the table, for the job it belongs to, before the job starts. A start
   // repeated after a crash or a lost reply reads it back, builds the same application and finds
@@ -173,16 +176,32 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
     if (st.ok() && st->phase == JobPhase::kFailed)
       return Status(Code::kUnavailable, std::string(TaskName(task)) + " failed: " + st->message);
     if (st.ok() && st->phase == JobPhase::kSucceeded) break;
+    StopReason why = StopReason::kLockLost;
     Status waiting = keep_lock();
-    if (waiting.ok() && clock_.Now() >= deadline)
+    if (waiting.ok() && clock_.Now() >= deadline) {
+      why = StopReason::kTimeout;
       waiting = TimeoutError(std::string(TaskName(task)) + ": " + job.name +
                              " still running after " + std::to_string(timeout.count() / 1000) + "s");
-    if (waiting.ok() && !clock_.SleepUnless(options_.poll_interval, options_.cancel))
+    }
+    if (waiting.ok() && !clock_.SleepUnless(options_.poll_interval, options_.cancel)) {
+      why = StopReason::kCancelled;
       waiting = CancelledError(std::string(TaskName(task)) + ": cancelled while waiting for " +
                                job.name);
+    }
     if (!waiting.ok()) {
-      runner->Stop(job);  // not waited for any more: stopped where the executor can
-      return waiting;
+      // Not waited for any more: stopped where the executor can, and the message says which.
+      Status stopped = runner->Stop(job, why);
+      std::string outcome;
+      if (!stopped.ok()) {
+        outcome = "; the job may still be running (" + stopped.message() + ")";
+      } else if (spec->type == ExecutorSpec::Type::kCommand) {
+        outcome = "; the command was killed";
+      } else {
+        outcome = why == StopReason::kCancelled
+                      ? "; the YARN application runs on and is found again by its name"
+                      : "; the YARN application is being killed";
+      }
+      return Status(waiting.code(), waiting.message() + outcome);
     }
   }
   if (task != Task::kCompact) return Status::Ok();
@@ -214,7 +233,7 @@ Status Reconciler::KeepLock(const TableIdent& table, std::string* token, int64_t
   if (!still_ours)
     return Status(Code::kConflict, "the lock on table " + table.Dotted() +
                                        " was lost while waiting (it is " + ours.Describe() +
-                                       "): stopped waiting; the job may still be running");
+                                       "): stopped waiting");
   LockRequest req{options_.owner, RandomToken(), now, options_.lock_ttl_ms};
   auto body = RenewCommit(*md, ours, req);
   if (!body.ok()) return body.status();
@@ -225,7 +244,7 @@ Status Reconciler::KeepLock(const TableIdent& table, std::string* token, int64_t
     if (r.status().code() == Code::kConflict)
       return Status(Code::kConflict, "the lock on table " + table.Dotted() +
                                          " was lost while waiting (renewing it got a conflict): "
-                                         "stopped waiting; the job may still be running");
+                                         "stopped waiting");
     return Status::Ok();  // unreachable catalog: the next poll tries again
   }
   *token = req.token;
@@ -359,7 +378,7 @@ Status Reconciler::RunTasks(const std::string& policy, const json& desired,
       }
       done->push_back(std::string(TaskName(v.task)) + ": done");
     }
-    records.push_back(RecordRunUpdate(v.task, NowMs(clock_), md->current_snapshot_id));
+    records.push_back(RecordRunUpdate(*md, v.task, NowMs(clock_), md->current_snapshot_id));
   }
   // Release the lock and record what ran, in one commit.
   json release = p.lock ? ReleaseCommit(*md, ReadLock(*md, token, NowMs(clock_)))

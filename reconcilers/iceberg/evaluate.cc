@@ -46,6 +46,15 @@ std::string LastErrorProperty(Task task) {
   return std::string("converge.maintenance.") + TaskName(task) + ".last-error";
 }
 
+std::string AttemptsProperty(Task task) {
+  return std::string("converge.maintenance.") + TaskName(task) + ".attempts";
+}
+
+int64_t AttemptCount(const TableMetadata& t, Task task) {
+  auto n = IntProperty(t, AttemptsProperty(task));
+  return n && *n > 0 ? *n : 0;
+}
+
 int64_t FailureCount(const TableMetadata& t, Task task, const std::string& revision) {
   auto rev = t.properties.find(FailuresRevisionProperty(task));
   if (rev == t.properties.end() || rev->second != revision) return 0;
@@ -60,7 +69,8 @@ json RecordFailureUpdate(const TableMetadata& t, Task task, const std::string& r
           {"updates",
            {{FailuresProperty(task), std::to_string(FailureCount(t, task, revision) + 1)},
             {FailuresRevisionProperty(task), revision},
-            {LastErrorProperty(task), msg}}}};
+            {LastErrorProperty(task), msg},
+            {AttemptsProperty(task), std::to_string(AttemptCount(t, task) + 1)}}}};
 }
 
 json ResumeUpdate(const TableMetadata& t) {
@@ -72,10 +82,12 @@ json ResumeUpdate(const TableMetadata& t) {
   return {{"action", "set-properties"}, {"updates", updates}};
 }
 
-json RecordRunUpdate(Task task, int64_t now_ms, std::optional<int64_t> main) {
+json RecordRunUpdate(const TableMetadata& t, Task task, int64_t now_ms,
+                     std::optional<int64_t> main) {
   json updates = {{LastRunProperty(task), std::to_string(now_ms)},
                   {kLastTaskProperty, TaskName(task)},
-                  {FailuresProperty(task), "0"}};
+                  {FailuresProperty(task), "0"},
+                  {AttemptsProperty(task), std::to_string(AttemptCount(t, task) + 1)}};
   if (main) updates[LastSnapshotProperty(task)] = std::to_string(*main);
   return {{"action", "set-properties"}, {"updates", updates}};
 }

@@ -8,6 +8,8 @@
 //   converge.maintenance.<task>.failures          consecutive failures (a success resets it)
 //   converge.maintenance.<task>.failures-revision the policy revision they were counted under
 //   converge.maintenance.<task>.last-error        the last failure's message (bounded)
+//   converge.maintenance.<task>.attempts          runs whose outcome was recorded, success or
+//                                                 failure (never reset): the job name's attempt
 // Suspension: a task with `suspendAfterFailures` consecutive failures under the policy's current
 // revision is suspended: never fired, listed with why. A new policy revision (any spec change)
 // counts from zero again; `converge release` clears the count (ResumeUpdate).
@@ -46,12 +48,18 @@ json EvaluatePolicy(const FactsInput& in);
 std::string LastRunProperty(Task task);
 std::string LastSnapshotProperty(Task task);
 inline constexpr char kLastTaskProperty[] = "converge.maintenance.last-task";
-// The set-properties update recording that `task` ran at `now_ms` from snapshot `main`.
+// The set-properties update recording that `task` ran at `now_ms` from snapshot `main` of `t`.
 // A success: it also resets the task's failure count.
-json RecordRunUpdate(Task task, int64_t now_ms, std::optional<int64_t> main);
+json RecordRunUpdate(const TableMetadata& t, Task task, int64_t now_ms,
+                     std::optional<int64_t> main);
 std::string FailuresProperty(Task task);
 std::string FailuresRevisionProperty(Task task);
 std::string LastErrorProperty(Task task);
+std::string AttemptsProperty(Task task);
+// Runs of `task` whose outcome is recorded in `t` (both updates here count one more). A job's
+// name carries it, so a run after a recorded failure or success is a new job, never the old one
+// found again (a YARN application of that name that already failed or succeeded).
+int64_t AttemptCount(const TableMetadata& t, Task task);
 // Consecutive failures of `task` under policy revision `revision` (0 when counted under another).
 int64_t FailureCount(const TableMetadata& t, Task task, const std::string& revision);
 // The set-properties update recording one more failure of `task` (message cut to 512 bytes).

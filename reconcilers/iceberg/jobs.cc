@@ -60,6 +60,15 @@ class YarnJobRunner : public JobRunner {
     return s;
   }
 
+  Status Stop(const Job& job, StopReason why) override {
+    if (why == StopReason::kCancelled) return Status::Ok();  // found again after the restart
+    const std::string run = DesiredOf(job).value("application-name", job.name);
+    auto r = yarn_->Runs()->ReadRun(kYarnApplicationKind, run);
+    if (!r.ok()) return r.status().Annotate("stop YARN application " + run);
+    if (r->phase == RunPhase::kSucceeded || r->phase == RunPhase::kFailed) return Status::Ok();
+    return yarn_->Runs()->StopRun(kYarnApplicationKind, *r).Annotate("stop YARN application " + run);
+  }
+
  private:
   // The YARN backend's own desired document: run name <job>-<hash of the spec>, ownership tags.
   json DesiredOf(const Job& job) const {
@@ -82,7 +91,10 @@ class CommandJobRunner : public JobRunner {
 
   Status Start(const Job& job) override { return jobs_->Start(job.name, argv_, env_); }
   Result<JobStatus> Poll(const Job& job) override { return jobs_->Poll(job.name); }
-  void Stop(const Job& job) override { jobs_->Stop(job.name); }
+  Status Stop(const Job& job, StopReason) override {
+    jobs_->Stop(job.name);
+    return Status::Ok();
+  }
 
  private:
   CommandJobs* jobs_;

@@ -16,7 +16,10 @@
 //    job: after a crash or restart converge simply runs the command again (its table lock keeps
 //    a second converge off the table until the lock's TTL), so the command must be idempotent;
 //    CONVERGE_JOB and {job} tell it which job it is. On a timeout, a cancellation (converge
-//    stopping) or a lost lock its whole process group is killed.
+//    stopping) or a lost lock its whole process group is killed; a YARN application is killed
+//    on a timeout or a lost lock, and left running when converge stops.
+//  * A job name is also unique per attempt: a run after a recorded outcome (a failure, or a
+//    success that left `main` where it was, as an orphan removal does) is a new job.
 //  * Placeholders: {table} (dotted), {catalog} (the Spark catalog name), {sql} (the Iceberg
 //    Spark procedure call, e.g. CALL lake.system.rewrite_data_files(table => 'db.events',
 //    options => map('target-file-size-bytes', '536870912', 'min-input-files', '5'))),
@@ -47,16 +50,20 @@ struct JobStatus {
   std::string message;  // the executor's own words: state, diagnostics
 };
 
+// Why converge stops waiting for a job.
+enum class StopReason { kTimeout, kLockLost, kCancelled };
+
 class JobRunner {
  public:
   virtual ~JobRunner() = default;
   // Starts `job`; a job of that name already there is success.
   virtual Status Start(const Job& job) = 0;
   virtual Result<JobStatus> Poll(const Job& job) = 0;
-  // converge stops waiting for `job` (a timeout, a cancellation, the table lock lost): stop it
-  // where the executor can. A command's process group is killed; a YARN application is left to
-  // finish (the default: nothing).
-  virtual void Stop(const Job& job) {}
+  // converge stops waiting for `job`, for `why`: stop it where that is right. A command's
+  // process group is always killed (it is converge's child). A YARN application is killed on a
+  // timeout or a lost lock; when converge stops it is left to run, and the next converge finds
+  // it again by its name. The default: nothing to stop.
+  virtual Status Stop(const Job& job, StopReason why) { return Status::Ok(); }
 };
 
 // Replaces every {name} of `vars` in every string of `value` (keys untouched). Unknown

@@ -114,7 +114,7 @@ class IcebergCommandExecutorTest(IcebergTestCase):
         code, out, err = ws.apply(timeout=60)
         self.assertNotEqual(code, 0, out + err)
         self.assertLess(time.monotonic() - started, 30)
-        self.assertIn("still running after 1s", out + err)
+        self.assertIn("still running after 1s; the command was killed", out + err)
         with open(self.marker + ".pid") as f:
             pid = int(f.read())
         for _ in range(200):  # killed (gone, or a zombie until init reaps it)

@@ -62,10 +62,17 @@ class IcebergMaintenanceTest(IcebergTestCase):
             time.sleep(0.05)
         self.fail("the table was never locked")
 
-    def yarn_apps(self):
+    def yarn_apps(self, field="name"):
         _, apps = self.sandbox.request(
             "GET", "/yarn/ws/v1/cluster/apps?applicationTypes=SPARK&user.name=deploy")
-        return [a["name"] for a in (apps.get("apps") or {}).get("app", [])]
+        return [a[field] for a in (apps.get("apps") or {}).get("app", [])]
+
+    def wait_killed(self):
+        for _ in range(200):
+            if self.yarn_apps("state") == ["KILLED"]:
+                return
+            time.sleep(0.05)
+        self.assertEqual(self.yarn_apps("state"), ["KILLED"])
 
     def events(self, ws):
         plan = ws.plan_json()
@@ -106,8 +113,12 @@ class IcebergMaintenanceTest(IcebergTestCase):
             self.assertNotEqual(code, 0, out + err)
             self.assertEqual(self.properties().get("converge.maintenance.compact.failures"),
                              str(failures))
-        apps = len(self.yarn_apps())
-        self.assertGreaterEqual(apps, 1)
+        # Each retry is a new application (the attempt is in its name), never the failed one
+        # found again.
+        names = self.yarn_apps()
+        self.assertEqual(len(names), 2, names)
+        self.assertEqual(len(set(names)), 2, names)
+        apps = len(names)
         # Suspended: skipped with why and how to resume, in the JSON plan and the text plan;
         # an apply runs nothing.
         change, skipped, plan = self.events(ws)
@@ -131,6 +142,7 @@ class IcebergMaintenanceTest(IcebergTestCase):
         for _ in (1, 2):
             self.assertNotEqual(ws.apply(timeout=120)[0], 0)
         self.assertEqual(self.events(ws)[1]["status"], "suspended")
+        self.assertEqual(len(set(self.yarn_apps())), apps + 2)  # resumed: new applications
         policy["compaction"]["executor"] = "spark"
         ws.write("policy.yaml", policy_yaml(**policy))
         change, _, plan = self.events(ws)
@@ -180,10 +192,31 @@ class IcebergMaintenanceTest(IcebergTestCase):
         text = out.decode() + err.decode()
         self.assertNotEqual(p.returncode, 0, text)
         self.assertIn("the lock on table analytics.events was lost while waiting", text)
+        self.assertIn("the YARN application is being killed", text)
+        self.wait_killed()
         props = self.properties()
         self.assertNotIn("converge.maintenance.compact.last-run-ms", props)
         self.assertNotIn("converge.maintenance.compact.failures", props)
         self.assertEqual(self.lock_refs(), [])
+
+    def test_a_job_past_its_timeout_is_killed_and_the_retry_is_a_new_application(self):
+        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 60000})
+        self.append(3)
+        ws = self.ws(self.compaction_policy())
+        code, out, err = ws.apply("--health-timeout", "2s", timeout=60)
+        self.assertNotEqual(code, 0, out + err)
+        self.assertIn("still running after 2s; the YARN application is being killed", out + err)
+        self.wait_killed()
+        props = self.properties()
+        self.assertEqual(props.get("converge.maintenance.compact.failures"), "1")
+        self.assertEqual(self.lock_refs(), [])
+        # The retry runs (a fast job now) as a new application and compacts the table.
+        self.sandbox.admin("POST", "/yarn/options", {"app_run_ms": 200})
+        self.assertRun(ws.apply(timeout=120))
+        names = self.yarn_apps()
+        self.assertEqual(len(set(names)), 2, names)
+        self.assertTrue(any("-a1" in n for n in names), names)
+        self.assertEqual(self.properties().get("converge.maintenance.compact.failures"), "0")
 
     def compaction_policy(self):
         return policy_yaml(triggers={"commitCount": 1},

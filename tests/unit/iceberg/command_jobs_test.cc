@@ -137,10 +137,10 @@ TEST_F(CommandJobsTest, ASignalIsReported) {
 TEST_F(CommandJobsTest, StopKillsTheJobAndForgetsIt) {
   auto runner = jobs_.Runner({"compact"}, {});
   ASSERT_TRUE(runner->Start(job_).ok());
-  runner->Stop(job_);
+  EXPECT_TRUE(runner->Stop(job_, StopReason::kTimeout).ok());
   EXPECT_TRUE(launcher_.children[0]->killed);
   EXPECT_EQ(jobs_.running(), 0u);
-  runner->Stop(job_);  // nothing running: a no-op
+  EXPECT_TRUE(runner->Stop(job_, StopReason::kTimeout).ok());  // nothing running: a no-op
   ASSERT_TRUE(runner->Start(job_).ok());
   EXPECT_EQ(launcher_.spawned.size(), 2u);
 }

@@ -104,7 +104,7 @@ TEST(SuspensionTest, ASuccessResetsTheCount) {
   TableMetadata t = Table({});
   for (int i = 0; i < 3; ++i)
     t = With(t, RecordFailureUpdate(t, Task::kCompact, p.revision, "boom"));
-  t = With(t, RecordRunUpdate(Task::kCompact, kSuspensionNow, 3));
+  t = With(t, RecordRunUpdate(t, Task::kCompact, kSuspensionNow, 3));
   EXPECT_EQ(FailureCount(t, Task::kCompact, p.revision), 0);
   t = With(t, RecordFailureUpdate(t, Task::kCompact, p.revision, "boom"));
   EXPECT_EQ(FailureCount(t, Task::kCompact, p.revision), 1);  // counts from zero again
@@ -136,6 +136,22 @@ TEST(SuspensionTest, ResumeClearsEveryCountAndIsNullWhenThereIsNone) {
   EXPECT_THAT(Eval(t, p).suspended, IsEmpty());
   EXPECT_EQ(Fired(Eval(t, p)), (std::vector<std::string>{"compact", "expireSnapshots"}));
   EXPECT_TRUE(ResumeUpdate(t).is_null());
+}
+
+TEST(SuspensionTest, EveryRecordedOutcomeIsOneMoreAttemptAndNothingResetsIt) {
+  // The attempt is in the job's name: a retry must never find the failed job again.
+  TablePolicy p = Policy(1);
+  TableMetadata t = Table({});
+  EXPECT_EQ(AttemptCount(t, Task::kCompact), 0);
+  t = With(t, RecordFailureUpdate(t, Task::kCompact, p.revision, "x"));
+  EXPECT_EQ(AttemptCount(t, Task::kCompact), 1);
+  t = With(t, ResumeUpdate(t));  // converge release: the failures go, the attempts stay
+  EXPECT_EQ(AttemptCount(t, Task::kCompact), 1);
+  t = With(t, RecordFailureUpdate(t, Task::kCompact, "rev2", "y"));  // a new revision too
+  EXPECT_EQ(AttemptCount(t, Task::kCompact), 2);
+  t = With(t, RecordRunUpdate(t, Task::kCompact, kSuspensionNow, 3));  // and a success
+  EXPECT_EQ(AttemptCount(t, Task::kCompact), 3);
+  EXPECT_EQ(AttemptCount(t, Task::kRemoveOrphanFiles), 0);  // per task
 }
 
 TEST(SuspensionTest, TheLastErrorIsBounded) {
