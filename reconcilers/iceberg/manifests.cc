@@ -137,18 +137,19 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-std::string PartitionValue(avro_value_t* v, const std::string& transform) {
+std::string PartitionValue(avro_value_t* v, const std::string& transform,
+                           const std::string& source_type) {
   char buf[64];
   switch (avro_value_get_type(v)) {
     case AVRO_INT32: {
       int32_t i = 0;
       avro_value_get_int(v, &i);
-      return RenderPartitionValue(transform, i);
+      return RenderPartitionValue(transform, i, source_type);
     }
     case AVRO_INT64: {
       int64_t i = 0;
       avro_value_get_long(v, &i);
-      return RenderPartitionValue(transform, i);
+      return RenderPartitionValue(transform, i, source_type);
     }
     case AVRO_STRING: {
       const char* s = nullptr;
@@ -257,7 +258,7 @@ std::vector<ManifestFile::PartitionSummary> Summaries(avro_value_t* rec) {
 }
 
 std::string RenderPartition(avro_value_t* entry_file, const PartitionSpec* spec,
-                            nlohmann::json* raw) {
+                            const TableMetadata* table, nlohmann::json* raw) {
   avro_value_t part;
   if (avro_value_get_by_name(entry_file, "partition", &part, nullptr) != 0 ||
       avro_value_get_type(&part) != AVRO_RECORD)
@@ -270,16 +271,21 @@ std::string RenderPartition(avro_value_t* entry_file, const PartitionSpec* spec,
     const char* name = nullptr;
     if (avro_value_get_by_index(&part, i, &field, &name) != 0 || name == nullptr) continue;
     std::string transform = "identity";
+    std::string source_type;
     if (spec != nullptr)
       for (const PartitionField& f : spec->fields)
-        if (f.name == name) transform = f.transform;
+        if (f.name == name) {
+          transform = f.transform;
+          if (auto t = table->field_types.find(f.source_id); t != table->field_types.end())
+            source_type = t->second;
+        }
     std::string value = "null";
     if (avro_value_get_type(&field) == AVRO_UNION) {
       avro_value_t branch;
       if (avro_value_get_current_branch(&field, &branch) == 0) field = branch;
     }
     (*raw)[name] = RawValue(&field);
-    if (avro_value_get_type(&field) != AVRO_NULL) value = PartitionValue(&field, transform);
+    if (avro_value_get_type(&field) != AVRO_NULL) value = PartitionValue(&field, transform, source_type);
     out += (out.empty() ? "" : "/") + std::string(name) + "=" + value;
   }
   return out;
@@ -311,10 +317,59 @@ const char* StatusName(EntryStatus s) {
   return "?";
 }
 
-std::string RenderPartitionValue(const std::string& transform, int64_t v) {
+namespace {
+
+// An identity partition of a date or time column, as the format spec writes such a value in JSON
+// ("2017-11-16", "22:31:08.123456", "2017-11-16T22:31:08.123456", ...+00:00 for the tz types,
+// nine digits for the _ns ones); "" for any other type.
+std::string RenderTemporal(const std::string& type, int64_t v) {
+  char buf[64];
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  if (type == "date") {
+    CivilFromDays(v, &y, &m, &d);
+    std::snprintf(buf, sizeof(buf), "%04" PRId64 "-%02u-%02u", y, m, d);
+    return buf;
+  }
+  const bool nanos = type == "timestamp_ns" || type == "timestamptz_ns";
+  const bool zoned = type == "timestamptz" || type == "timestamptz_ns";
+  if (type != "time" && type != "timestamp" && type != "timestamptz" && !nanos) return "";
+  const int64_t per_second = nanos ? 1000000000 : 1000000;
+  const int64_t per_day = 86400 * per_second;
+  int64_t day = v / per_day, in_day = v % per_day;  // no overflow, even at INT64_MIN
+  if (in_day < 0) {
+    in_day += per_day;
+    day -= 1;
+  }
+  const int64_t secs = in_day / per_second, frac = in_day % per_second;
+  char clock[40];
+  std::snprintf(clock, sizeof(clock), "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%0*" PRId64,
+                secs / 3600, secs / 60 % 60, secs % 60, nanos ? 9 : 6, frac);
+  if (type == "time") return clock;
+  CivilFromDays(day, &y, &m, &d);
+  std::snprintf(buf, sizeof(buf), "%04" PRId64 "-%02u-%02uT%s%s", y, m, d, clock,
+                zoned ? "+00:00" : "");
+  return buf;
+}
+
+}  // namespace
+
+std::string RenderPartitionValue(const std::string& transform, int64_t v,
+                                 const std::string& source_type) {
   char buf[48];
   int64_t y = 0;
   unsigned m = 0, d = 0;
+  // Dates beyond ±2^40 days (hostile or corrupt input) stay numbers: the calendar arithmetic
+  // below would overflow.
+  constexpr int64_t kCalendarLimit = int64_t{1} << 40;
+  if ((v > kCalendarLimit || v < -kCalendarLimit) &&
+      (transform != "identity" || source_type == "date")) {
+    std::snprintf(buf, sizeof(buf), "%" PRId64, v);
+    return buf;
+  }
+  if (transform == "identity") {
+    if (std::string t = RenderTemporal(source_type, v); !t.empty()) return t;
+  }
   if (transform == "day") {
     CivilFromDays(v, &y, &m, &d);
     std::snprintf(buf, sizeof(buf), "%04" PRId64 "-%02u-%02u", y, m, d);
@@ -417,7 +472,7 @@ Result<std::vector<DataFileEntry>> ReadManifest(const std::string& bytes,
     e.record_count = *records;
     e.file_size_bytes = *size;
     e.spec_id = manifest.spec_id;
-    e.partition = RenderPartition(&file, spec, &e.partition_values);
+    e.partition = RenderPartition(&file, spec, table, &e.partition_values);
     out.push_back(std::move(e));
   }
   if (!err.ok()) return err;

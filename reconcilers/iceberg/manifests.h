@@ -116,7 +116,10 @@ std::vector<PartitionSmallFiles> SmallFiles(const std::vector<DataFileEntry>& fi
                                             int64_t target_file_size);
 int64_t SmallFileThreshold(int64_t target_file_size);  // 75 %, rounded down
 
-// Renders one partition value for a transform ("day" and 20787 -> "2026-11-30").
-std::string RenderPartitionValue(const std::string& transform, int64_t value);
+// Renders one partition value for a transform ("day" and 20787 -> "2026-11-30"). An identity
+// partition of a date or time column (`source_type`, the column's type) reads as the format
+// spec writes that type ("date" and 20787 -> "2026-11-30").
+std::string RenderPartitionValue(const std::string& transform, int64_t value,
+                                 const std::string& source_type = "");
 
 }  // namespace converge::iceberg

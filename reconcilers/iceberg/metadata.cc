@@ -205,6 +205,35 @@ void ParseRefs(const json& refs, TableMetadata& md, Status& err) {
   }
 }
 
+// Records the primitive fields of a (checked) type in `types`, nested ones too.
+void CollectFieldTypes(const json& type, std::map<int, std::string>& types, int depth = 0) {
+  if (depth > 64 || !type.is_object()) return;
+  auto visit = [&](const json* id, const json* t) {
+    if (t == nullptr) return;
+    if (t->is_string() && id != nullptr && id->is_number_integer())
+      types[id->get<int>()] = t->get<std::string>();
+    else
+      CollectFieldTypes(*t, types, depth + 1);
+  };
+  auto member = [&](const json& o, const char* k) -> const json* {
+    auto it = o.find(k);
+    return it == o.end() ? nullptr : &*it;
+  };
+  const json* kind_member = member(type, "type");
+  if (kind_member == nullptr || !kind_member->is_string()) return;
+  const std::string kind = kind_member->get<std::string>();
+  if (kind == "struct") {
+    if (const json* fields = member(type, "fields"); fields && fields->is_array())
+      for (const json& f : *fields)
+        if (f.is_object()) visit(member(f, "id"), member(f, "type"));
+  } else if (kind == "list") {
+    visit(member(type, "element-id"), member(type, "element"));
+  } else if (kind == "map") {
+    visit(member(type, "key-id"), member(type, "key"));
+    visit(member(type, "value-id"), member(type, "value"));
+  }
+}
+
 void ParseSchemas(const Reader& r, const json& raw, TableMetadata& md, Status& err) {
   if (const json* schemas = r.Array("schemas", md.format_version >= 2, err)) {
     for (size_t i = 0; i < schemas->size(); ++i) {
@@ -217,6 +246,7 @@ void ParseSchemas(const Reader& r, const json& raw, TableMetadata& md, Status& e
       Reader sr(s, at + "/");
       md.schema_ids.push_back(static_cast<int>(sr.Int("schema-id", false, err).value_or(0)));
       CheckType(&s, at, err);
+      if (err.ok()) CollectFieldTypes(s, md.field_types);
     }
     auto cur = r.Int("current-schema-id", md.format_version >= 2, err);
     md.current_schema_id =
@@ -232,6 +262,7 @@ void ParseSchemas(const Reader& r, const json& raw, TableMetadata& md, Status& e
   if (schema == nullptr) return Reader::Fail(err, "/schemas (or the v1 /schema) is required");
   if (!schema->is_object()) return Reader::Fail(err, "/schema must be an object");
   CheckType(schema, "/schema", err);
+  if (err.ok()) CollectFieldTypes(*schema, md.field_types);
   md.current_schema_id = schema->value("schema-id", 0);
   md.schema_ids.push_back(md.current_schema_id);
   (void)raw;

@@ -81,6 +81,9 @@ struct TableMetadata {
   std::map<std::string, std::string> properties;
   std::vector<int> schema_ids;
   int current_schema_id = 0;
+  // The primitive type of every field of every schema, by field id ("date", "long",
+  // "decimal(9,2)"): how an identity partition's value reads.
+  std::map<int, std::string> field_types;
   int default_spec_id = 0;
   std::vector<PartitionSpec> partition_specs;
   int default_sort_order_id = 0;

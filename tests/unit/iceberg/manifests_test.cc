@@ -114,6 +114,37 @@ TEST(ManifestsTest, PartitionTransformsRenderAsIcebergPaths) {
   EXPECT_EQ(RenderPartitionValue("month", 56 * 12 + 10), "2026-11");
   EXPECT_EQ(RenderPartitionValue("year", 56), "2026");
   EXPECT_EQ(RenderPartitionValue("bucket[16]", 3), "3");
+  // Identity partitions of date and time columns read as the format spec writes those types.
+  EXPECT_EQ(RenderPartitionValue("identity", 20787, "date"), "2026-11-30");
+  EXPECT_EQ(RenderPartitionValue("identity", 81068123456, "time"), "22:31:08.123456");
+  const int64_t micros = int64_t{1510871468} * 1000000 + 123456;  // 2017-11-16T22:31:08.123456
+  EXPECT_EQ(RenderPartitionValue("identity", micros, "timestamp"), "2017-11-16T22:31:08.123456");
+  EXPECT_EQ(RenderPartitionValue("identity", micros, "timestamptz"),
+            "2017-11-16T22:31:08.123456+00:00");
+  EXPECT_EQ(RenderPartitionValue("identity", micros * 1000 + 789, "timestamp_ns"),
+            "2017-11-16T22:31:08.123456789");
+  EXPECT_EQ(RenderPartitionValue("identity", -1, "timestamp"), "1969-12-31T23:59:59.999999");
+  EXPECT_EQ(RenderPartitionValue("identity", 7, "long"), "7");
+  // Values no calendar can hold stay numbers, never an overflow.
+  EXPECT_EQ(RenderPartitionValue("day", INT64_MAX), "9223372036854775807");
+  EXPECT_EQ(RenderPartitionValue("year", INT64_MIN), "-9223372036854775808");
+  EXPECT_EQ(RenderPartitionValue("identity", INT64_MIN, "timestamptz").substr(0, 1), "-");
+}
+
+TEST(ManifestsTest, AnIdentityPartitionOfADateColumnReadsAsADate) {
+  json raw = test::TableBuilder().Build().raw;
+  raw["schemas"][0]["fields"].push_back(
+      {{"id", 2}, {"name", "event_date"}, {"required", true}, {"type", "date"}});
+  raw["last-column-id"] = 2;
+  raw["partition-specs"][0]["fields"][0] = {
+      {"name", "day"}, {"transform", "identity"}, {"source-id", 2}, {"field-id", 1000}};
+  auto t = ParseMetadata(raw);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->field_types.at(2), "date");
+  std::string man = test::Manifest({{1, 1, 1, 0, "s3://b/x.parquet", kNov30, 1, 1}});
+  auto entries = ReadManifest(man, ManifestFile{}, &*t);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  EXPECT_EQ((*entries)[0].partition, "day=2026-11-30");  // was "day=20787"
 }
 
 TEST(ManifestsTest, HostileBytesAreErrorsNeverCrashes) {
