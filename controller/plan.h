@@ -29,6 +29,7 @@ struct PlannedChange {
   int wave = 0;
   int stage = 0;  // dependency depth within the wave: stage N runs after stage N-1
   bool auto_rollback = true;
+  std::vector<std::string> suspended;  // maintenance: tasks suspended meanwhile (DiffResult)
 };
 
 // A resource the plan deliberately leaves alone, with why: held after a rollback, a prune that
@@ -36,8 +37,9 @@ struct PlannedChange {
 struct SkippedResource {
   ResourceKey key;
   std::string backend;
-  std::string status;  // held | not-pruned | unknown-desired-state | protected
+  std::string status;  // held | not-pruned | unknown-desired-state | protected | suspended | notice
   std::string reason;
+  std::vector<std::string> suspended;  // status suspended: which tasks (DiffResult::suspended)
 };
 
 // An error that stops the plan from being applied, as a value: which resource it is about ("" when

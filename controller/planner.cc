@@ -154,7 +154,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
                                                run_kind                   ? runs::NoticeStatus(live_def)
                                                : !diff.suspended.empty() ? "suspended"
                                                                           : "notice",
-                                               diff.notice});
+                                               diff.notice, diff.suspended});
       // A run is followed by its own lifecycle, not settled (that would wait for it to end).
       if (live && !run_kind && (!la || la->revision != revision)) {
         PlannedChange s;
@@ -189,6 +189,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     c.source = doc.pos.ToString();
     c.wave = WaveOf(doc);
     c.auto_rollback = AutoRollbackOf(doc, in.backends.at(doc.backend));
+    c.suspended = std::move(diff.suspended);
     plan.changes.push_back(std::move(c));
   }
 

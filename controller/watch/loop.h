@@ -60,7 +60,7 @@ double UnixNow();
 // What the status endpoint and the metrics report per resource.
 struct ResourceState {
   std::string backend;
-  std::string state;   // synced | drifted | held | failed | progressing | not-pruned
+  std::string state;   // synced | drifted | held | failed | progressing | not-pruned | suspended
   std::string reason;  // why (held reason, drift fields, error)
   std::string revision;
   std::string source;
@@ -73,6 +73,9 @@ struct ResourceState {
   int64_t last_run = 0;     // the run of the last change
   std::string last_commit;  // the git commit of that run ("" outside git)
   std::map<std::string, std::string> labels;  // the spec's metadata.labels
+  // Maintenance: the tasks suspended after repeated failures, as the last plan saw them (the
+  // resource is "suspended" when nothing else runs, else its other tasks' state).
+  std::vector<std::string> suspended_tasks;
   // The last plan with a change for this resource: the status page shows its field diff.
   std::string planned_action, planned_at;
   std::vector<FieldChange> planned_fields;
@@ -197,6 +200,8 @@ class Loop {
   bool SelfHeal(const Document* doc) const;
   void SetState(const std::string& key, const std::string& state, const std::string& reason,
                 const Document* doc = nullptr);
+  // Records the maintenance tasks of `key` the plan found suspended (none: clears them).
+  void NoteSuspended(const std::string& key, std::vector<std::string> tasks);
   bool WasDrifted(const std::string& key);
   std::string StatusJson();
   std::string MetricsText();

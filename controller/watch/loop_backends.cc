@@ -93,9 +93,14 @@ void Loop::Connect() {
     return;
   }
   auto wrapped = std::make_shared<BackendSet>();
+  // The reconcilers reach each other through `peers` (an Iceberg executor submits to a YARN
+  // backend): the wrapped set keeps that map, pointing at the counting wrappers. A fresh map
+  // here left every peer look-up empty once `set` was gone.
+  wrapped->peers = set->peers;
   for (auto& [name, rec] : set->owned) {
     auto counted = std::make_unique<CountingReconciler>(std::move(rec), name, &metrics_);
     wrapped->reconcilers[name] = counted.get();
+    (*wrapped->peers)[name] = counted.get();
     wrapped->owned[name] = std::move(counted);
   }
   wrapped->configs = set->configs;

@@ -187,6 +187,7 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
   std::vector<PlannedChange> to_apply;
   for (auto& c : plan.changes) {
     const std::string k = c.key.ToString();
+    NoteSuspended(k, c.suspended);
     if (c.action == Action::kDelete && deletes_blocked) {
       SetState(k, "failed", "deletion blocked: " + plan.errors.front().Text(), nullptr);
       metrics_.Inc("converge_reconciles_total", {{"result", "terminal"}});
@@ -232,11 +233,14 @@ void Loop::ReportSkipped(Batch& b, const Plan& plan) {
                         : s.status == "unknown-desired-state"                       ? "failed"
                         : s.status == runs::kRunFailedStatus                        ? "failed"
                         : s.status == runs::kRunningStatus                          ? "progressing"
+                        // In sync, with something to say (what a maintenance waits for).
+                        : s.status == "notice"                                      ? "synced"
                                                                                     : "not-pruned";
     if (s.status == runs::kRunFailedStatus && BoardState(k) != "failed")
       log_.Error("run failed (not restarted until the spec changes)",
                  {{"key", k}, {"error", s.reason}});
     SetState(k, state, s.reason, b.Doc(k));
+    NoteSuspended(k, s.suspended);
     metrics_.Inc("converge_reconciles_total", {{"result", "skipped"}});
     if (s.status == runs::kRunningStatus) {  // followed: planned again after a poll interval
       b.handled.insert(k);
@@ -262,6 +266,7 @@ void Loop::MarkRestSynced(Batch& b, const std::map<std::string, std::vector<Live
     }
     if (WasDrifted(k)) log_.Info("drift resolved", {{"key", k}});
     SetState(k, "synced", "", d);
+    NoteSuspended(k, {});
     queue_.Forget(k);
     metrics_.Inc("converge_reconciles_total", {{"result", "success"}});
   }

@@ -86,6 +86,7 @@ bool Loop::Resync(const char* why) {
     }
     if (was_drifted) log_.Info("drift resolved", {{"key", d.Key()}});
     SetState(d.Key(), "synced", "", &d);
+    NoteSuspended(d.Key(), {});
   }
   // Forget resources that neither have a spec nor exist any more.
   {

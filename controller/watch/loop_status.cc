@@ -30,7 +30,8 @@ void Loop::DeclareMetrics() {
                         "Resources whose live state differs from an unchanged spec");
   metrics_.DeclareGauge("converge_resources", "Resources by state");
   metrics_.DeclareGauge("converge_suspended",
-                        "1 per maintenance resource with a task suspended after repeated failures");
+                        "1 per maintenance task suspended after repeated failures (by resource "
+                        "and task)");
   metrics_.DeclareCounter("converge_backend_requests_total",
                           "HTTP requests to backends (retries included) by backend and status "
                           "code (\"error\": no answer)");
@@ -61,6 +62,16 @@ void Loop::SetState(const std::string& key, const std::string& state, const std:
     r.labels = doc->labels;
   }
   if (state == "failed") r.last_error = reason;
+}
+
+void Loop::NoteSuspended(const std::string& key, std::vector<std::string> tasks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = board_.find(key);
+  if (it != board_.end()) {
+    it->second.suspended_tasks = std::move(tasks);
+  } else if (!tasks.empty()) {
+    board_[key].suspended_tasks = std::move(tasks);
+  }
 }
 
 bool Loop::SelfHeal(const Document* doc) const {
@@ -119,6 +130,7 @@ std::string Loop::StatusJson() {
                          {"last_run", r.last_run},
                          {"last_commit", r.last_commit},
                          {"labels", r.labels},
+                         {"suspended_tasks", r.suspended_tasks},
                          {"url", ResourcePath(r.backend, key)}});
   }
   out["summary"] = counts;
@@ -166,16 +178,17 @@ std::string Loop::MetricsText() {
   metrics_.Set("converge_workqueue_depth", {{"state", "in_flight"}},
                static_cast<double>(queue_.InFlight()));
   std::map<std::string, int> counts;
-  std::vector<std::string> suspended;
+  std::vector<std::pair<std::string, std::string>> suspended;  // resource, task
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [key, r] : board_) {
       ++counts[r.state];
-      if (r.state == "suspended") suspended.push_back(key);
+      for (const auto& task : r.suspended_tasks) suspended.emplace_back(key, task);
     }
   }
   metrics_.ClearGauge("converge_suspended");
-  for (const auto& key : suspended) metrics_.Set("converge_suspended", {{"resource", key}}, 1);
+  for (const auto& [key, task] : suspended)
+    metrics_.Set("converge_suspended", {{"resource", key}, {"task", task}}, 1);
   metrics_.ClearGauge("converge_resources");
   for (const char* s :
        {"synced", "drifted", "held", "failed", "progressing", "not-pruned", "suspended"})

@@ -45,7 +45,8 @@ size_t Utf8Length(std::string_view s, size_t i) {
   return 0;
 }
 
-const char* const kStates[] = {"synced", "drifted", "progressing", "held", "failed", "not-pruned"};
+const char* const kStates[] = {"synced",     "drifted",  "progressing", "held", "failed",
+                               "not-pruned", "suspended"};
 
 // "App /shop/web" for people.
 std::string DisplayKey(const std::string& key) {
@@ -210,9 +211,9 @@ std::optional<Asset> FindAsset(std::string_view name) {
 }
 
 int StateRank(const std::string& state) {
-  static const std::map<std::string, int> kRank = {{"held", 0},       {"failed", 1},
-                                                   {"drifted", 2},    {"progressing", 3},
-                                                   {"not-pruned", 4}, {"synced", 5}};
+  static const std::map<std::string, int> kRank = {
+      {"held", 0},        {"failed", 1},     {"suspended", 1}, {"drifted", 2},
+      {"progressing", 3}, {"not-pruned", 4}, {"synced", 5}};
   auto it = kRank.find(state);
   return it == kRank.end() ? 4 : it->second;
 }
