@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,10 @@ namespace converge::iceberg {
 namespace {
 
 constexpr size_t kMaxCachedManifests = 50000;
+// In every cache file's name; bumped when what a file holds changes (v2: an identity partition
+// of a date column is a date, no longer a day number).
+constexpr char kCacheFormat[] = "v2";
+constexpr long kPruneEveryWrites = 256;
 
 // FNV-1a 64: a stable name for a cached file (the path itself is inside, and checked).
 std::string Hash(const std::string& s) {
@@ -53,11 +59,78 @@ void WriteJsonFile(const std::string& file, const json& j) {
   if (ec) std::filesystem::remove(tmp, ec);
 }
 
+// A disk hit: the file is in use, so the pruning below keeps it longest.
+void Touch(const std::string& file) {
+  std::error_code ec;
+  std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now(), ec);
+}
+
+// Trims `dir` (the cache directory, converge's own): files of another cache format and
+// leftovers of writes interrupted over an hour ago always go; then, above `max_bytes`, the
+// files used longest ago until 3/4 of it. Returns how many files it removed.
+long PruneCacheDir(const std::string& dir, uint64_t max_bytes) {
+  namespace fs = std::filesystem;
+  struct File {
+    fs::file_time_type used;
+    uint64_t size;
+    fs::path path;
+  };
+  const auto now = fs::file_time_type::clock::now();
+  const std::string current = std::string("-") + kCacheFormat + "-";
+  std::vector<File> files;
+  uint64_t total = 0;
+  long removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fe;
+    if (!it->is_regular_file(fe)) continue;
+    const std::string name = it->path().filename().string();
+    const auto used = it->last_write_time(fe);
+    if (fe) continue;
+    const bool temporary = name.find(".tmp.") != std::string::npos;
+    const bool ours = !temporary && name.find(current) != std::string::npos &&
+                      name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+    if (!ours) {
+      if ((!temporary || now - used > std::chrono::hours(1)) && fs::remove(it->path(), fe))
+        ++removed;
+      continue;
+    }
+    const uint64_t size = it->file_size(fe);
+    if (fe) continue;
+    files.push_back(File{used, size, it->path()});
+    total += size;
+  }
+  if (total <= max_bytes) return removed;
+  std::sort(files.begin(), files.end(),
+            [](const File& a, const File& b) { return a.used < b.used; });
+  for (const File& f : files) {
+    if (total <= max_bytes / 4 * 3) break;
+    std::error_code fe;
+    if (fs::remove(f.path, fe)) ++removed;
+    total -= f.size;
+  }
+  return removed;
+}
+
 }  // namespace
 
 SmallFileCounter::SmallFileCounter(std::unique_ptr<FileSource> source, std::string cache_dir,
-                                   ReadLimits limits)
-    : source_(std::move(source)), cache_dir_(std::move(cache_dir)), limits_(limits) {}
+                                   ReadLimits limits, uint64_t cache_max_bytes)
+    : source_(std::move(source)),
+      cache_dir_(std::move(cache_dir)),
+      limits_(limits),
+      cache_max_bytes_(cache_max_bytes) {}
+
+void SmallFileCounter::MaybePrune() {
+  if (cache_dir_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache_writes_++ % kPruneEveryWrites != 0) return;
+  }
+  const long removed = PruneCacheDir(cache_dir_, cache_max_bytes_);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.cache_files_pruned += removed;
+}
 
 SmallFileCounter::Stats SmallFileCounter::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -66,7 +139,7 @@ SmallFileCounter::Stats SmallFileCounter::stats() const {
 
 std::string SmallFileCounter::CacheFile(const std::string& kind, const std::string& path) const {
   if (cache_dir_.empty()) return "";
-  return cache_dir_ + "/" + kind + "-" + Hash(path) + ".json";
+  return cache_dir_ + "/" + kind + "-" + kCacheFormat + "-" + Hash(path) + ".json";
 }
 
 Result<SmallFileCounter::List> SmallFileCounter::ManifestList(const std::string& path) {
@@ -115,6 +188,9 @@ Result<SmallFileCounter::List> SmallFileCounter::ManifestList(const std::string&
                      {"min_sequence_number", f.min_sequence_number},
                      {"added_snapshot_id", f.added_snapshot_id}});
     WriteJsonFile(file, {{"path", path}, {"manifests", out}});
+    MaybePrune();
+  } else {
+    Touch(file);
   }
   auto shared = std::make_shared<const std::vector<ManifestFile>>(std::move(list));
   std::lock_guard<std::mutex> lock(mu_);
@@ -160,6 +236,9 @@ Result<SmallFileCounter::Entries> SmallFileCounter::Manifest(const TableMetadata
                                  static_cast<int>(d.status)}));
     }
     WriteJsonFile(file, {{"path", manifest.path}, {"entries", out}});
+    MaybePrune();
+  } else {
+    Touch(file);
   }
   auto shared = std::make_shared<const std::vector<Entry>>(std::move(entries));
   std::lock_guard<std::mutex> lock(mu_);

@@ -8,8 +8,11 @@
 //    cache directory when one is given (ConnectContext::cache_dir), one small JSON file per
 //    manifest holding only what the count needs (partition, size, content, status). A plan of an
 //    unchanged table reads no file; a new append reads its new manifest list and manifests only.
-//    The memory cache is bounded (50,000 manifests, then it starts again); the cache directory
-//    is not pruned (a file per manifest seen, a few bytes per data file).
+//    The memory cache is bounded (50,000 manifests, then it starts again). The cache directory
+//    is bounded too (`cache_max_bytes`, 64 MiB by default, about 1.5 million data files): at the
+//    first write of a process and every 256 writes after, files of an older cache format and
+//    leftovers of interrupted writes go, then the files used longest ago (a disk hit renews a
+//    file's time) until 3/4 of the bound. A pruned file only costs one read of its manifest.
 //  * An error (storage cannot read the location, a corrupt manifest, a limit exceeded) is
 //    returned: the caller falls back to the estimate and says so.
 #pragma once
@@ -31,9 +34,10 @@ namespace converge::iceberg {
 
 class SmallFileCounter {
  public:
+  static constexpr uint64_t kDefaultCacheMaxBytes = uint64_t{64} << 20;
   // `cache_dir` "" = no cache across processes.
   SmallFileCounter(std::unique_ptr<FileSource> source, std::string cache_dir,
-                   ReadLimits limits = {});
+                   ReadLimits limits = {}, uint64_t cache_max_bytes = kDefaultCacheMaxBytes);
 
   Result<SmallFileInfo> Count(const TableMetadata& table, int64_t target_file_size);
 
@@ -41,6 +45,7 @@ class SmallFileCounter {
     long files_read = 0;   // manifest lists and manifests read through the source
     long memory_hits = 0;  // served from this process's cache
     long disk_hits = 0;    // served from the cache directory
+    long cache_files_pruned = 0;  // removed from the cache directory
   };
   Stats stats() const;
 
@@ -58,10 +63,14 @@ class SmallFileCounter {
   Result<List> ManifestList(const std::string& path);
   Result<Entries> Manifest(const TableMetadata& table, const ManifestFile& manifest);
   std::string CacheFile(const std::string& kind, const std::string& path) const;
+  // After a cache file was written: trims the cache directory when it is time (above).
+  void MaybePrune();
 
   std::unique_ptr<FileSource> source_;
   std::string cache_dir_;
   ReadLimits limits_;
+  uint64_t cache_max_bytes_;
+  long cache_writes_ = 0;
   mutable std::mutex mu_;  // guards the caches and stats
   std::map<std::string, List> lists_;
   std::map<std::string, Entries> manifests_;

@@ -6,8 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 
 #include "tests/unit/iceberg/avro_files.h"
 #include "tests/unit/iceberg/map_source.h"
@@ -60,9 +63,24 @@ class SmallFilesTest : public ::testing::Test {
           test::ManifestList({{"s3://bucket/m1.avro"}, {"s3://bucket/m2.avro"}});
     return t;
   }
-  std::unique_ptr<SmallFileCounter> Counter(bool disk) {
+  std::unique_ptr<SmallFileCounter> Counter(
+      bool disk, uint64_t max_bytes = SmallFileCounter::kDefaultCacheMaxBytes) {
     return std::make_unique<SmallFileCounter>(std::make_unique<test::MapSource>(&files_),
-                                              disk ? dir_.string() : "");
+                                              disk ? dir_.string() : "", ReadLimits{}, max_bytes);
+  }
+  // A file in the cache directory of `size` bytes, last used `age` ago.
+  std::filesystem::path Put(const std::string& name, size_t size, std::chrono::minutes age) {
+    std::filesystem::create_directories(dir_);
+    auto p = dir_ / name;
+    std::ofstream(p) << std::string(size, 'x');
+    std::filesystem::last_write_time(p, std::filesystem::file_time_type::clock::now() - age);
+    return p;
+  }
+  std::set<std::string> Names() {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_))
+      out.insert(e.path().filename().string());
+    return out;
   }
   test::MapFiles files_;
   std::filesystem::path dir_;
@@ -124,6 +142,46 @@ TEST_F(SmallFilesTest, UnreadableFilesAreErrorsAndTheEstimateIsUsed) {
   auto exact = SmallFilesOf(c.get(), Table(1), *policy, "analytics.events");
   ASSERT_TRUE(exact.has_value());
   EXPECT_EQ(exact->partitions.at(0).small_files, 214);
+}
+
+TEST_F(SmallFilesTest, TheCacheDirectoryIsPrunedOldestFirstAndOldFormatsGo) {
+  using std::chrono::minutes;
+  Put("manifest-0123456789abcdef.json", 10, minutes(1));      // the format before v2
+  Put("manifest-v2-00000000000000a1.json.tmp.1", 10, minutes(120));  // an interrupted write
+  Put("manifest-v2-00000000000000a2.json.tmp.1", 10, minutes(0));    // a write in flight
+  Put("manifest-v2-00000000000000b1.json", 4000, minutes(300));
+  Put("manifest-v2-00000000000000b2.json", 4000, minutes(200));
+  Put("manifest-v2-00000000000000b3.json", 4000, minutes(100));
+  // 12,000 bytes of old entries + what this count writes, against a bound of 10,000: the two
+  // used longest ago go (down to 3/4 of the bound), the newest and what was just written stay.
+  auto c = Counter(true, 10000);
+  auto info = c->Count(Table(1), 512 * kMiB);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  std::set<std::string> names = Names();
+  EXPECT_FALSE(names.count("manifest-0123456789abcdef.json"));
+  EXPECT_FALSE(names.count("manifest-v2-00000000000000a1.json.tmp.1"));
+  EXPECT_TRUE(names.count("manifest-v2-00000000000000a2.json.tmp.1"));
+  EXPECT_FALSE(names.count("manifest-v2-00000000000000b1.json"));
+  EXPECT_FALSE(names.count("manifest-v2-00000000000000b2.json"));
+  EXPECT_TRUE(names.count("manifest-v2-00000000000000b3.json"));
+  EXPECT_EQ(c->stats().cache_files_pruned, 4);
+  EXPECT_EQ(names.size(), 4u) << "b3, the tmp in flight, the list and m1 just written";
+  // What was written is served to the next process, and a disk hit renews its time.
+  for (const auto& n : names) {
+    if (n.rfind("list-v2-", 0) == 0)
+      std::filesystem::last_write_time(dir_ / n, std::filesystem::file_time_type::clock::now() -
+                                                     minutes(500));
+  }
+  files_.reads.clear();
+  auto again = Counter(true, 10000);
+  ASSERT_TRUE(again->Count(Table(1), 512 * kMiB).ok());
+  EXPECT_TRUE(files_.reads.empty());
+  for (const auto& n : Names()) {
+    if (n.rfind("list-v2-", 0) == 0) {
+      EXPECT_GT(std::filesystem::last_write_time(dir_ / n),
+                std::filesystem::file_time_type::clock::now() - minutes(5));
+    }
+  }
 }
 
 TEST_F(SmallFilesTest, ATableWithoutSnapshotsHasNoSmallFiles) {
