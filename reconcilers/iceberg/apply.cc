@@ -189,19 +189,13 @@ Status Reconciler::RunJob(const std::string& policy, const TablePolicy& p, Task 
                                job.name);
     }
     if (!waiting.ok()) {
-      // Not waited for any more: stopped where the executor can, and the message says which.
-      Status stopped = runner->Stop(job, why);
-      std::string outcome;
-      if (!stopped.ok()) {
-        outcome = "; the job may still be running (" + stopped.message() + ")";
-      } else if (spec->type == ExecutorSpec::Type::kCommand) {
-        outcome = "; the command was killed";
-      } else {
-        outcome = why == StopReason::kCancelled
-                      ? "; the YARN application runs on and is found again by its name"
-                      : "; the YARN application is being killed";
-      }
-      return Status(waiting.code(), waiting.message() + outcome);
+      // Not waited for any more: stopped where the executor can; the runner says what became
+      // of the job.
+      auto stopped = runner->Stop(job, why);
+      const std::string outcome =
+          stopped.ok() ? *stopped
+                       : "the job may still be running (" + stopped.status().message() + ")";
+      return Status(waiting.code(), waiting.message() + "; " + outcome);
     }
   }
   if (task != Task::kCompact) return Status::Ok();

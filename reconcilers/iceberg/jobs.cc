@@ -60,13 +60,16 @@ class YarnJobRunner : public JobRunner {
     return s;
   }
 
-  Status Stop(const Job& job, StopReason why) override {
-    if (why == StopReason::kCancelled) return Status::Ok();  // found again after the restart
+  Result<std::string> Stop(const Job& job, StopReason why) override {
+    if (why == StopReason::kCancelled)  // found again after the restart
+      return std::string("the YARN application runs on and is found again by its name");
     const std::string run = DesiredOf(job).value("application-name", job.name);
     auto r = yarn_->Runs()->ReadRun(kYarnApplicationKind, run);
     if (!r.ok()) return r.status().Annotate("stop YARN application " + run);
-    if (r->phase == RunPhase::kSucceeded || r->phase == RunPhase::kFailed) return Status::Ok();
-    return yarn_->Runs()->StopRun(kYarnApplicationKind, *r).Annotate("stop YARN application " + run);
+    if (r->phase != RunPhase::kSucceeded && r->phase != RunPhase::kFailed)
+      CONVERGE_RETURN_IF_ERROR(
+          yarn_->Runs()->StopRun(kYarnApplicationKind, *r).Annotate("stop YARN application " + run));
+    return std::string("the YARN application is being killed");
   }
 
  private:
@@ -91,9 +94,9 @@ class CommandJobRunner : public JobRunner {
 
   Status Start(const Job& job) override { return jobs_->Start(job.name, argv_, env_); }
   Result<JobStatus> Poll(const Job& job) override { return jobs_->Poll(job.name); }
-  Status Stop(const Job& job, StopReason) override {
+  Result<std::string> Stop(const Job& job, StopReason) override {
     jobs_->Stop(job.name);
-    return Status::Ok();
+    return std::string("the command was killed");
   }
 
  private:

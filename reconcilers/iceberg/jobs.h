@@ -62,8 +62,11 @@ class JobRunner {
   // converge stops waiting for `job`, for `why`: stop it where that is right. A command's
   // process group is always killed (it is converge's child). A YARN application is killed on a
   // timeout or a lost lock; when converge stops it is left to run, and the next converge finds
-  // it again by its name. The default: nothing to stop.
-  virtual Status Stop(const Job& job, StopReason why) { return Status::Ok(); }
+  // it again by its name. Returns what became of the job, for the error that ends the wait
+  // ("the command was killed"). The default: nothing to stop.
+  virtual Result<std::string> Stop(const Job& job, StopReason why) {
+    return std::string("the job may still be running");
+  }
 };
 
 // Replaces every {name} of `vars` in every string of `value` (keys untouched). Unknown

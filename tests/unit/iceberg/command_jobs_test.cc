@@ -137,7 +137,9 @@ TEST_F(CommandJobsTest, ASignalIsReported) {
 TEST_F(CommandJobsTest, StopKillsTheJobAndForgetsIt) {
   auto runner = jobs_.Runner({"compact"}, {});
   ASSERT_TRUE(runner->Start(job_).ok());
-  EXPECT_TRUE(runner->Stop(job_, StopReason::kTimeout).ok());
+  auto stopped = runner->Stop(job_, StopReason::kTimeout);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(*stopped, "the command was killed");
   EXPECT_TRUE(launcher_.children[0]->killed);
   EXPECT_EQ(jobs_.running(), 0u);
   EXPECT_TRUE(runner->Stop(job_, StopReason::kTimeout).ok());  // nothing running: a no-op
