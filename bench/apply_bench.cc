@@ -121,9 +121,8 @@ void RunApply(benchmark::State& state, int latency_ms) {
     BindSpecs(*set, specs);
     auto live = ObserveAll(*set);
     if (!live.ok()) std::abort();
-    auto last = w.store->AllLastApplied();
     PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-    for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
+    (void)ReadPlanState(*w.store, in);
     Plan plan = ComputePlan(in, PlanOptions{});
     if (static_cast<int>(plan.changes.size()) != n) state.SkipWithError("not every app changed");
     Progress quiet(stderr, /*quiet=*/true);

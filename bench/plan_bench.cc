@@ -99,9 +99,8 @@ Plan PlanOnce(World& w, long* requests, BackendSet* keep = nullptr) {
   LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
   auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
   auto live = ObserveAll(*set);
-  auto last = w.store->AllLastApplied();
   PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-  for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
+  (void)ReadPlanState(*w.store, in);
   Plan plan = ComputePlan(in, PlanOptions{});
   long r = 0;
   for (auto& [_, rec] : set->reconcilers) r += rec->RequestCount();

@@ -83,9 +83,8 @@ Plan PlanOnce(World& w, bool cache, long* requests) {
     std::fprintf(stderr, "observe: %s\n", live.status().ToString().c_str());
     std::abort();
   }
-  auto last = w.store->AllLastApplied();
   PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-  for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
+  (void)ReadPlanState(*w.store, in);
   Plan plan = ComputePlan(in, PlanOptions{});
   long r = 0;
   for (auto& [_, rec] : set->reconcilers) r += rec->RequestCount();

@@ -115,9 +115,8 @@ void BM_YarnPlan(benchmark::State& state) {
     BindSpecs(*set, specs);  // as `converge plan` does
     auto live = ObserveAll(*set);
     if (!live.ok()) state.SkipWithError(live.status().message().c_str());
-    auto last = w.store->AllLastApplied();
     PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
-    for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
+    (void)ReadPlanState(*w.store, in);
     Plan plan = ComputePlan(in, PlanOptions{});
     changes = plan.changes.size();
     requests = 0;

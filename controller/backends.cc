@@ -186,4 +186,16 @@ std::string GitCommitOf(const std::string& dir) {
   return dirty.empty() ? head : head + "-dirty";
 }
 
+Status ReadPlanState(store::Store& st, PlanInputs& in, const std::set<std::string>* keys) {
+  auto last = st.AllLastAppliedText(keys);
+  if (!last.ok()) return last.status();
+  auto holds = st.AllHolds();
+  if (!holds.ok()) return holds.status();
+  for (auto& [k, la] : *last)
+    in.last_applied.emplace(k, LastAppliedDoc(std::move(la.doc), std::move(la.spec_revision)));
+  for (auto& [k, h] : *holds)
+    if (keys == nullptr || keys->count(k)) in.holds[k] = HoldInfo{h.spec_revision, h.reason};
+  return Status::Ok();
+}
+
 }  // namespace converge

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "specs/base/clock.h"
+#include "controller/planner.h"
 #include "controller/store/store.h"
 #include "reconcilers/common/http.h"
 #include "reconcilers/reconciler.h"
@@ -70,6 +71,10 @@ void BindSpecs(BackendSet& set, const LoadResult& specs);
 // Observes all backends concurrently (one list call per kind per backend), and the runs of the
 // bound run-lifecycle specs (controller/run_lifecycle.h).
 Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set);
+
+// What a plan reads from the state store into `in`: the last-applied documents (as text) and
+// the holds, of `keys` only when set.
+Status ReadPlanState(store::Store& st, PlanInputs& in, const std::set<std::string>* keys = nullptr);
 
 // One object by key, whatever its lifecycle (a run kind: the runs of its bound spec).
 Result<std::optional<LiveObject>> GetLive(BackendSet& set, const std::string& backend,

@@ -1,6 +1,7 @@
 #include "controller/plan.h"
 
 #include <algorithm>
+#include <ostream>
 
 namespace converge {
 
@@ -65,39 +66,40 @@ std::string PlanError::Text() const {
   return out + message;
 }
 
-json PlanToJson(const Plan& plan) {
-  json changes = json::array();
-  for (const auto& c : plan.changes) {
-    json fields = json::array();
-    for (const auto& f : c.fields)
-      fields.push_back({{"path", f.path}, {"before", f.before}, {"after", f.after}});
-    changes.push_back({{"kind", c.key.kind},
-                       {"name", c.key.name},
-                       {"backend", c.backend},
-                       {"action", ActionName(c.action)},
-                       {"reason", c.reason},
-                       {"fields", std::move(fields)},
-                       {"source", c.source},
-                       {"revision", c.revision},
-                       {"fingerprint", c.fingerprint},
-                       {"wave", c.wave},
-                       {"stage", c.stage},
-                       {"auto_rollback", c.auto_rollback},
-                       {"desired", c.desired},
-                       {"live", c.live}});
-  }
-  json settle = json::array();
-  for (const auto& c : plan.settle)
-    settle.push_back({{"kind", c.key.kind}, {"name", c.key.name}, {"backend", c.backend},
-                      {"revision", c.revision}, {"desired", c.desired}});
-  json skipped = json::array();
-  for (const auto& s : plan.skipped)
-    skipped.push_back({{"kind", s.key.kind},
-                       {"name", s.key.name},
-                       {"backend", s.backend},
-                       {"status", s.status},
-                       {"reason", s.reason}});
-  json diags = DiagnosticsToJson(plan.diagnostics);
+namespace {
+
+json ChangeJson(const PlannedChange& c) {
+  json fields = json::array();
+  for (const auto& f : c.fields)
+    fields.push_back({{"path", f.path}, {"before", f.before}, {"after", f.after}});
+  return {{"kind", c.key.kind},
+          {"name", c.key.name},
+          {"backend", c.backend},
+          {"action", ActionName(c.action)},
+          {"reason", c.reason},
+          {"fields", std::move(fields)},
+          {"source", c.source},
+          {"revision", c.revision},
+          {"fingerprint", c.fingerprint},
+          {"wave", c.wave},
+          {"stage", c.stage},
+          {"auto_rollback", c.auto_rollback},
+          {"desired", c.desired},
+          {"live", c.live}};
+}
+
+json SettleJson(const PlannedChange& c) {
+  return {{"kind", c.key.kind}, {"name", c.key.name}, {"backend", c.backend},
+          {"revision", c.revision}, {"desired", c.desired}};
+}
+
+json SkippedJson(const SkippedResource& s) {
+  return {{"kind", s.key.kind}, {"name", s.key.name}, {"backend", s.backend},
+          {"status", s.status}, {"reason", s.reason}};
+}
+
+// The plan document without its three long arrays (changes, skipped, settle): null there.
+json PlanHead(const Plan& plan) {
   json summary = json::object();
   for (const char* a : {"create", "update", "scale", "replace", "delete", "run"}) summary[a] = 0;
   for (const auto& [a, n] : plan.Summary()) summary[a] = n;
@@ -115,14 +117,75 @@ json PlanToJson(const Plan& plan) {
           {"spec_dir", plan.spec_dir},
           {"git_commit", plan.git_commit},
           {"resources", plan.resources},
-          {"changes", std::move(changes)},
-          {"skipped", std::move(skipped)},
-          {"settle", std::move(settle)},
-          {"diagnostics", std::move(diags)},
+          {"changes", nullptr},
+          {"skipped", nullptr},
+          {"settle", nullptr},
+          {"diagnostics", DiagnosticsToJson(plan.diagnostics)},
           {"errors", std::move(errors)},
           {"error_details", std::move(error_details)},
           {"backends", plan.backends},
           {"summary", std::move(summary)}};
+}
+
+template <typename T>
+json ArrayOf(const std::vector<T>& items, json (*one)(const T&)) {
+  json out = json::array();
+  for (const auto& i : items) out.push_back(one(i));
+  return out;
+}
+
+// `v.dump(2)` as it reads nested `depth` levels deep (dump never writes a raw newline inside a
+// string, so every newline starts a line).
+void WriteNested(std::ostream& out, const json& v, int depth) {
+  const std::string text = v.dump(2);
+  const std::string pad(2 * depth, ' ');
+  size_t from = 0;
+  for (size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1)
+    out.write(text.data() + from, nl + 1 - from) << pad;
+  out.write(text.data() + from, text.size() - from);
+}
+
+template <typename T>
+void WriteArray(std::ostream& out, const std::vector<T>& items, json (*one)(const T&)) {
+  if (items.empty()) {
+    out << "[]";
+    return;
+  }
+  out << "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out << (i ? ",\n    " : "\n    ");
+    WriteNested(out, one(items[i]), 2);
+  }
+  out << "\n  ]";
+}
+
+}  // namespace
+
+json PlanToJson(const Plan& plan) {
+  json j = PlanHead(plan);
+  j["changes"] = ArrayOf(plan.changes, ChangeJson);
+  j["skipped"] = ArrayOf(plan.skipped, SkippedJson);
+  j["settle"] = ArrayOf(plan.settle, SettleJson);
+  return j;
+}
+
+void WritePlanJson(const Plan& plan, std::ostream& out) {
+  const json head = PlanHead(plan);
+  out << "{";
+  bool first = true;
+  for (const auto& [key, value] : head.items()) {  // sorted, as dump() writes them
+    out << (first ? "\n  " : ",\n  ") << json(key).dump() << ": ";
+    first = false;
+    if (key == "changes")
+      WriteArray(out, plan.changes, ChangeJson);
+    else if (key == "skipped")
+      WriteArray(out, plan.skipped, SkippedJson);
+    else if (key == "settle")
+      WriteArray(out, plan.settle, SettleJson);
+    else
+      WriteNested(out, value, 1);
+  }
+  out << "\n}";
 }
 
 Result<Plan> PlanFromJson(const json& j) {

@@ -3,6 +3,7 @@
 // file with `plan --out` for a later `apply --plan`. Reasons are for display only.
 #pragma once
 
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ struct Plan {
 
 const char* PlanErrorKindName(PlanError::Kind k);  // "not-managed", ...
 json PlanToJson(const Plan& plan);
+// Writes exactly PlanToJson(plan).dump(2), one change at a time: the document of a plan of
+// 10,000 creates is never built (it would take several times the memory of its text).
+void WritePlanJson(const Plan& plan, std::ostream& out);
 // [{severity, file, line, column, document, message, kind}] — shared by plan and validate
 // output. kind is Diagnostic::kind, else "invalid" (an error) or "warning".
 json DiagnosticsToJson(const std::vector<Diagnostic>& diagnostics);

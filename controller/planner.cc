@@ -142,7 +142,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     json live_def = !live ? json() : run_kind ? live->Doc() : rec->Definition(live->Doc());
     DiffResult diff =
         run_kind ? runs::Diff(*rec->Runs(), *kind, ResourceKey{doc.kind, doc.name}, desired, live_def)
-                 : rec->Diff(desired, live_def, la ? la->doc : json());
+                 : rec->Diff(desired, live_def, la ? la->Doc() : json());
     if (!diff.error.empty()) {
       plan.errors.push_back(
           PlanError{PlanError::Kind::kUnresolvable, key, doc.pos.ToString(), diff.error});

@@ -61,18 +61,12 @@ Result<Planned> MakePlan(const GlobalOptions& g, const std::string& dir, bool pr
   BindSpecs(p.backends, p.specs);
   auto live = ObserveAll(p.backends);
   if (!live.ok()) return live.status();
-  auto last = st.AllLastApplied();
-  if (!last.ok()) return last.status();
-  auto holds = st.AllHolds();
-  if (!holds.ok()) return holds.status();
-
   PlanInputs in;
+  if (Status read = ReadPlanState(st, in); !read.ok()) return read;
   in.specs = &p.specs;
   in.backends = p.backends.configs;
   in.reconcilers = p.backends.reconcilers;
   in.live = std::move(*live);
-  for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
-  for (auto& [k, h] : *holds) in.holds[k] = HoldInfo{h.spec_revision, h.reason};
   PlanOptions opts;
   opts.prune = prune;
   opts.max_deletes = max_deletes;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "controller/cli/command_support.h"
@@ -89,13 +90,17 @@ int RunPlan(const GlobalOptions& g, const PlanCmdOptions& o) {
   const Plan& plan = p->plan;
   if (!o.out_file.empty()) {
     std::string err;
-    if (!WriteFileAtomically(o.out_file, PlanToJson(plan).dump(2) + "\n", &err)) {
+    std::ostringstream text;
+    WritePlanJson(plan, text);
+    text << "\n";
+    if (!WriteFileAtomically(o.out_file, text.str(), &err)) {
       Err(err);
       return 1;
     }
   }
   if (o.output == "json") {
-    std::cout << PlanToJson(plan).dump(2) << "\n";
+    WritePlanJson(plan, std::cout);
+    std::cout << "\n";
   } else if (o.output == "markdown") {
     std::cout << RenderPlanMarkdown(plan);
   } else {

@@ -76,6 +76,27 @@ Result<std::map<std::string, LastApplied>> Store::AllLastApplied() {
   return out;
 }
 
+Result<std::map<std::string, LastAppliedText>> Store::AllLastAppliedText(
+    const std::set<std::string>* keys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Stmt> s = db_->Prepare("SELECT key, doc, spec_revision FROM last_applied");
+  if (!s.ok()) return s.status();
+  std::map<std::string, LastAppliedText> out;
+  while (true) {
+    Result<bool> row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string key = s->Text(0);
+    if (keys != nullptr && keys->count(key) == 0) continue;
+    LastAppliedText la{s->Text(1), s->Text(2)};
+    // The same check as a parsed read, without building the document.
+    if (!la.doc.empty() && !json::accept(la.doc))
+      return InternalError("state store: corrupt JSON document").Annotate("last applied " + key);
+    out.emplace(std::move(key), std::move(la));
+  }
+  return out;
+}
+
 Status Store::PutHold(const Hold& h) {
   if (h.key.empty()) return InvalidError("hold without a key");
   std::lock_guard<std::mutex> lock(mu_);

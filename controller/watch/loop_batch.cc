@@ -98,21 +98,13 @@ Result<PlanInputs> Loop::ObserveForPlan(const Batch& b) {
   in.live = std::move(*live);
   // Small batches read their own rows; a big one (a resync) reads the tables once.
   if (b.keys.size() > 64) {
-    auto last = store_->AllLastApplied();
-    auto holds = store_->AllHolds();
-    if (!last.ok() || !holds.ok()) {
-      return InternalError("reading the state: " + last.status().message() +
-                           holds.status().message());
-    }
-    for (auto& [k, la] : *last)
-      if (b.keyset.count(k)) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
-    for (auto& [k, h] : *holds)
-      if (b.keyset.count(k)) in.holds[k] = HoldInfo{h.spec_revision, h.reason};
+    if (Status read = ReadPlanState(*store_, in, &b.keyset); !read.ok())
+      return InternalError("reading the state: " + read.message());
   } else {
     for (const auto& k : b.keys) {
       auto la = store_->GetLastApplied(k);
       if (la.ok() && la->has_value())
-        in.last_applied[k] = LastAppliedDoc{(*la)->doc, (*la)->spec_revision};
+        in.last_applied[k] = LastAppliedDoc((*la)->doc, (*la)->spec_revision);
       auto h = store_->GetHold(k);
       if (h.ok() && h->has_value()) in.holds[k] = HoldInfo{(*h)->spec_revision, (*h)->reason};
     }
@@ -202,7 +194,7 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
     const KindDef* kind = converge::Backends().FindKind(c.key.kind);
     const bool maintenance = kind != nullptr && kind->lifecycle == Lifecycle::kMaintenance;
     bool drift = !maintenance && c.action != Action::kDelete && la != in.last_applied.end() &&
-                 la->second.revision == c.revision && la->second.doc == c.desired;
+                 la->second.revision == c.revision && la->second.Doc() == c.desired;
     if (drift && !SelfHeal(b.Doc(k))) {
       std::string fields;
       for (const auto& f : c.fields) fields += (fields.empty() ? "" : ", ") + f.path;

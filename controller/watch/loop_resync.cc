@@ -32,19 +32,15 @@ bool Loop::Resync(const char* why) {
     log_.Error("resync: cannot observe the backends", {{"error", live.status().message()}});
     return false;
   }
-  auto last = store_->AllLastApplied();
-  auto holds = store_->AllHolds();
-  if (!last.ok() || !holds.ok()) {
-    log_.Error("resync: cannot read the state");
+  PlanInputs in;
+  if (Status read = ReadPlanState(*store_, in); !read.ok()) {
+    log_.Error("resync: cannot read the state", {{"error", read.message()}});
     return false;
   }
-  PlanInputs in;
   in.specs = specs.get();
   in.backends = backends->configs;
   in.reconcilers = backends->reconcilers;
   in.live = std::move(*live);
-  for (auto& [k, la] : *last) in.last_applied[k] = LastAppliedDoc{la.doc, la.spec_revision};
-  for (auto& [k, h] : *holds) in.holds[k] = HoldInfo{h.spec_revision, h.reason};
   PlanOptions po;
   po.prune = o_.prune;
   po.max_deletes = std::numeric_limits<int>::max();  // the batch's own plan enforces it

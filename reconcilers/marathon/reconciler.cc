@@ -49,6 +49,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
     o.prune_protected = PruneProtectedLabels(app);
     // Kept as compact text of the definition (status stripped); parsed again when planned.
     o.raw = AppDefinition(app).dump();
+    o.raw.shrink_to_fit();  // dump() grows its string by doubling
     out.push_back(std::move(o));
   });
   if (!st.ok()) return st;

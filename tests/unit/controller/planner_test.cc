@@ -199,6 +199,32 @@ TEST(PlanJson, RoundTrips) {
   EXPECT_FALSE(PlanFromJson(j).ok());
 }
 
+// `plan -o json` is written a change at a time: byte for byte the document PlanToJson builds,
+// whatever the plan holds (changes, skips, settles, errors, diagnostics) or lacks.
+TEST(PlanJson, StreamedIsTheDocumentDumped) {
+  auto streamed = [](const Plan& p) {
+    std::ostringstream out;
+    WritePlanJson(p, out);
+    return out.str();
+  };
+  Fixture f;
+  EXPECT_EQ(streamed(f.Run()), PlanToJson(f.Run()).dump(2));  // nothing at all
+  f.opts.prune = false;
+  f.specs.documents = {App("/shop/new", "new:1"), App("/shop/web", "web:2"),
+                       App("/shop/same", "same:1"), App("/shop/worker", "w:1", 4)};
+  f.in.live["m"] = {Live("/shop/web", "web:1"), Live("/shop/same", "same:1"),
+                    Live("/shop/worker", "w:1", 2), Live("/gone", "g:1")};
+  Plan p = f.Run();
+  p.diagnostics.push_back(Diagnostic{Severity::kWarning, SourcePos{"a \"b\".yaml", 3, 7}, "document 1",
+                                     "line one\nline two \u00e9", ""});
+  p.errors.push_back(PlanError{PlanError::Kind::kTooManyDeletes, "App//x", "f.yaml:1:1", "no"});
+  ASSERT_FALSE(p.changes.empty());
+  ASSERT_FALSE(p.skipped.empty());
+  ASSERT_FALSE(p.settle.empty());
+  EXPECT_EQ(streamed(p), PlanToJson(p).dump(2));
+  EXPECT_EQ(json::parse(streamed(p)), PlanToJson(p));
+}
+
 // Golden rendering: text (no colour) and Markdown of one plan with every kind of line.
 TEST(Render, Golden) {
   Fixture f;

@@ -337,6 +337,43 @@ TEST_F(StoreTest, LastAppliedRoundTrip) {
   EXPECT_EQ(store_->AllLastApplied()->size(), 1u);
 }
 
+// What a plan reads: the documents as their stored text, all or some, a null as "", and a row
+// that is not JSON as an error naming it (as the parsed read does).
+TEST_F(StoreTest, LastAppliedAsText) {
+  LastApplied la;
+  la.backend = "marathon";
+  la.key = "App//a";
+  la.doc = {{"instances", 3}, {"env", {{"B", "x"}, {"A", "\u00e9"}}}};
+  la.spec_revision = "rev-a";
+  ASSERT_TRUE(store_->SetLastApplied(la).ok());
+  la.key = "App//b";
+  la.doc = nullptr;
+  la.spec_revision = "rev-b";
+  ASSERT_TRUE(store_->SetLastApplied(la).ok());
+
+  auto all = store_->AllLastAppliedText();
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(json::parse(all->at("App//a").doc), store_->GetLastApplied("App//a")->value().doc);
+  EXPECT_EQ(all->at("App//a").spec_revision, "rev-a");
+  EXPECT_EQ(all->at("App//b").doc, "");
+  EXPECT_EQ(all->at("App//b").spec_revision, "rev-b");
+
+  const std::set<std::string> only{"App//b", "App//absent"};
+  auto some = store_->AllLastAppliedText(&only);
+  ASSERT_TRUE(some.ok());
+  ASSERT_EQ(some->size(), 1u);
+  EXPECT_EQ(some->count("App//b"), 1u);
+
+  RawDb raw(store_->path());
+  raw.Exec("UPDATE last_applied SET doc = '{\"instances\": ' WHERE key = 'App//a'");
+  auto broken = store_->AllLastAppliedText();
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("last applied App//a"), std::string::npos)
+      << broken.status().message();
+  EXPECT_TRUE(store_->AllLastAppliedText(&only).ok());  // the broken row is not one asked for
+}
+
 TEST_F(StoreTest, HoldsRoundTrip) {
   Hold h;
   h.key = "App//payments/api";
