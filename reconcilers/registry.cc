@@ -80,22 +80,23 @@ KindRegistry BackendRegistry::LoaderKinds() const {
     std::map<std::string, BackendMembers> types;
     for (const auto& [type, c] : *checks) types[type] = c.members;
     ValidateBackend(doc, types, out);
+    const json& spec = doc.spec.Edit();
     // Not spec.value("type", ""): it throws when type is not a string (fuzz/marathon_app).
-    auto t = doc.spec.is_object() ? doc.spec.find("type") : doc.spec.end();
-    std::string type = t != doc.spec.end() && t->is_string() ? t->get<std::string>() : "";
+    auto t = spec.is_object() ? spec.find("type") : spec.end();
+    std::string type = t != spec.end() && t->is_string() ? t->get<std::string>() : "";
     auto it = checks->find(type);
     if (it == checks->end()) return;
     if (it->second.schema) {
       json own = json::object();
-      for (const auto& [k, v] : doc.spec.items())
+      for (const auto& [k, v] : spec.items())
         if (it->second.members.extra.count(k)) own[k] = v;
       for (const SchemaViolation& v : it->second.schema->Validate(own))
         out.push_back({"/spec" + v.path, v.message});
     }
     for (const std::string& req : it->second.required)
-      if (!doc.spec.contains(req))
+      if (!spec.contains(req))
         out.push_back({"/spec", "spec." + req + " is required for a " + type + " backend"});
-    if (it->second.extra) it->second.extra(doc.spec, out);
+    if (it->second.extra) it->second.extra(spec, out);
   };
   const json backend_spec = BackendSpecSchema(factories_);
   backend.schema = [backend_spec] { return backend_spec; };

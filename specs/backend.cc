@@ -150,7 +150,7 @@ void ValidateAuth(const json& auth, const BackendMembers* type, std::vector<Path
 
 void ValidateBackend(const Document& doc, const std::map<std::string, BackendMembers>& types,
                      std::vector<PathDiagnostic>& out) {
-  const json& spec = doc.spec;
+  const json spec = doc.spec.Get();
   std::string names;
   for (const auto& [t, _] : types) names += (names.empty() ? "" : ", ") + t;
   auto type = spec.find("type");
@@ -217,7 +217,7 @@ void ValidateBackend(const Document& doc, const std::map<std::string, BackendMem
 
 BackendConfig BackendFromDocument(const Document& doc) {
   BackendConfig c;
-  const json& s = doc.spec;
+  const json s = doc.spec.Get();
   c.name = doc.name;
   c.type = s.value("type", "");
   c.url = s.value("url", "");

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "specs/packed_json.h"
+
 namespace converge {
 
 using json = nlohmann::json;
@@ -43,7 +45,9 @@ struct Document {
   std::string backend;  // metadata.backend, resolved by the loader when left out
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
-  json spec;              // the backend's native document
+  // The backend's native document: packed once loaded (specs/packed_json.h), so read it with
+  // spec.Get() or spec.Read(f).
+  PackedJson spec;
   SourcePos pos;          // start of the document
   SourcePos name_pos;     // metadata.name's value (line 0 when unknown)
   SourcePos backend_pos;  // metadata.backend's value, when set

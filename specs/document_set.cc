@@ -30,7 +30,7 @@ BackendIndex IndexBackends(const DocumentList& docs) {
   BackendIndex index;
   for (const Document& d : docs) {
     if (d.kind != "Backend") continue;
-    std::string type = d.spec.value("type", "");
+    std::string type = d.spec.Get().value("type", "");
     index.type_of[d.name] = type;
     index.of_type[type].push_back(d.name);
   }

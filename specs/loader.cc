@@ -290,7 +290,7 @@ std::string TypeName(const json& v) {
 
 // Checks the envelope and fills `doc`; returns false (with diagnostics) when the document is
 // unusable.
-bool ParseEnvelope(const json& root, const KindRegistry& registry, Document& doc,
+bool ParseEnvelope(json& root, const KindRegistry& registry, Document& doc,
                    std::vector<PathDiagnostic>& errs) {
   if (!root.is_object()) {
     errs.push_back({"", "expected a mapping with apiVersion, kind, metadata and spec, found a " +
@@ -386,7 +386,7 @@ bool ParseEnvelope(const json& root, const KindRegistry& registry, Document& doc
                                        : "spec must be a mapping, found a " + TypeName(*spec)});
     ok = false;
   } else {
-    doc.spec = *spec;
+    doc.spec = std::move(*spec);  // `root` is not read again
   }
   return ok;
 }
@@ -491,9 +491,13 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
       doc.references = info->references(doc);
       for (SpecReference& r : doc.references) r.pos = PosOf(file, MarkForPointer(node, r.pointer));
     }
-    json identity = {{"kind", doc.kind},     {"name", doc.name},   {"backend", doc.backend},
-                     {"labels", doc.labels}, {"annotations", doc.annotations}, {"spec", doc.spec}};
+    json identity = {{"kind", doc.kind},     {"name", doc.name},
+                     {"backend", doc.backend}, {"labels", doc.labels},
+                     {"annotations", doc.annotations}, {"spec", std::move(doc.spec.Edit())}};
     doc.revision = JsonHash(identity).substr(0, 16);
+    // The hash and the validators saw this tree; from here on the document keeps it packed.
+    doc.spec = std::move(identity["spec"]);
+    doc.spec.Pack();
     out.documents.push_back(std::move(doc));
   }
   if (out.ErrorCount() > errors_before) out.failed_files.insert(file);

@@ -25,7 +25,7 @@ std::vector<Diagnostic> CheckReferences(const LoadResult& loaded) {
   std::map<std::string, std::string> bound, backend_types;
   for (const Document& d : loaded.documents) {
     bound[d.Key()] = d.backend;
-    if (d.kind == "Backend") backend_types[d.name] = d.spec.value("type", "");
+    if (d.kind == "Backend") backend_types[d.name] = d.spec.Get().value("type", "");
   }
   std::vector<Diagnostic> out;
   for (const Document& d : loaded.documents) {

@@ -347,14 +347,15 @@ KindInfo TablePolicyKind() {
   KindInfo k;
   k.backend_type = "iceberg-rest";
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    ValidatePolicy(doc.spec, doc.annotations, "/spec", out);
+    ValidatePolicy(doc.spec.Edit(), doc.annotations, "/spec", out);
   };
   k.schema = TablePolicySpecSchema;
   // The executors of compaction and removeOrphanFiles: Executor specs of the same backend.
   k.references = [](const Document& doc) {
     std::vector<SpecReference> out;
+    const json spec = doc.spec.Get();
     for (const char* task : {"compaction", "removeOrphanFiles"}) {
-      const json t = doc.spec.value(task, json());
+      const json t = spec.value(task, json());
       if (t.is_object() && t.value("executor", json()).is_string()) {
         SpecReference r{kExecutorKind, t["executor"].get<std::string>(),
                         std::string("/spec/") + task + "/executor", {}};
@@ -371,14 +372,15 @@ KindInfo ExecutorKind() {
   KindInfo k;
   k.backend_type = "iceberg-rest";
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    ValidateExecutor(doc.spec, "/spec", out);
+    ValidateExecutor(doc.spec.Edit(), "/spec", out);
   };
   k.schema = ExecutorSpecSchema;
   // A yarn Executor's backend: a Backend spec of type yarn.
   k.references = [](const Document& doc) {
     std::vector<SpecReference> out;
-    if (doc.spec.value("type", json()) == "yarn" && doc.spec.value("backend", json()).is_string()) {
-      SpecReference r{"Backend", doc.spec["backend"].get<std::string>(), "/spec/backend", {}};
+    const json spec = doc.spec.Get();
+    if (spec.value("type", json()) == "yarn" && spec.value("backend", json()).is_string()) {
+      SpecReference r{"Backend", spec["backend"].get<std::string>(), "/spec/backend", {}};
       r.spec_only = true;
       r.backend_type = "yarn";
       out.push_back(std::move(r));

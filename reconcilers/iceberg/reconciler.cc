@@ -23,7 +23,7 @@ void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto bound = std::make_shared<Bound>();
   for (const Document* d : docs) {
     if (d->kind == kTablePolicyKind) bound->policies[d->name] = Desired(*d);
-    if (d->kind == kExecutorKind) bound->executors[d->name] = d->spec;
+    if (d->kind == kExecutorKind) bound->executors[d->name] = d->spec.Get();
   }
   std::lock_guard<std::mutex> lock(mu_);
   specs_ = std::move(bound);
@@ -107,7 +107,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
 json Reconciler::Desired(const Document& doc) const {
   json annotations = json::object();
   for (const auto& [k, v] : doc.annotations) annotations[k] = v;
-  return {{"kind", doc.kind}, {"name", doc.name}, {"spec", doc.spec}, {"annotations", annotations}};
+  return {{"kind", doc.kind}, {"name", doc.name}, {"spec", doc.spec.Get()}, {"annotations", annotations}};
 }
 
 Result<TablePolicy> PolicyOf(const json& desired) {

@@ -70,7 +70,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
 }
 
 json Reconciler::Desired(const Document& doc) const {
-  json d = doc.spec;
+  json d = doc.spec.Get();
   d["id"] = doc.name;
   if (!d.contains("labels") || !d["labels"].is_object()) d["labels"] = json::object();
   d["labels"][kManagedByLabel] = instance_;
@@ -186,15 +186,16 @@ void RegisterKinds(KindRegistry& registry) {
   KindInfo app;
   app.backend_type = "marathon";
   app.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    if (doc.spec.contains("id")) {
-      if (!doc.spec["id"].is_string() || doc.spec["id"] != doc.name) {
+    json& spec = doc.spec.Edit();
+    if (spec.contains("id")) {
+      if (!spec["id"].is_string() || spec["id"] != doc.name) {
         out.push_back({"/spec/id", "spec.id must be left out or equal metadata.name (" +
                                        doc.name + ")"});
       }
-      doc.spec.erase("id");
+      spec.erase("id");
     }
-    CoerceAppNumbers(doc.spec, "/spec", out);
-    ValidateApp(doc.spec, "/spec", out);
+    CoerceAppNumbers(spec, "/spec", out);
+    ValidateApp(spec, "/spec", out);
   };
   app.validate_name = [](const std::string& name) {
     std::vector<PathDiagnostic> errs;

@@ -3,8 +3,8 @@
 // normalisation templated YAML needs.
 //
 // Typical use by a kind's validate hook:
-//   CoerceAppNumbers(doc.spec, "/spec", out);   // "3" -> 3 where the schema wants a number
-//   ValidateApp(doc.spec, "/spec", out);
+//   CoerceAppNumbers(doc.spec.Edit(), "/spec", out);   // "3" -> 3 where the schema wants a number
+//   ValidateApp(doc.spec.Edit(), "/spec", out);
 //   ValidateAppId(doc.name, out);
 #pragma once
 

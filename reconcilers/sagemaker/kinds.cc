@@ -70,28 +70,29 @@ std::string NameError(const KindSpec& k, const std::string& name) {
 }
 
 void Validate(const KindSpec& k, Document& doc, std::vector<PathDiagnostic>& out) {
-  if (!doc.spec.is_object()) {
+  json& spec = doc.spec.Edit();
+  if (!spec.is_object()) {
     out.push_back({"/spec", "spec must be a mapping: the " + k.create_op + " request"});
     return;
   }
   // The name comes from metadata.name; a copied Airflow config may still carry it.
   bool placeholder = false;
-  if (auto it = doc.spec.find(k.name_member); it != doc.spec.end()) {
+  if (auto it = spec.find(k.name_member); it != spec.end()) {
     if (!it->is_string() || *it != doc.name)
       out.push_back({"/spec/" + k.name_member, "spec." + k.name_member +
                                                    " must be left out or equal metadata.name (" +
                                                    doc.name + "): converge names the object"});
-    doc.spec.erase(it);
+    spec.erase(it);
   }
   // Validate with a well-formed stand-in name so the shape's required/pattern rules pass.
-  doc.spec[k.name_member] = "n";
+  spec[k.name_member] = "n";
   placeholder = true;
   ShapeCheckOptions opts;
   opts.coerce_numeric_strings = true;
-  ValidateShape(doc.spec, InputShapeOf(k.create_op), "/spec", opts, out);
-  if (placeholder) doc.spec.erase(k.name_member);
+  ValidateShape(spec, InputShapeOf(k.create_op), "/spec", opts, out);
+  if (placeholder) spec.erase(k.name_member);
 
-  if (auto tags = doc.spec.find("Tags"); tags != doc.spec.end() && tags->is_array()) {
+  if (auto tags = spec.find("Tags"); tags != spec.end() && tags->is_array()) {
     for (size_t i = 0; i < tags->size(); ++i) {
       const json& t = (*tags)[i];
       if (t.is_object() && t.contains("Key") && t["Key"].is_string() &&
@@ -130,7 +131,9 @@ void RegisterKinds(KindRegistry& registry) {
     info.backend_type = "sagemaker";
     info.validate = [&k](Document& doc, std::vector<PathDiagnostic>& out) { Validate(k, doc, out); };
     info.validate_name = [&k](const std::string& name) { return NameError(k, name); };
-    info.references = [](const Document& doc) { return SpecReferencesOf(doc.kind, doc.spec); };
+    info.references = [](const Document& doc) {
+      return doc.spec.Read([&](const json& spec) { return SpecReferencesOf(doc.kind, spec); });
+    };
     registry.Register(k.kind, std::move(info));
   }
 }

@@ -53,7 +53,7 @@ Reconciler::~Reconciler() { SaveCache(); }
 
 void Reconciler::BindSpecs(const std::vector<const Document*>& docs) {
   auto specs = std::make_shared<SpecMap>();
-  for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec;
+  for (const Document* d : docs) (*specs)[d->kind][d->name] = d->spec.Get();
   std::lock_guard<std::mutex> lock(specs_mu_);
   specs_ = std::move(specs);
 }
@@ -64,7 +64,7 @@ std::shared_ptr<const Reconciler::SpecMap> Reconciler::Specs() const {
 }
 
 std::vector<ResourceKey> Reconciler::References(const Document& doc) const {
-  return RefsOf(doc.kind, doc.spec);
+  return doc.spec.Read([&](const json& spec) { return RefsOf(doc.kind, spec); });
 }
 
 std::vector<ResourceKey> Reconciler::RefsOf(const std::string& kind, const json& spec) {
@@ -181,7 +181,8 @@ json Reconciler::Desired(const Document& doc) const {
   const auto bound = Specs();  // one snapshot for the body, the hash and the variants
   json r = Request(*bound, doc.kind, doc.name);
   r[k->name_member] = LiveName(*bound, doc.kind, doc.name);
-  json tags = doc.spec.value("Tags", json::array());
+  const json spec = doc.spec.Get();
+  json tags = spec.value("Tags", json::array());
   // Prune protection must survive the spec's deletion, so it travels on the live object.
   if (auto p = doc.annotations.find("converge/prune"); p != doc.annotations.end())
     tags = internal::WithPruneTag(tags, p->second);
@@ -190,7 +191,7 @@ json Reconciler::Desired(const Document& doc) const {
   if (doc.kind == "Endpoint" && r["EndpointConfigName"].is_string()) {
     // The variants' counts and weights the endpoint should run with, from the config spec.
     auto cs = bound->find("EndpointConfig");
-    std::string cfg = doc.spec.value("EndpointConfigName", "");
+    std::string cfg = spec.value("EndpointConfigName", "");
     if (cs != bound->end() && cs->second.count(cfg)) {
       json variants = json::array();
       for (const auto& v : cs->second.at(cfg).value("ProductionVariants", json::array())) {

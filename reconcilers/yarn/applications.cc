@@ -65,7 +65,7 @@ KindInfo ApplicationKind() {
   KindInfo k;
   k.backend_type = "yarn";
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    const json& s = doc.spec;
+    const json& s = doc.spec.Edit();
     if (!s.is_object()) {
       out.push_back({"/spec", "must be an application submission context (an object)"});
       return;
@@ -94,8 +94,8 @@ KindInfo ApplicationKind() {
 }
 
 json ApplicationDesired(const Document& doc, const std::string& instance) {
-  json d = doc.spec;
-  const std::string run = doc.name + "-" + ContentHash(doc.spec.dump()).substr(0, 8);
+  json d = doc.spec.Get();
+  const std::string run = doc.name + "-" + ContentHash(d.dump()).substr(0, 8);
   d[kApplicationNameMember] = run;
   if (!d.contains("application-type")) d["application-type"] = "converge";
   // The user's tags (a list, or the RM's {"tag": [...]} form), then converge's.

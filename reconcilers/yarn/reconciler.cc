@@ -116,7 +116,7 @@ Result<std::optional<LiveObject>> Reconciler::Get(const ResourceKey& key) {
 
 json Reconciler::Desired(const Document& doc) const {
   if (doc.kind == kApplicationKind) return ApplicationDesired(doc, instance_);
-  json d = doc.spec;
+  json d = doc.spec.Get();
   d["name"] = doc.name;
   SetProperty(d, kManagedByProperty, instance_);
   for (const char* a : {kPruneProperty, kAllowReplaceProperty, kMaxUnavailableProperty})

@@ -15,13 +15,14 @@ KindInfo ServiceKind() {
   KindInfo k;
   k.backend_type = "yarn";
   k.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    if (doc.spec.contains("name")) {
-      if (!doc.spec["name"].is_string() || doc.spec["name"] != doc.name)
+    json& spec = doc.spec.Edit();
+    if (spec.contains("name")) {
+      if (!spec["name"].is_string() || spec["name"] != doc.name)
         out.push_back(
             {"/spec/name", "spec.name must be left out or equal metadata.name (" + doc.name + ")"});
-      doc.spec.erase("name");
+      spec.erase("name");
     }
-    ValidateServiceSpec(doc.spec, "/spec", out);
+    ValidateServiceSpec(spec, "/spec", out);
   };
   k.validate_name = ServiceNameError;
   k.schema = ServiceSpecSchema;
@@ -29,7 +30,7 @@ KindInfo ServiceKind() {
   // by artifact.id: another YarnService spec, or a service that already runs.
   k.references = [](const Document& doc) {
     std::vector<SpecReference> out;
-    const json comps = doc.spec.value("components", json::array());
+    const json comps = doc.spec.Get().value("components", json::array());
     for (size_t i = 0; comps.is_array() && i < comps.size(); ++i) {
       const json art = comps[i].is_object() ? comps[i].value("artifact", json()) : json();
       if (art.is_object() && art.value("type", json()) == "SERVICE" &&

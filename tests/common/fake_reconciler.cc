@@ -116,7 +116,8 @@ Result<std::optional<LiveObject>> FakeReconciler::Get(const ResourceKey& key) {
 }
 
 json FakeReconciler::Desired(const Document& doc) const {
-  json d = doc.spec.is_object() ? doc.spec : json::object();
+  json d = doc.spec.Get();
+  if (!d.is_object()) d = json::object();
   d["id"] = doc.name;
   return d;
 }

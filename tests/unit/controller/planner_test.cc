@@ -18,7 +18,7 @@ class FakeReconciler : public Reconciler {
   Result<std::optional<LiveObject>> Get(const ResourceKey&) override {
     return std::optional<LiveObject>();
   }
-  json Desired(const Document& doc) const override { return doc.spec; }
+  json Desired(const Document& doc) const override { return doc.spec.Get(); }
   json Definition(const json& live) const override { return live; }
   DiffResult Diff(const json& desired, const json& live, const json&) const override {
     if (desired.is_null() && live.is_null()) return {};
@@ -270,9 +270,9 @@ TEST(Planner, DependenciesRunFirstAndAreDeletedLast) {
   f.in.reconcilers["m"] = &dep;
   f.opts.prune = true;
   Document api = App("/a-api", "1");
-  api.spec["deps"] = {"/z-db"};
+  api.spec.Edit()["deps"] = {"/z-db"};
   Document web = App("/b-web", "1");
-  web.spec["deps"] = {"/a-api"};
+  web.spec.Edit()["deps"] = {"/a-api"};
   f.specs.documents = {web, api, App("/z-db", "1")};
   LiveObject old_api = Live("/old-api", "1");
   old_api.doc["deps"] = {"/old-db"};
@@ -289,11 +289,11 @@ class RefReconciler : public DepReconciler {
  public:
   std::string model_content = "m:1";
   std::vector<ResourceKey> References(const Document& doc) const override {
-    return Dependencies(doc.spec);
+    return Dependencies(doc.spec.Get());
   }
   json Desired(const Document& doc) const override {
-    json d = doc.spec;
-    if (doc.spec.contains("deps")) d["model"] = model_content;
+    json d = doc.spec.Get();
+    if (doc.spec.Get().contains("deps")) d["model"] = model_content;
     return d;
   }
 };
@@ -304,7 +304,7 @@ TEST(Planner, ARevisionCoversWhatReferencedSpecsPutInTheDesiredState) {
   f.in.reconcilers["m"] = &ref;
   Document model = App("/model", "m:1");
   Document endpoint = App("/endpoint", "e:2");
-  endpoint.spec["deps"] = {"/model"};
+  endpoint.spec.Edit()["deps"] = {"/model"};
   f.specs.documents = {model, endpoint};
   f.in.live["m"] = {Live("/model", "m:1"), Live("/endpoint", "e:1")};
   Plan p = f.Run();

@@ -411,7 +411,7 @@ const json kTeamTag = json::parse(R"([{"Key": "team", "Value": "ml"}])");
 
 TEST(SageMakerPruneTest, AnnotationTravelsAsATagAndObserveReportsIt) {
   World w;
-  w.docs[0].spec["Tags"] = kTeamTag;
+  w.docs[0].spec.Edit()["Tags"] = kTeamTag;
   w.docs[0].annotations["converge/prune"] = "false";
   json want = w.rec->Desired(w.docs[0]);
   EXPECT_NE(std::find(want["Tags"].begin(), want["Tags"].end(),
@@ -445,7 +445,7 @@ TEST(SageMakerPruneTest, AnnotationTravelsAsATagAndObserveReportsIt) {
 
 TEST(SageMakerPruneTest, AnnotationAddedLaterTagsEveryVersionAndRemovedUntagsThem) {
   World w;
-  w.docs[0].spec["Tags"] = kTeamTag;
+  w.docs[0].spec.Edit()["Tags"] = kTeamTag;
   w.docs[0].annotations["converge/prune"] = "false";
   json want = w.rec->Desired(w.docs[0]);
   const std::string name = want["ModelName"];
@@ -470,7 +470,7 @@ TEST(SageMakerPruneTest, AnnotationAddedLaterTagsEveryVersionAndRemovedUntagsThe
 
   // The annotation goes: the tag goes from every version, and the user's tags stay.
   World w2;
-  w2.docs[0].spec["Tags"] = kTeamTag;
+  w2.docs[0].spec.Edit()["Tags"] = kTeamTag;
   FakeModels(w2, name, [](const json&) { return TagsWith("false"); });
   w2.api->ops["DeleteTags"] = [](const json&) -> Result<json> { return json::object(); };
   auto protected_live = w2.rec->Get({"Model", "churn"});

@@ -41,7 +41,7 @@ TEST(SageMakerReferences, TheLoaderHookIsRegisteredForEveryKind) {
   }
   Document d;
   d.kind = "Endpoint";
-  d.spec = {{"EndpointConfigName", "c"}};
+  d.spec = json{{"EndpointConfigName", "c"}};
   ASSERT_EQ(kinds.Find("Endpoint")->references(d).size(), 1u);
 }
 

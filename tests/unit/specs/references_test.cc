@@ -21,20 +21,22 @@ KindRegistry RefsTestRegistry() {
   KindInfo pipe;
   pipe.backend_type = "flow";
   pipe.validate = [](Document& doc, std::vector<PathDiagnostic>& out) {
-    if (doc.spec.contains("size") && doc.spec["size"].is_string()) {
-      doc.spec["size"] = std::stoi(doc.spec["size"].get<std::string>());
+    json& spec = doc.spec.Edit();
+    if (spec.contains("size") && spec["size"].is_string()) {
+      spec["size"] = std::stoi(spec["size"].get<std::string>());
       out.push_back(
           {"/spec/size", "numeric string converted", Severity::kWarning, "numeric-string"});
     }
   };
   pipe.references = [](const Document& doc) {
     std::vector<SpecReference> out;
-    if (doc.spec.contains("from") && doc.spec["from"].is_string())
-      out.push_back({"Source", doc.spec["from"].get<std::string>(), "/spec/from", {}});
+    const json spec = doc.spec.Get();
+    if (spec.contains("from") && spec["from"].is_string())
+      out.push_back({"Source", spec["from"].get<std::string>(), "/spec/from", {}});
     // spec.via names a Backend of type flow, spec.pond one of type pond: they exist only as specs.
     for (const auto& [member, type] : {std::pair{"via", "flow"}, std::pair{"pond", "pond"}}) {
-      if (!doc.spec.contains(member)) continue;
-      SpecReference r{"Backend", doc.spec[member].get<std::string>(),
+      if (!spec.contains(member)) continue;
+      SpecReference r{"Backend", spec[member].get<std::string>(),
                       std::string("/spec/") + member, {}};
       r.spec_only = true;
       r.backend_type = type;

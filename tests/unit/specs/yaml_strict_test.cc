@@ -95,9 +95,9 @@ TEST(YamlStrict, QuotesInCommentsBlockScalarsAndPlainScalarsAreFine) {
                    "  f: don't\n");
   EXPECT_FALSE(r.HasErrors()) << StrictErrors(r);
   ASSERT_EQ(r.documents.size(), 1u);
-  EXPECT_EQ(r.documents[0].spec["cmd"], "it's 'plain");
-  EXPECT_EQ(r.documents[0].spec["c"], "echo \"unclosed\nit's\n");
-  EXPECT_EQ(r.documents[0].spec["f"], "don't");
+  EXPECT_EQ(r.documents[0].spec.Get()["cmd"], "it's 'plain");
+  EXPECT_EQ(r.documents[0].spec.Get()["c"], "echo \"unclosed\nit's\n");
+  EXPECT_EQ(r.documents[0].spec.Get()["f"], "don't");
 }
 
 TEST(YamlStrict, ContentAfterAFlowCollectionIsNotANewDocument) {
@@ -130,10 +130,10 @@ TEST(YamlStrict, TabsAsIndentationAndTrailingFlowContentAreErrors) {
 TEST(YamlStrict, ABlockScalarAtTheEndOfTheFileKeepsItsText) {
   auto r = LoadOne(kHead + "  c: |\n    line1\n    line2");
   ASSERT_FALSE(r.HasErrors()) << StrictErrors(r);
-  EXPECT_EQ(r.documents[0].spec["c"], "line1\nline2");
+  EXPECT_EQ(r.documents[0].spec.Get()["c"], "line1\nline2");
   auto k = LoadOne(kHead + "  c: |\n    x\n---\n" + kHead + "  c: y\n");
   ASSERT_FALSE(k.HasErrors()) << StrictErrors(k);
-  EXPECT_EQ(k.documents[0].spec["c"], "x\n");
+  EXPECT_EQ(k.documents[0].spec.Get()["c"], "x\n");
   EXPECT_THAT(StrictErrors(k), Not(HasSubstr("error")));
 }
 

@@ -91,8 +91,8 @@ TEST(YarnSchemaTest, LifetimeStringIsConvertedWithAWarningAndMemoryNumberBecomes
   for (const auto& d : r.documents)
     if (d.kind == "YarnService") svc = &d;
   ASSERT_NE(svc, nullptr);
-  EXPECT_EQ(svc->spec["lifetime"], 3600);
-  EXPECT_EQ(svc->spec["components"][0]["resource"]["memory"], "256");
+  EXPECT_EQ(svc->spec.Get()["lifetime"], 3600);
+  EXPECT_EQ(svc->spec.Get()["components"][0]["resource"]["memory"], "256");
 }
 
 // Found by fuzz/yarn_specs: a huge float was converted to long long before being checked.
@@ -179,7 +179,7 @@ TEST(YarnApplicationTest, TheRunNameCarriesTheSpecHashAndTagsAreLowercase) {
   EXPECT_EQ(name.size(), std::string("report-").size() + 8);
   EXPECT_EQ(a["application-tags"]["tag"].back(), "converge.io/managed-by=prod-converge");
   Document changed = *doc;
-  changed.spec["queue"] = "batch";
+  changed.spec.Edit()["queue"] = "batch";
   EXPECT_NE(ApplicationDesired(changed, "x")["application-name"], name);
 }
 
