@@ -51,8 +51,33 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// Where OnBody puts one attempt's body: Response::body, or the request's stream for a 2xx answer.
+struct BodyTarget {
+  Response* response;
+  const Request* request;
+  CURL* handle;
+  long decided_for = -1;  // the status the current choice was made for
+  bool to_stream = false;
+};
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* response = static_cast<Response*>(user);
+  auto* target = static_cast<BodyTarget*>(user);
+  Response* response = target->response;
+  if (target->request->stream != nullptr) {
+    long code = 0;
+    curl_easy_getinfo(target->handle, CURLINFO_RESPONSE_CODE, &code);
+    if (code != target->decided_for) {  // the first chunk, or a later answer (after a 401)
+      target->decided_for = code;
+      target->to_stream = code >= 200 && code < 300;
+      response->body.clear();
+      if (target->to_stream) target->request->stream->begin();
+      response->streamed = target->to_stream;
+    }
+    if (target->to_stream) {
+      target->request->stream->write(std::string_view(data, size * count));
+      return size * count;
+    }
+  }
   if (response->body.empty()) {
     // Size the buffer once from Content-Length: growing an 8 MB answer by doubling would hold
     // up to twice that at the peak (a 10,000-app list).
@@ -89,7 +114,8 @@ class CurlTransport : public Transport {
     Response response;
     Slist headers = BuildHeaders(request);
     char error[CURL_ERROR_SIZE] = {};
-    SetOptions(h, request, headers.get(), &response, error);
+    BodyTarget target{&response, &request, h};
+    SetOptions(h, request, headers.get(), &response, &target, error);
     CURLcode code = curl_easy_perform(h);
     if (code != CURLE_OK) return ErrorStatus(h, request, code, error);
     long status = 0;
@@ -146,7 +172,7 @@ class CurlTransport : public Transport {
   }
 
   void SetOptions(CURL* h, const Request& request, curl_slist* headers, Response* response,
-                  char* error) {
+                  BodyTarget* target, char* error) {
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -164,7 +190,7 @@ class CurlTransport : public Transport {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, response);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, response);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, target);
     SetMethod(h, request);
   }
 

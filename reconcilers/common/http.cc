@@ -177,7 +177,15 @@ Result<Response> Client::Send(Request request) {
       } else if (classifier_) {
         reason = classifier_(request, *result);
       }
-      if (reason.empty()) return result;
+      if (reason.empty()) {
+        if (request.stream && !result->streamed && result->status >= 200 && result->status < 300) {
+          request.stream->begin();
+          request.stream->write(result->body);
+          std::string().swap(result->body);
+          result->streamed = true;
+        }
+        return result;
+      }
       retry_after = ParseRetryAfter(result->Header("retry-after"), clock_.WallNow());
     } else {
       if (!RetryableError(result.status(), request.idempotent)) return Unknown(request, result);

@@ -13,12 +13,22 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "specs/base/clock.h"
 #include "specs/base/status.h"
 
 namespace converge::http {
+
+// A 2xx answer's body handed over as it arrives instead of being kept in Response::body (a
+// 10,000-app Marathon list is 12 MB). `begin` is called before the first chunk of every attempt
+// that answers 2xx — a retry after a connection reset mid-body begins again, so the consumer
+// starts over; an answer of any other status is buffered in Response::body as usual.
+struct BodyStream {
+  std::function<void()> begin;
+  std::function<void(std::string_view chunk)> write;
+};
 
 struct Request {
   std::string method = "GET";
@@ -29,12 +39,17 @@ struct Request {
   // safe. GET/PUT/DELETE are idempotent; POST is not unless the caller says so. The client
   // trusts this flag, so callers set it to false for a POST (or PATCH) that must not repeat.
   bool idempotent = true;
+  // Where a 2xx answer's body goes (owned by the caller; lives until Send returns). nullptr:
+  // kept in Response::body. A transport that cannot stream leaves the body in Response::body and
+  // Client::Send hands it to the stream.
+  BodyStream* stream = nullptr;
 };
 
 struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
+  bool streamed = false;  // the body went to Request::stream (and `body` is empty)
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;

@@ -1,5 +1,7 @@
 #include "reconcilers/marathon/client.h"
 
+#include "reconcilers/common/json_stream.h"
+
 namespace converge::marathon {
 namespace {
 
@@ -134,26 +136,28 @@ Result<http::Response> Client::SendWaitingOutLocks(http::Request req) {
   }
 }
 
-Status Client::ListApps(const std::function<void(json&& app)>& visit) {
+Status Client::ListApps(const std::function<void(json&& app)>& visit,
+                        const std::function<void()>& restart) {
   http::Request req{"GET", base_url_ + "/v2/apps?embed=apps.deployments&embed=apps.counts"};
+  // Each app is parsed and handed on as it arrives: neither the 12 MB body of 10,000 apps nor
+  // its tree is ever held whole. A retry after a reset mid-body starts the list again.
+  bool delivered = false;
+  http::JsonArrayStream apps("apps", [&](json&& app) {
+    delivered = true;
+    visit(std::move(app));
+  });
+  http::BodyStream stream = apps.AsBodyStream();
+  stream.begin = [&] {
+    if (delivered && restart) restart();
+    delivered = false;
+    apps.Reset();
+  };
+  req.stream = &stream;
   auto resp = http_->Send(req);
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) return ErrorFrom(req, *resp);
-  bool saw_apps = false;
-  // Depth 1 = members of the top object; the array "apps" opens depth 2; each app object
-  // ends at depth 2. Returning false drops the element from the result we never keep.
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && parsed == "apps") saw_apps = true;
-    if (event == json::parse_event_t::object_end && depth == 2) {
-      visit(std::move(parsed));
-      return false;
-    }
-    return true;
-  };
-  json rest = json::parse(resp->body, cb, /*allow_exceptions=*/false);
-  std::string().swap(resp->body);
-  if (rest.is_discarded() || !rest.is_object() || !saw_apps)
-    return InternalError("GET /v2/apps: unexpected answer (no \"apps\" array)");
+  if (Status st = apps.Finish(); !st.ok())
+    return InternalError("GET /v2/apps: unexpected answer (" + st.message() + ")");
   return Status::Ok();
 }
 

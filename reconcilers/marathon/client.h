@@ -37,9 +37,11 @@ class Client {
                                                      const ClientOptions& options, Clock& clock);
 
   // GET /v2/apps?embed=apps.deployments&embed=apps.counts — one call for every app. The answer
-  // is parsed as a stream: `visit` gets each app in turn, and only one app is held parsed at a
-  // time (10,000 apps parsed at once would cost hundreds of MB).
-  Status ListApps(const std::function<void(json&& app)>& visit);
+  // is read as a stream: `visit` gets each app as it arrives, and only the app being read is
+  // held (neither the body nor the tree of 10,000 apps). When a retry starts the list again
+  // after some apps were visited, `restart` is called first: forget what was visited.
+  Status ListApps(const std::function<void(json&& app)>& visit,
+                  const std::function<void()>& restart);
   // GET /v2/apps/{id}; nullopt when it does not exist.
   Result<std::optional<json>> GetApp(const std::string& id);
   // PUT /v2/apps/{id}?partialUpdate=…&force=…

@@ -51,7 +51,7 @@ Result<std::vector<LiveObject>> Reconciler::Observe() {
     o.raw = AppDefinition(app).dump();
     o.raw.shrink_to_fit();  // dump() grows its string by doubling
     out.push_back(std::move(o));
-  });
+  }, /*restart=*/[&] { out.clear(); });
   if (!st.ok()) return st;
   return out;
 }

@@ -445,3 +445,35 @@ TEST(SensitiveHeaderTest, Names) {
 
 }  // namespace
 }  // namespace converge::http
+
+namespace converge::http {
+namespace {
+
+// A transport that cannot stream (a fake, a wrapper) still delivers a 2xx body to the request's
+// stream — once, from the final answer — and an error answer stays in Response::body.
+TEST_F(ClientTest, HandsABufferedTwoHundredBodyToTheStream) {
+  transport_.Script({Answer(503, {}, "busy"), Answer(200, {}, R"({"apps":[]})")});
+  auto client = MakeClient();
+  int begins = 0;
+  std::string got;
+  BodyStream stream{[&] { ++begins; }, [&](std::string_view c) { got.append(c); }};
+  Request req = Get();
+  req.stream = &stream;
+  auto r = client->Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->streamed);
+  EXPECT_TRUE(r->body.empty());
+  EXPECT_EQ(begins, 1);
+  EXPECT_EQ(got, R"({"apps":[]})");
+
+  transport_.Script({Answer(404, {}, "no such app")});
+  begins = 0;
+  auto missing = client->Send(req);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->streamed);
+  EXPECT_EQ(missing->body, "no such app");
+  EXPECT_EQ(begins, 0);
+}
+
+}  // namespace
+}  // namespace converge::http

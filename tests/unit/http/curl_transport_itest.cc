@@ -98,6 +98,18 @@ class CurlTransportTest : public ::testing::Test {
       std::this_thread::sleep_for(milliseconds(1000));
       res.set_content("late", "text/plain");
     });
+    // 256 KiB in 4 KiB pieces; the first request is cut off after half of it.
+    s.Get("/big", [this](const httplib::Request&, httplib::Response& res) {
+      const bool cut = big_requests_++ == 0 && cut_first_big_;
+      res.set_content_provider(
+          kBigBytes, "text/plain",
+          [cut](size_t offset, size_t, httplib::DataSink& sink) {
+            if (cut && offset >= kBigBytes / 2) return false;  // drops the connection
+            std::string piece(4096, static_cast<char>('a' + (offset / 4096) % 26));
+            sink.write(piece.data(), piece.size());
+            return true;
+          });
+    });
     s.Get("/unavailable", [](const httplib::Request&, httplib::Response& res) {
       res.status = 503;
       res.set_header("Retry-After", "0");
@@ -105,9 +117,77 @@ class CurlTransportTest : public ::testing::Test {
     plain_.Start();
   }
 
+  static constexpr size_t kBigBytes = 256 * 1024;
   LocalServer plain_{std::make_unique<httplib::Server>()};
   std::multiset<int> ports_;
+  std::atomic<int> big_requests_{0};
+  bool cut_first_big_ = false;
 };
+
+// What a BodyStream received.
+struct Streamed {
+  int begins = 0;
+  int chunks = 0;
+  std::string body;
+  BodyStream stream{[this] {
+                      ++begins;
+                      body.clear();
+                    },
+                    [this](std::string_view c) {
+                      ++chunks;
+                      body.append(c);
+                    }};
+};
+
+std::string BigBody() {
+  std::string b;
+  for (size_t off = 0; off < 256 * 1024; off += 4096)
+    b += std::string(4096, static_cast<char>('a' + (off / 4096) % 26));
+  return b;
+}
+
+TEST_F(CurlTransportTest, StreamsATwoHundredAnswerAsItArrives) {
+  auto transport = NewCurlTransport({});
+  Streamed got;
+  Request req = Make("GET", plain_.Url("http", "/big"));
+  req.stream = &got.stream;
+  Result<Response> r = transport->RoundTrip(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->streamed);
+  EXPECT_TRUE(r->body.empty());
+  EXPECT_EQ(got.begins, 1);
+  EXPECT_GT(got.chunks, 1);  // pieces, not one buffer
+  EXPECT_EQ(got.body, BigBody());
+}
+
+TEST_F(CurlTransportTest, AnErrorAnswerIsBufferedNotStreamed) {
+  auto transport = NewCurlTransport({});
+  Streamed got;
+  Request req = Make("GET", plain_.Url("http", "/nope"));
+  req.stream = &got.stream;
+  Result<Response> r = transport->RoundTrip(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_FALSE(r->streamed);
+  EXPECT_EQ(got.begins, 0);
+}
+
+TEST_F(CurlTransportTest, ARetryAfterACutOffBodyStreamsItAgainFromTheStart) {
+  cut_first_big_ = true;
+  RetryPolicy policy;
+  policy.base_delay = milliseconds(1);
+  Client client(NewCurlTransport({}), policy, SystemClock(), 1);
+  Streamed got;
+  Request req = Make("GET", plain_.Url("http", "/big"));
+  req.stream = &got.stream;
+  Result<Response> r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(client.stats().retries.load(), 1);
+  EXPECT_EQ(got.begins, 2);  // the second attempt began again
+  EXPECT_EQ(got.body, BigBody());
+}
 
 TEST_F(CurlTransportTest, ReusesTheConnectionAndLowerCasesHeaders) {
   auto transport = NewCurlTransport({});
