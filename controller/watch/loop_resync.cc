@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "controller/watch/loop.h"
+#include "specs/base/memory.h"
 
 namespace converge::watch {
 
@@ -129,6 +130,7 @@ void Loop::ResyncThread() {
     }
     first = false;
     bool ok = Resync(why);
+    ReturnFreedMemory();  // the pass's observed objects, plan and state rows are freed now
     {
       std::lock_guard<std::mutex> lock(mu_);
       first_resync_done_ = true;
