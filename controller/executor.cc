@@ -79,7 +79,7 @@ const KindDef* Executor::RunKindOf(Reconciler* rec, const std::string& kind) con
 Status Executor::ResolveUnknownStart(Reconciler* rec, const KindDef& run,
                                      const PlannedChange& change, const Status& call) {
   // The run's name is its idempotency key: it landed when a run of that name exists.
-  const std::string name = runs::RunName(run, change.desired);
+  const std::string name = runs::RunName(run, change.desired.Get());
   Result<RunRecord> read = Status(Code::kUnavailable, "not read yet");
   for (int attempt = 1; attempt <= 5; ++attempt) {
     read = rec->Runs()->ReadRun(run.kind, name);
@@ -95,7 +95,7 @@ Status Executor::ResolveUnknownStart(Reconciler* rec, const KindDef& run,
     return UnknownOutcomeError(call.message() + "; reading run " + name +
                                " back failed too: " + read.status().message());
   ctx_.progress->Line(change.key.Display() + ": run " + name + " had not started; starting it once more");
-  return rec->Runs()->StartRun(run.kind, change.desired);
+  return rec->Runs()->StartRun(run.kind, change.desired.Get());
 }
 
 std::chrono::seconds Executor::TimeoutFor(const PlannedChange& change, const json& desired) const {
@@ -212,7 +212,8 @@ Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& cha
   } else {
     // Landed when the live object now matches the desired state (diffed as if just applied).
     json def = rec->Definition((*live)->Doc());
-    landed = rec->Diff(change.desired, def, change.desired).action == Action::kNoop;
+    const json desired = change.desired.Get();
+    landed = rec->Diff(desired, def, desired).action == Action::kNoop;
   }
   if (landed) {
     ctx_.progress->Line(who + ": the " + std::string(ActionName(change.action)) +
@@ -221,7 +222,7 @@ Status Executor::ResolveUnknownOutcome(Reconciler* rec, const PlannedChange& cha
   }
   ctx_.progress->Line(who + ": the " + std::string(ActionName(change.action)) +
                       " had not landed; sending it once more");
-  ChangeRequest req{change.key, change.action, change.desired, change.live,
+  ChangeRequest req{change.key, change.action, change.desired.Get(), change.live,
                     TimeoutFor(change.backend)};
   return rec->Apply(req);
 }
@@ -263,7 +264,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   (void)st.JournalUpdate(*entry, store::JournalState::kInProgress, "", *snap_id);
 
   ctx_.progress->Line(who + ": " + Gerund(change.action) + "...");
-  ChangeRequest req{change.key, change.action, change.desired, change.live,
+  ChangeRequest req{change.key, change.action, change.desired.Get(), change.live,
                     TimeoutFor(change.backend)};
   const KindDef* run_kind = RunKindOf(rec, change.key.kind);
   if (run_kind != nullptr && change.action == Action::kDelete) {
@@ -280,7 +281,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     return result;
   }
   Status call = run_kind != nullptr && change.action == Action::kRun
-                    ? rec->Runs()->StartRun(run_kind->kind, change.desired)
+                    ? rec->Runs()->StartRun(run_kind->kind, change.desired.Get())
                     : rec->Apply(req);
   if (call.code() == Code::kUnknownOutcome) call = ResolveUnknownOutcome(rec, change, call);
   if (!call.ok()) {
@@ -293,7 +294,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
   }
   if (run_kind != nullptr && change.action == Action::kRun && !options_.wait_for_runs) {
     // `converge watch`: the run goes on without occupying this worker; RunFollower polls it.
-    const std::string name = runs::RunName(*run_kind, change.desired);
+    const std::string name = runs::RunName(*run_kind, change.desired.Get());
     result.status = Status::Ok();
     result.outcome = Outcome::kApplied;
     result.run_in_progress = true;
@@ -303,7 +304,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
     ctx_.progress->Line(who + ": started " + name + "; followed until it ends");
     return result;
   }
-  json want = change.action == Action::kDelete ? json() : change.desired;
+  json want = change.action == Action::kDelete ? json() : change.desired.Get();
   auto health = WaitHealthy(rec, change.backend, change.key, want, TimeoutFor(change, want),
                             Gerund(change.action));
   if (health.ok()) {
@@ -314,7 +315,7 @@ ChangeResult Executor::ApplyOne(int64_t run, const PlannedChange& change) {
       store::LastApplied la;
       la.key = key;
       la.backend = change.backend;
-      la.doc = change.desired;
+      la.doc = change.desired.Get();
       la.spec_revision = change.revision;
       la.run_id = run;
       (void)st.SetLastApplied(la);
@@ -437,7 +438,8 @@ std::vector<ChangeResult> Executor::Settle(int64_t run,
     }
     ChangeResult r{c.key, Action::kNoop, Outcome::kFailed, "", 0, 0};
     Reconciler* rec = ctx_.reconcilers.at(c.backend);
-    auto health = WaitHealthy(rec, c.backend, c.key, c.desired, TimeoutFor(c.backend), "settling");
+    const json desired = c.desired.Get();
+    auto health = WaitHealthy(rec, c.backend, c.key, desired, TimeoutFor(c.backend), "settling");
     if (!health.ok()) {
       r.message = "matches its spec but is not healthy: " + health.status().message();
       ctx_.progress->Line(c.key.Display() + ": " + r.message);
@@ -447,7 +449,7 @@ std::vector<ChangeResult> Executor::Settle(int64_t run,
     store::LastApplied la;
     la.key = c.key.ToString();
     la.backend = c.backend;
-    la.doc = c.desired;
+    la.doc = desired;
     la.spec_revision = c.revision;
     la.run_id = run;
     Status s = ctx_.store->SetLastApplied(la);

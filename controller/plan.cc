@@ -84,13 +84,13 @@ json ChangeJson(const PlannedChange& c) {
           {"wave", c.wave},
           {"stage", c.stage},
           {"auto_rollback", c.auto_rollback},
-          {"desired", c.desired},
+          {"desired", c.desired.Get()},
           {"live", c.live}};
 }
 
 json SettleJson(const PlannedChange& c) {
   return {{"kind", c.key.kind}, {"name", c.key.name}, {"backend", c.backend},
-          {"revision", c.revision}, {"desired", c.desired}};
+          {"revision", c.revision}, {"desired", c.desired.Get()}};
 }
 
 json SkippedJson(const SkippedResource& s) {

@@ -22,7 +22,9 @@ struct PlannedChange {
   Action action = Action::kNoop;
   std::vector<FieldChange> fields;
   std::string reason;
-  json desired;             // native document to make live (null for delete)
+  // The native document to make live (null for delete); packed by the planner (a plan of
+  // 10,000 creates or settles holds 10,000 of them), read with desired.Get().
+  PackedJson desired;
   json live;                // observed definition (null when absent)
   std::string fingerprint;  // hash of the observed definition this change was computed from
   std::string revision;     // spec revision ("" for delete)

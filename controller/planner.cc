@@ -66,7 +66,7 @@ void AssignStages(std::vector<PlannedChange>& changes,
     auto rec = reconcilers.find(c.backend);
     int d = 0;
     if (rec != reconcilers.end()) {
-      const json& doc = c.action == Action::kDelete ? c.live : c.desired;
+      const json doc = c.action == Action::kDelete ? c.live : c.desired.Get();
       for (const ResourceKey& dep : rec->second->Dependencies(doc)) {
         auto it = index.find(id(c, dep));
         if (it != index.end() && it->second != i) d = std::max(d, depth(it->second, guard + 1) + 1);
@@ -161,6 +161,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
         s.key = ResourceKey{doc.kind, doc.name};
         s.backend = doc.backend;
         s.desired = std::move(desired);
+        s.desired.Pack();
         s.revision = revision;
         plan.settle.push_back(std::move(s));
       }
@@ -183,6 +184,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
     c.fields = std::move(diff.fields);
     c.reason = std::move(diff.reason);
     c.desired = std::move(desired);
+    c.desired.Pack();
     c.live = live_def;
     c.fingerprint = live ? JsonHash(live_def) : "absent";
     c.revision = revision;

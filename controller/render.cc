@@ -92,8 +92,13 @@ std::string RenderDiagnostics(const std::vector<Diagnostic>& diags, bool color) 
 }
 
 std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
-  Palette p{options.color};
   std::ostringstream out;
+  WritePlanText(plan, options, out);
+  return out.str();
+}
+
+void WritePlanText(const Plan& plan, const RenderOptions& options, std::ostream& out) {
+  Palette p{options.color};
   if (!plan.HasChanges() && plan.skipped.empty()) {
     out << p.bold() << "No changes." << p.reset() << " Live state matches the specs ("
         << plan.resources << " resource" << (plan.resources == 1 ? "" : "s") << ").\n";
@@ -122,12 +127,15 @@ std::string RenderPlanText(const Plan& plan, const RenderOptions& options) {
   }
   for (const auto& e : plan.errors) out << "\n" << p.red() << "Error: " << p.reset() << e.Text() << "\n";
   if (plan.HasChanges()) out << "\n" << p.bold() << SummaryLine(plan) << p.reset() << "\n";
-  return out.str();
 }
 
 std::string RenderPlanMarkdown(const Plan& plan) {
   std::ostringstream out;
-  auto s = plan.Summary();
+  WritePlanMarkdown(plan, out);
+  return out.str();
+}
+
+void WritePlanMarkdown(const Plan& plan, std::ostream& out) {
   out << "### converge plan";
   if (!plan.git_commit.empty()) out << " for `" << plan.git_commit.substr(0, 12) << "`";
   out << "\n\n";
@@ -171,8 +179,6 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     for (const auto& sk : plan.skipped)
       out << "- `" << Display(sk.key) << "` — " << sk.status << ": " << sk.reason << "\n";
   }
-  (void)s;
-  return out.str();
 }
 
 }  // namespace converge

@@ -2,6 +2,7 @@
 // Markdown for pull-request comments. JSON output is PlanToJson (plan.h).
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include "controller/plan.h"
@@ -14,6 +15,9 @@ struct RenderOptions {
 
 std::string RenderPlanText(const Plan& plan, const RenderOptions& options);
 std::string RenderPlanMarkdown(const Plan& plan);
+// The same text written to `out` as it is made, never held whole (10,000 creates are ~15 MB).
+void WritePlanText(const Plan& plan, const RenderOptions& options, std::ostream& out);
+void WritePlanMarkdown(const Plan& plan, std::ostream& out);
 // "Plan: 1 to create, 2 to update, 0 to scale, 0 to delete." (only non-zero kinds beyond the
 // four usual ones).
 std::string SummaryLine(const Plan& plan);

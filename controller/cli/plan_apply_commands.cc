@@ -102,10 +102,10 @@ int RunPlan(const GlobalOptions& g, const PlanCmdOptions& o) {
     WritePlanJson(plan, std::cout);
     std::cout << "\n";
   } else if (o.output == "markdown") {
-    std::cout << RenderPlanMarkdown(plan);
+    WritePlanMarkdown(plan, std::cout);
   } else {
     std::cerr << RenderDiagnostics(plan.diagnostics, g.color && isatty(STDERR_FILENO));
-    std::cout << RenderPlanText(plan, RenderOptions{g.color});
+    WritePlanText(plan, RenderOptions{g.color}, std::cout);
     if (!o.out_file.empty() && !plan.HasErrors())
       std::cout << "\nSaved the plan to " << o.out_file
                 << "; apply it exactly with: converge apply --plan " << o.out_file << "\n";
@@ -202,7 +202,7 @@ int RunApply(const GlobalOptions& g, const ApplyOptions& o) {
       return 1;
     }
     std::cerr << RenderDiagnostics(plan.diagnostics, g.color && isatty(STDERR_FILENO));
-    if (o.output != "json") std::cout << RenderPlanText(plan, RenderOptions{g.color});
+    if (o.output != "json") WritePlanText(plan, RenderOptions{g.color}, std::cout);
   }
 
   if (!plan.HasChanges()) {

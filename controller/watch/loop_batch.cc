@@ -194,7 +194,7 @@ std::vector<PlannedChange> Loop::DriftGate(Batch& b, Plan& plan, const PlanInput
     const KindDef* kind = converge::Backends().FindKind(c.key.kind);
     const bool maintenance = kind != nullptr && kind->lifecycle == Lifecycle::kMaintenance;
     bool drift = !maintenance && c.action != Action::kDelete && la != in.last_applied.end() &&
-                 la->second.revision == c.revision && la->second.Doc() == c.desired;
+                 la->second.revision == c.revision && la->second.Doc() == c.desired.Get();
     if (drift && !SelfHeal(b.Doc(k))) {
       std::string fields;
       for (const auto& f : c.fields) fields += (fields.empty() ? "" : ", ") + f.path;
