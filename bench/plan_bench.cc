@@ -23,6 +23,7 @@
 #include "bench/bench_setup.h"
 #include "controller/backends.h"
 #include "controller/executor.h"
+#include "controller/load_and_observe.h"
 #include "controller/planner.h"
 #include "controller/sandbox/sandbox.h"
 #include "reconcilers/marathon/emulator.h"
@@ -95,11 +96,17 @@ World& GetWorld(int n) {
   return w;
 }
 
+// What `converge plan` does: load while observing (controller/load_and_observe.h), read the
+// state, compute.
 Plan PlanOnce(World& w, long* requests, BackendSet* keep = nullptr) {
-  LoadResult specs = LoadSpecs((w.dir / "specs").string(), DefaultKindRegistry());
-  auto set = ConnectBackends(BackendsOf(specs), "converge", SystemClock());
-  auto live = ObserveAll(*set);
-  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(*live), {}, {}};
+  LoadedWorld world;
+  if (!LoadAndObserve((w.dir / "specs").string(), DefaultKindRegistry(), "converge",
+                      SystemClock(), ConnectOptions{}, world)
+           .ok())
+    std::abort();
+  LoadResult& specs = world.specs;
+  BackendSet* set = &world.backends;
+  PlanInputs in{&specs, set->configs, set->reconcilers, std::move(world.live), {}, {}};
   (void)ReadPlanState(*w.store, in);
   Plan plan = ComputePlan(in, PlanOptions{});
   long r = 0;

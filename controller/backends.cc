@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <optional>
 
 #include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
@@ -122,17 +123,22 @@ Result<std::optional<LiveObject>> GetLive(BackendSet& set, const std::string& ba
   return rec->Get(key);
 }
 
-Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set) {
+Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set,
+                                                                 Observed observed) {
   std::map<std::string, std::future<Result<std::vector<LiveObject>>>> futures;
-  for (auto& [name, rec] : set.reconcilers)
-    futures.emplace(name, std::async(std::launch::async, [&set, name = name, r = rec]
-                                     () -> Result<std::vector<LiveObject>> {
-      auto live = r->Observe();
+  for (auto& [name, rec] : set.reconcilers) {
+    std::optional<Result<std::vector<LiveObject>>> early;
+    if (auto o = observed.find(name); o != observed.end()) early.emplace(std::move(o->second));
+    futures.emplace(name, std::async(std::launch::async, [&set, name = name, r = rec,
+                                                          early = std::move(early)]() mutable
+                                     -> Result<std::vector<LiveObject>> {
+      auto live = early ? std::move(*early) : r->Observe();
       if (!live.ok() || r->Runs() == nullptr) return live;
       if (auto b = set.runs.find(name); b != set.runs.end())
         CONVERGE_RETURN_IF_ERROR(ObserveRuns(*r, set.configs.at(name).type, b->second, *live));
       return live;
     }));
+  }
   std::map<std::string, std::vector<LiveObject>> out;
   Status first_error;
   for (auto& [name, f] : futures) {

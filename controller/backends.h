@@ -69,8 +69,11 @@ std::map<std::string, BackendConfig> BackendsOf(const LoadResult& specs);
 void BindSpecs(BackendSet& set, const LoadResult& specs);
 
 // Observes all backends concurrently (one list call per kind per backend), and the runs of the
-// bound run-lifecycle specs (controller/run_lifecycle.h).
-Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set);
+// bound run-lifecycle specs (controller/run_lifecycle.h). A backend in `observed` is not
+// observed again: its result is used (load_and_observe.h observes some while loading).
+using Observed = std::map<std::string, Result<std::vector<LiveObject>>>;
+Result<std::map<std::string, std::vector<LiveObject>>> ObserveAll(BackendSet& set,
+                                                                 Observed observed = {});
 
 // What a plan reads from the state store into `in`: the last-applied documents (as text) and
 // the holds, of `keys` only when set.

@@ -154,6 +154,9 @@ class Reconciler {
   virtual void BindSpecs(const std::vector<const Document*>& docs) {}
 
   virtual Result<std::vector<LiveObject>> Observe() = 0;
+  // Whether Observe reads what BindSpecs bound (which objects to look at). A backend that lists
+  // everything it may own says false, and is then observed while the specs are still loading.
+  virtual bool ObserveNeedsSpecs() const { return true; }
   // One object by key whether or not converge owns it (import, fresh snapshots).
   virtual Result<std::optional<LiveObject>> Get(const ResourceKey& key) = 0;
 

@@ -10,13 +10,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <thread>
 
 namespace converge {
-namespace fs = std::filesystem;
 
 std::string SourcePos::ToString() const {
   std::string s = file;
@@ -501,115 +497,6 @@ void LoadContent(const std::string& file, const std::string& content, const Kind
     out.documents.push_back(std::move(doc));
   }
   if (out.ErrorCount() > errors_before) out.failed_files.insert(file);
-}
-
-namespace {
-
-bool Hidden(const fs::path& p) {
-  std::string n = p.filename().string();
-  return !n.empty() && n[0] == '.';
-}
-
-bool IsSpecFile(const fs::path& p) {
-  std::string ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml";
-}
-
-void LoadOneFile(const fs::path& path, const std::string& display, const KindRegistry& registry,
-                 const LoadLimits& limits, LoadResult& out) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec) {
-    out.diagnostics.push_back(
-        Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "",
-                   "cannot read: " + ec.message() + " (a broken symlink or a symlink loop?)"});
-    out.failed_files.insert(display);
-    ++out.files;
-    return;
-  }
-  if (size > limits.max_file_bytes) {
-    LoadContent(display, std::string(limits.max_file_bytes + 1, ' '), registry, limits, out);
-    out.diagnostics.back().message = "file is " + std::to_string(size) + " bytes; the limit is " +
-                                     std::to_string(limits.max_file_bytes) + " bytes";
-    return;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    out.diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "",
-                                         "cannot open file"});
-    out.failed_files.insert(display);
-    ++out.files;
-    return;
-  }
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LoadContent(display, content, registry, limits, out);
-}
-
-}  // namespace
-
-LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
-                     const LoadLimits& limits) {
-  LoadResult out;
-  std::error_code ec;
-  fs::path base(root);
-  auto status = fs::status(base, ec);
-  if (ec || !fs::exists(status)) {
-    out.diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{root, 0, 0}, "",
-                                         "no such file or directory"});
-    out.failed_files.insert(root);
-    return out;
-  }
-  std::vector<fs::path> files;
-  if (fs::is_regular_file(status)) {
-    files.push_back(base);
-  } else {
-    fs::recursive_directory_iterator it(base, fs::directory_options::skip_permission_denied, ec);
-    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      const fs::path& p = it->path();
-      if (Hidden(p)) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-        continue;
-      }
-      if (it->is_symlink(ec) && fs::is_directory(p, ec)) continue;  // never follow: loops
-      if (IsSpecFile(p) && !it->is_directory(ec)) files.push_back(p);
-      if (files.size() > limits.max_files) break;
-    }
-    if (ec) {
-      out.diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{root, 0, 0}, "",
-                                           "cannot list directory: " + ec.message()});
-      out.failed_files.insert(root);
-    }
-  }
-  if (files.size() > limits.max_files) {
-    out.diagnostics.push_back(Diagnostic{
-        Severity::kError, SourcePos{root, 0, 0}, "",
-        "more than " + std::to_string(limits.max_files) + " spec files; refusing to load"});
-    out.failed_files.insert(root);
-    return out;
-  }
-  std::sort(files.begin(), files.end());
-  // Files are independent: parse and validate them on every core, each thread into its own
-  // result, then merge in file order so output is deterministic.
-  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
-  if (files.size() < 64) threads = 1;
-  std::vector<LoadResult> parts(threads);
-  std::vector<std::thread> workers;
-  auto work = [&](size_t t) {
-    size_t begin = files.size() * t / threads, end = files.size() * (t + 1) / threads;
-    for (size_t i = begin; i < end; ++i)
-      LoadOneFile(files[i], files[i].lexically_normal().string(), registry, limits, parts[t]);
-  };
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work, t);
-  work(0);
-  for (auto& w : workers) w.join();
-  for (auto& part : parts) {
-    out.files += part.files;
-    out.documents.append(std::move(part.documents));  // not shared: resolved in place
-    for (auto& d : part.diagnostics) out.diagnostics.push_back(std::move(d));
-    out.failed_files.insert(part.failed_files.begin(), part.failed_files.end());
-  }
-  CheckDocumentSet(registry, out);
-  return out;
 }
 
 }  // namespace converge

@@ -88,8 +88,14 @@ inline constexpr char kValidatorFailedKind[] = "internal-error";
 
 // Loads and validates every document under `root` (a directory or a single file), then checks
 // cross-document rules: unique kind+name, backend references resolved.
+//
+// `on_backends`, when set, is called once on the calling thread with the Backend documents (as
+// loaded, before the set checks) of every file that mentions "Backend", before the other files
+// load: a caller may start connecting to and observing its backends meanwhile. The result is
+// the same with or without it.
+using OnBackendsLoaded = std::function<void(const DocumentList& backends)>;
 LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
-                     const LoadLimits& limits = {});
+                     const LoadLimits& limits = {}, const OnBackendsLoaded& on_backends = {});
 
 // Parses one file's content (for tests and for `converge watch`'s incremental reloads).
 void LoadContent(const std::string& file, const std::string& content, const KindRegistry& registry,

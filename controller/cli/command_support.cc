@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "controller/load_and_observe.h"
 #include "controller/planner.h"
 
 namespace converge::cli {
@@ -51,22 +52,20 @@ std::optional<StateSession> OpenState(const GlobalOptions& g, const char* writer
 Result<Planned> MakePlan(const GlobalOptions& g, const std::string& dir, bool prune,
                          int max_deletes, store::Store& st) {
   Planned p;
-  p.specs = LoadSpecs(dir, DefaultKindRegistry());
-  auto configs = BackendsOf(p.specs);
   ConnectOptions co;
   co.cache_dir = CacheDirOf(g.state_dir);
-  auto set = ConnectBackends(configs, g.instance, SystemClock(), co);
-  if (!set.ok()) return set.status();
-  p.backends = std::move(*set);
-  BindSpecs(p.backends, p.specs);
-  auto live = ObserveAll(p.backends);
-  if (!live.ok()) return live.status();
+  // Observing starts while the specs still load (controller/load_and_observe.h).
+  LoadedWorld world;
+  Status loaded = LoadAndObserve(dir, DefaultKindRegistry(), g.instance, SystemClock(), co, world);
+  if (!loaded.ok()) return loaded;
+  p.specs = std::move(world.specs);
+  p.backends = std::move(world.backends);
   PlanInputs in;
   if (Status read = ReadPlanState(st, in); !read.ok()) return read;
   in.specs = &p.specs;
   in.backends = p.backends.configs;
   in.reconcilers = p.backends.reconcilers;
-  in.live = std::move(*live);
+  in.live = std::move(world.live);
   PlanOptions opts;
   opts.prune = prune;
   opts.max_deletes = max_deletes;

@@ -18,11 +18,9 @@
 
 #include "controller/run_lifecycle.h"
 #include "reconcilers/registry.h"
-#include "specs/base/memory.h"
 
 int main(int argc, char** argv) {
   using namespace converge::cli;
-  converge::LimitMallocArenas();
   CLI::App app{
       "converge: GitOps for the data/ML infrastructure outside Kubernetes.\n"
       "Desired state as YAML specs in a directory (a git checkout); converge plans and applies\n"

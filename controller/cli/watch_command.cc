@@ -7,6 +7,7 @@
 #include "controller/watch/status_server.h"
 #include "controller/watch/watch_loop.h"
 #include "specs/backend.h"
+#include "specs/base/memory.h"
 
 namespace converge::cli {
 namespace {
@@ -89,6 +90,9 @@ CLI::App* AddWatchCommand(CLI::App& app, WatchCmdOptions& o) {
 }
 
 int RunWatch(const GlobalOptions& g, const WatchCmdOptions& o) {
+  // A daemon: what it keeps resident matters more than malloc's speed on many threads (no
+  // thread has started yet).
+  LimitMallocArenas();
   watch::WatchOptions w;
   w.dir = o.dir;
   w.state_dir = g.state_dir;

@@ -19,6 +19,7 @@ class Reconciler : public converge::Reconciler {
   Reconciler(std::unique_ptr<Client> client, std::string instance);
 
   Result<std::vector<LiveObject>> Observe() override;
+  bool ObserveNeedsSpecs() const override { return false; }  // one list of every app
   Result<std::optional<LiveObject>> Get(const ResourceKey& key) override;
   json Desired(const Document& doc) const override;
   json Definition(const json& live) const override;

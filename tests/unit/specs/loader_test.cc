@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "specs/backend.h"
 
 namespace converge {
@@ -318,6 +320,45 @@ TEST(Backend, ResolveSecretNeverEchoesTheValue) {
   auto missing = ResolveSecret(SecretRef{"CONVERGE_TEST_UNSET_X", ""});
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("CONVERGE_TEST_UNSET_X"));
+}
+
+}  // namespace
+}  // namespace converge
+
+namespace converge {
+namespace {
+
+// LoadSpecs' OnBackendsLoaded: called once, before the other files load, with the Backend
+// documents of the files that mention them; the result is the load without the hook.
+TEST(Loader, BackendsAreHandedOverFirstAndTheLoadIsTheSame) {
+  fs::path dir = fs::temp_directory_path() / ("converge-early-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "apps");
+  std::ofstream(dir / "z-backend.yaml") << kBackend;
+  for (int i = 0; i < 150; ++i)  // enough files for several threads
+    std::ofstream(dir / "apps" / ("a" + std::to_string(i) + ".yaml"))
+        << "apiVersion: converge/v1\nkind: App\nmetadata: {name: /a" << i << "}\nspec: {cpus: 1}\n";
+  std::ofstream(dir / "apps" / "broken.yaml") << "kind: [\n";
+  KindRegistry reg = TestRegistry();
+  int calls = 0;
+  std::vector<std::string> handed;
+  LoadResult with = LoadSpecs(dir.string(), reg, LoadLimits{}, [&](const DocumentList& backends) {
+    ++calls;
+    for (const Document& d : backends) handed.push_back(d.Key());
+  });
+  LoadResult without = LoadSpecs(dir.string(), reg);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(handed, std::vector<std::string>{"Backend/m"});
+  ASSERT_EQ(with.documents.size(), without.documents.size());
+  for (size_t i = 0; i < with.documents.size(); ++i) {
+    EXPECT_EQ(with.documents[i].Key(), without.documents[i].Key());
+    EXPECT_EQ(with.documents[i].revision, without.documents[i].revision);
+    if (with.documents[i].kind == "App") EXPECT_EQ(with.documents[i].backend, "m");
+  }
+  EXPECT_EQ(Errors(with), Errors(without));
+  EXPECT_EQ(with.files, without.files);
+  EXPECT_EQ(with.failed_files, without.failed_files);
+  fs::remove_all(dir);
 }
 
 }  // namespace
