@@ -35,7 +35,7 @@ void LoadAndCheck(const KindRegistry& registry, const uint8_t* data, size_t size
     if (!registry.Find(doc.kind)) Broken("a document of an unknown kind: " + doc.Describe());
     if (doc.name.empty() || doc.revision.empty())
       Broken("a document without a name or revision: " + doc.Describe());
-    (void)doc.spec.dump();
+    (void)doc.spec.Get().dump();
   }
   if (result.HasErrors() && result.failed_files.empty()) Broken("errors but no failed file");
 }

@@ -33,7 +33,7 @@ const converge::KindRegistry& Registry() {
     converge::KindInfo thing;
     thing.backend_type = "thing";
     thing.validate = [](converge::Document& doc, std::vector<converge::PathDiagnostic>& out) {
-      ReportEveryMember(doc.spec, "/spec", out);
+      ReportEveryMember(doc.spec.Edit(), "/spec", out);
     };
     thing.validate_name = [](const std::string& name) -> std::string {
       return name.size() > 64 ? "at most 64 characters" : "";
