@@ -48,7 +48,6 @@ Status LoadAndObserve(const std::string& dir, const KindRegistry& registry,
     if (e.set.ok() && e.identity == BackendIdentity(out.specs.documents)) {
       out.backends = std::move(*e.set);
       observed = std::move(e.observed);
-      out.observed_early = !observed.empty();
       connected = true;
     }
   }

@@ -22,7 +22,6 @@ struct LoadedWorld {
   LoadResult specs;
   BackendSet backends;                                 // connected, specs bound
   std::map<std::string, std::vector<LiveObject>> live;  // per backend
-  bool observed_early = false;  // some backend was observed while the specs loaded
 };
 
 // Fills `out.specs` whatever happens; a connection or observation error is returned (as

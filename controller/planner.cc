@@ -1,13 +1,12 @@
 #include "controller/planner.h"
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <optional>
-#include <thread>
 
 #include "controller/run_lifecycle.h"
 #include "specs/base/clock.h"
+#include "specs/base/parallel.h"
 #include "specs/loader.h"
 
 namespace converge {
@@ -189,21 +188,6 @@ DocPlan PlanDocument(const Document& doc, const PlanInputs& in, const BackendReg
   return out;
 }
 
-// Calls f(begin, end) for the blocks [0, block), [block, 2 * block), ... of [0, n): inline for a
-// small n, else on every core (at most 8 threads), each thread taking the next block.
-void ForEachBlock(size_t n, size_t block, const std::function<void(size_t, size_t)>& f) {
-  const size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()),
-                                           8, (n + 4 * block - 1) / (4 * block)});
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t b; (b = next.fetch_add(block)) < n;) f(b, std::min(n, b + block));
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-}
-
 }  // namespace
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
@@ -239,7 +223,7 @@ Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   // leave 10,000 freed holes between the long-lived entries).
   constexpr size_t kBlock = 64;
   std::vector<std::vector<DocPlan>> blocks((planned.size() + kBlock - 1) / kBlock);
-  ForEachBlock(planned.size(), kBlock, [&](size_t begin, size_t end) {
+  ParallelForBlocks(planned.size(), kBlock, 4 * kBlock, [&](size_t begin, size_t end) {
     std::vector<DocPlan>& mine = blocks[begin / kBlock];
     for (size_t i = begin; i < end; ++i) {
       DocPlan o = PlanDocument(*planned[i], in, registry, live_index);

@@ -2,11 +2,10 @@
 // With an OnBackendsLoaded hook, the files that mention kind Backend are loaded first and handed
 // over, so a caller can connect to and observe its backends while the rest loads.
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
+#include "specs/base/parallel.h"
 #include "specs/loader.h"
 
 namespace converge {
@@ -66,19 +65,10 @@ bool MentionsBackend(const fs::path& path, const LoadLimits& limits) {
   return content.find("Backend") != std::string::npos;
 }
 
-// Calls f(i) for i in [0, n) on every core (at most 8 threads; one for fewer than 64 items).
+// Calls f(i) for every file index on every core (one thread for fewer than 64 files).
 template <typename F>
-void ParallelFor(size_t n, F&& f) {
-  size_t threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
-  if (n < 64) threads = 1;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) f(i);
-  };
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
-  work();
-  for (auto& w : workers) w.join();
+void ForEachFile(size_t n, F&& f) {
+  ParallelForBlocks(n, 1, n < 64 ? n + 1 : 1, [&](size_t i, size_t) { f(i); });
 }
 
 // The spec files under `base` (or `base` itself), sorted; errors go to `out`. Empty with an
@@ -143,7 +133,7 @@ LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
   };
   std::vector<char> early(files.size(), 0);
   if (on_backends) {
-    ParallelFor(files.size(), [&](size_t i) { early[i] = MentionsBackend(files[i], limits); });
+    ForEachFile(files.size(), [&](size_t i) { early[i] = MentionsBackend(files[i], limits); });
     DocumentList backends;
     for (size_t i = 0; i < files.size(); ++i) {
       if (!early[i]) continue;
@@ -153,7 +143,7 @@ LoadResult LoadSpecs(const std::string& root, const KindRegistry& registry,
     }
     on_backends(backends);
   }
-  ParallelFor(files.size(), [&](size_t i) {
+  ForEachFile(files.size(), [&](size_t i) {
     if (!early[i]) load(i);
   });
   for (auto& part : parts) {
