@@ -117,16 +117,34 @@ bool MayHaveStrayFlowEntry(const std::string& content) {
   return false;
 }
 
-// Whether a document's root node can end before its line does, leaving a token no node starts
-// with (`"a" b` then `? c`, found by fuzz/iceberg_specs): only a root that begins with a quote, a
-// flow collection, node properties, an alias or a block scalar indicator can. A root that starts
-// like a plain scalar, a block sequence or a block mapping (every spec) runs to its document's
-// end. Looks at the first character of each document: at the start (after a byte order mark,
-// comments and directives) and after each `---` / `...` line.
-bool MayHaveEarlyRootEnd(const std::string& content) {
+// Whether the line from `i` to `nl` (the first line of a document's root, at column 0) opens a
+// block mapping with a plain key: the key is on one line and ends at the first `: ` (or `:` at
+// the line's end) before any ` #` comment.
+bool OpensPlainKeyedMapping(const std::string& content, size_t i, size_t nl) {
   auto plain_start = [](unsigned char c) {
-    return std::isalnum(c) || c >= 0x80 || std::strchr("-_/.~$+=<()^\\;", c) != nullptr;
+    return std::isalnum(c) || c >= 0x80 || std::strchr("_/.~$+=<()^\\;", c) != nullptr;
   };
+  if (!plain_start(static_cast<unsigned char>(content[i]))) return false;
+  for (size_t k = i; k < nl; ++k) {
+    if (content[k] == '#' && (content[k - 1] == ' ' || content[k - 1] == '\t')) return false;
+    if (content[k] == ':' &&
+        (k + 1 >= nl || content[k + 1] == ' ' || content[k + 1] == '\t' || content[k + 1] == '\r'))
+      return true;
+  }
+  return false;
+}
+
+// Whether a document's root node can end before its document does, so that yaml-cpp starts an
+// implicit next document right after it, where a token no node starts with (`?`, `:`) makes
+// LoadAll return empty documents forever (found by fuzz/iceberg_specs). Only a block mapping
+// with a plain first key at column 0 (every spec) is sure to run to the next `---` / `...` line
+// or the end: a root that begins with a quote, a flow collection, node properties, an alias or a
+// block scalar indicator ends with its node (`"a" b` then `? c`), an indented collection at the
+// first line less indented (`  a: b` then `""` then `?`), a block sequence at the first line
+// without a `-` (`- a` then `""`), and a plain scalar at the first comment line (`a`, `# c`,
+// `""`, `?`). Looks at where each document's root starts: at the beginning (after a byte order
+// mark and comments) and after each `---` / `...` or `%` directive line.
+bool MayHaveEarlyRootEnd(const std::string& content) {
   bool want_root = true;  // the next significant character starts a document's root
   for (size_t i = BomLength(content); i < content.size();) {
     size_t nl = std::min(content.find('\n', i), content.size());
@@ -134,14 +152,15 @@ bool MayHaveEarlyRootEnd(const std::string& content) {
     if (IsMarkerLine(content, i)) {
       want_root = true;
       j = i + 3;
-    } else if (want_root && content[i] == '%') {  // a directive line
+    } else if (content[i] == '%') {  // a directive line, which also ends the document before it
+      want_root = true;
       i = nl + 1;
       continue;
     }
     if (want_root) {
       while (j < nl && (content[j] == ' ' || content[j] == '\t' || content[j] == '\r')) ++j;
       if (j < nl && content[j] != '#') {
-        if (!plain_start(static_cast<unsigned char>(content[j]))) return true;
+        if (j != i || !OpensPlainKeyedMapping(content, j, nl)) return true;
         want_root = false;
       }
     }
@@ -154,10 +173,10 @@ bool MayHaveEarlyRootEnd(const std::string& content) {
 
 std::optional<YamlFinding> FindEndlessDocuments(const std::string& content) {
   if (!MayHaveStrayFlowEntry(content) && !MayHaveEarlyRootEnd(content)) return std::nullopt;
-  // Every real document starts at the beginning or at a `---` / `...` line.
+  // Every real document starts at the beginning or at a `---` / `...` or directive line.
   size_t limit = 2;
   for (size_t i = 0; i < content.size();) {
-    if (IsMarkerLine(content, i)) ++limit;
+    if (IsMarkerLine(content, i) || content[i] == '%') ++limit;
     size_t nl = content.find('\n', i);
     if (nl == std::string::npos) break;
     i = nl + 1;
@@ -178,9 +197,10 @@ std::optional<YamlFinding> FindEndlessDocuments(const std::string& content) {
                                                : "the end of the input";
         return YamlFinding{at, "unexpected " + what +
                                    ": the document's root node ended before it (after a quoted "
-                                   "scalar, a flow collection or an anchor), and nothing can "
-                                   "follow it there; fix the quotes or brackets, or start a new "
-                                   "document with a --- line"};
+                                   "scalar, a flow collection, an anchor, a comment that ends a "
+                                   "plain scalar or a less indented line), and nothing can "
+                                   "follow it there; fix the quotes, brackets or indentation, "
+                                   "or start a new document with a --- line"};
       }
     }
   } catch (const std::exception&) {
