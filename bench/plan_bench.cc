@@ -6,14 +6,18 @@
 //   BM_Plan/N         what `converge plan` does: LoadSpecs + observe (one GET /v2/apps of N
 //                     live apps from the in-process sandbox) + diff + plan
 // Counters: requests/plan (floor: 1 list call), writes of an apply of the steady-state plan
-// (floor: 0). RSS is measured on the real binary in a child process (see main()).
+// (floor: 0). RSS is measured on the real binary in a child process (see main()): `plan` with a
+// fresh state directory, `plan -o json` and `watch` (after its first full resync) of the steady
+// state.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -177,10 +181,77 @@ BENCHMARK(BM_Validate)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Plan)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SecondApplyWrites)->Arg(1000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-// Peak RSS of the real binary planning N specs. The kernel charges a child with the memory of
-// the process it was forked from until exec, so children are forked by a small "spawner"
-// process started before this one grew; it runs `converge plan` and reports ru_maxrss.
+// Peak RSS of the real binary. The kernel charges a child with the memory of the process it was
+// forked from until exec, so children are forked by a small "spawner" process started before
+// this one grew. A request is one line: a mode, then converge's arguments, tab-separated.
+//   run    runs `converge <args>` to its end; replies "exit seconds ru_maxrss_kb"
+//   watch  runs `converge <args>` (a watch with --log-format json), waits for its first
+//          "resync" log line and one more second (the pass's memory is handed back after the
+//          line), reads VmRSS and VmHWM, stops it with SIGTERM; replies "exit seconds rss hwm"
+//          with the seconds to the first resync
 int g_to_spawner = -1, g_from_spawner = -1;
+
+std::vector<std::string> SplitTabs(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+    out.push_back(line.substr(start, tab - start));
+  out.push_back(line.substr(start));
+  return out;
+}
+
+long StatusKb(pid_t pid, const char* field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
+}
+
+std::string Spawn(const std::vector<std::string>& request) {
+  bool watch = request[0] == "watch";
+  std::vector<char*> argv{const_cast<char*>("converge")};
+  for (size_t i = 1; i < request.size(); ++i) argv.push_back(const_cast<char*>(request[i].c_str()));
+  argv.push_back(nullptr);
+  int log[2];
+  if (watch && pipe(log) != 0) return "-1 0 0 0";
+  auto t0 = std::chrono::steady_clock::now();
+  pid_t child = fork();
+  if (child == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(watch ? log[1] : devnull, 2);
+    execv(CONVERGE_BIN_PATH, argv.data());
+    _exit(127);
+  }
+  long rss = 0, hwm = 0;
+  double secs = 0;
+  if (watch) {
+    close(log[1]);
+    FILE* err = fdopen(log[0], "r");
+    char line[8192];
+    while (fgets(line, sizeof line, err)) {
+      if (std::strstr(line, "\"msg\":\"resync\"") == nullptr) continue;
+      secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      sleep(1);
+      rss = StatusKb(child, "VmRSS:");
+      hwm = StatusKb(child, "VmHWM:");
+      break;
+    }
+    kill(child, SIGTERM);
+    while (fgets(line, sizeof line, err)) {
+    }
+    fclose(err);
+  }
+  int status = 0;
+  struct rusage ru {};
+  wait4(child, &status, 0, &ru);
+  if (!watch) secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char out[128];
+  std::snprintf(out, sizeof out, "%d %.3f %ld %ld\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                secs, watch ? rss : ru.ru_maxrss, watch ? hwm : ru.ru_maxrss);
+  return out;
+}
 
 void StartSpawner() {
   int to[2], from[2];
@@ -192,29 +263,10 @@ void StartSpawner() {
     FILE* in = fdopen(to[0], "r");
     char line[4096];
     while (fgets(line, sizeof line, in)) {
-      std::string specs(line), state;
-      specs.pop_back();
-      size_t tab = specs.find('\t');
-      state = specs.substr(tab + 1);
-      specs = specs.substr(0, tab);
-      auto t0 = std::chrono::steady_clock::now();
-      pid_t child = fork();
-      if (child == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execl(CONVERGE_BIN_PATH, "converge", "plan", specs.c_str(), "--state-dir", state.c_str(),
-              static_cast<char*>(nullptr));
-        _exit(127);
-      }
-      int status = 0;
-      struct rusage ru {};
-      wait4(child, &status, 0, &ru);
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      char out[128];
-      int n = std::snprintf(out, sizeof out, "%d %.3f %ld\n", WEXITSTATUS(status), secs,
-                            ru.ru_maxrss);
-      if (write(from[1], out, n) != n) break;
+      std::string request(line);
+      request.pop_back();
+      std::string reply = Spawn(SplitTabs(request));
+      if (write(from[1], reply.data(), reply.size()) != static_cast<ssize_t>(reply.size())) break;
     }
     _exit(0);
   }
@@ -224,19 +276,50 @@ void StartSpawner() {
   g_from_spawner = from[0];
 }
 
+struct BinaryRun {
+  int exit = -1;
+  double seconds = 0;
+  long rss_kb = 0, peak_kb = 0;
+};
+
+BinaryRun RunBinary(const std::vector<std::string>& request) {
+  BinaryRun r;
+  std::string line;
+  for (const auto& part : request) line += (line.empty() ? "" : "\t") + part;
+  line += "\n";
+  if (g_to_spawner < 0 || write(g_to_spawner, line.data(), line.size()) != (ssize_t)line.size())
+    return r;
+  char buf[128] = {0};
+  if (read(g_from_spawner, buf, sizeof buf - 1) <= 0) return r;
+  std::sscanf(buf, "%d %lf %ld %ld", &r.exit, &r.seconds, &r.rss_kb, &r.peak_kb);
+  return r;
+}
+
+// `converge plan` of N specs with a fresh state directory (every resource is a settle).
 void ReportPlanRss(int n) {
   World& w = GetWorld(n);
-  std::string req = (w.dir / "specs").string() + "\t" + (w.dir / "rss-state").string() + "\n";
-  if (g_to_spawner < 0 || write(g_to_spawner, req.data(), req.size()) != (ssize_t)req.size()) return;
-  char buf[128] = {0};
-  ssize_t got = read(g_from_spawner, buf, sizeof buf - 1);
-  if (got <= 0) return;
-  int code = 0;
-  double secs = 0;
-  long kb = 0;
-  std::sscanf(buf, "%d %lf %ld", &code, &secs, &kb);
-  std::printf("converge plan of %d specs (binary): exit %d, %.2f s wall, peak RSS %.1f MB\n", n,
-              code, secs, kb / 1024.0);
+  BinaryRun r = RunBinary({"run", "plan", (w.dir / "specs").string(), "--state-dir",
+                           (w.dir / "rss-state").string()});
+  std::printf("converge plan of %d specs (binary, fresh state dir): exit %d, %.2f s wall, peak "
+              "RSS %.1f MB\n",
+              n, r.exit, r.seconds, r.peak_kb / 1024.0);
+}
+
+// The steady state of N specs, all applied before (the world's state directory): peak RSS of
+// `converge plan -o json`, and the RSS of `converge watch` after its first full resync.
+void ReportSteadyStateRss(int n) {
+  World& w = GetWorld(n);
+  w.store.reset();  // the binaries open it
+  std::string specs = (w.dir / "specs").string(), state = (w.dir / "state").string();
+  BinaryRun plan = RunBinary({"run", "plan", specs, "--state-dir", state, "-o", "json"});
+  std::printf("converge plan -o json of %d specs (binary, steady state): exit %d, %.2f s wall, "
+              "peak RSS %.1f MB\n",
+              n, plan.exit, plan.seconds, plan.peak_kb / 1024.0);
+  BinaryRun watch = RunBinary({"watch", "watch", specs, "--state-dir", state, "--log-format",
+                               "json", "--listen", "127.0.0.1:0", "--resync", "0"});
+  std::printf("converge watch of %d specs (binary, steady state): first resync after %.2f s, "
+              "RSS %.1f MB a second later, peak RSS %.1f MB\n",
+              n, watch.seconds, watch.rss_kb / 1024.0, watch.peak_kb / 1024.0);
 }
 
 }  // namespace
@@ -247,6 +330,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   ReportPlanRss(1000);
   ReportPlanRss(10000);
+  ReportSteadyStateRss(10000);
   for (auto& [_, w] : Worlds()) {
     w->server->Stop();
     fs::remove_all(w->dir);

@@ -192,7 +192,8 @@ DocPlan PlanDocument(const Document& doc, const PlanInputs& in, const BackendReg
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options) {
   Plan plan;
-  plan.created_at = FormatIsoTime(SystemClock().WallNow());
+  const Clock& clock = options.clock != nullptr ? *options.clock : SystemClock();
+  plan.created_at = FormatIsoTime(clock.WallNow());
   plan.spec_dir = options.spec_dir;
   plan.git_commit = options.git_commit;
   plan.diagnostics = in.specs->diagnostics;

@@ -11,6 +11,7 @@
 #include "controller/plan.h"
 #include "reconcilers/reconciler.h"
 #include "reconcilers/registry.h"
+#include "specs/base/clock.h"
 #include "specs/backend.h"
 #include "specs/loader.h"
 
@@ -57,6 +58,8 @@ struct PlanOptions {
   // other resources are left out (`converge watch` re-plans only what an event affected). Every
   // safety rule applies unchanged to the keys planned; --max-deletes counts their deletions.
   const std::set<std::string>* only_keys = nullptr;
+  // What stamps Plan::created_at, the planner's only use of time; nullptr = the system clock.
+  const Clock* clock = nullptr;
 };
 
 Plan ComputePlan(const PlanInputs& in, const PlanOptions& options);

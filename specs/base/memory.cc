@@ -20,7 +20,7 @@ void LimitMallocArenas() {
 #if defined(__GLIBC__)
   if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;  // the user's choice
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  mallopt(M_ARENA_MAX, std::max(2, cores));
+  mallopt(M_ARENA_MAX, std::max(1, cores / 2));
 #endif
 }
 

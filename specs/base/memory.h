@@ -13,12 +13,15 @@ namespace converge {
 // resync (a few ms); a no-op where the C library has no such call.
 void ReturnFreedMemory();
 
-// At most one malloc arena per core (at least 2) instead of glibc's eight per core, unless
-// MALLOC_ARENA_MAX says otherwise: a thread's freed memory is then reused by the others rather
-// than kept apart (10,000 specs under `converge watch`: 70 -> 58 MB resident after a resync on
-// two cores). For `converge watch` only: with more busy threads than arenas, malloc contends —
-// a plan that observes while it loads (3 threads, 2 arenas) took 2.8 s instead of 1.6 s.
-// Call once at start, before any thread.
+// At most one malloc arena per two cores (at least one) instead of glibc's eight per core,
+// unless MALLOC_ARENA_MAX says otherwise: a thread's freed memory is then reused by the others
+// rather than kept apart, and what stays resident no longer depends on which threads happened to
+// share an arena. 10,000 specs under `converge watch` on two cores, resident a second after the
+// first resync: 60 MB with one arena whatever else runs; 57-68 MB with two, depending on whether
+// the status server's threads started first; 69 MB with glibc's default. The price is a slower
+// parallel load (the first one: 4.4 -> 4.7 s). For `converge watch` only: with more busy threads
+// than arenas, malloc contends — a plan that observes while it loads (3 threads, 2 arenas) took
+// 2.8 s instead of 1.6 s. Call once at start, before any thread.
 void LimitMallocArenas();
 
 }  // namespace converge

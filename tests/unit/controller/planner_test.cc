@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "controller/render.h"
+#include "tests/common/fake_clock.h"
 
 namespace converge {
 namespace {
@@ -58,7 +59,9 @@ struct Fixture {
   FakeReconciler rec;
   PlanInputs in;
   PlanOptions opts;
+  test::FakeClock clock;
   Fixture() {
+    opts.clock = &clock;
     BackendConfig cfg;
     cfg.name = "m";
     cfg.type = "fake";
@@ -245,8 +248,8 @@ TEST(PlanJson, StreamedIsTheDocumentDumped) {
     return out.str();
   };
   Fixture f;
-  Plan empty = f.Run();  // one plan, so that both hold the same created_at
-  EXPECT_EQ(streamed(empty), PlanToJson(empty).dump(2));  // nothing at all
+  EXPECT_EQ(f.Run().created_at, "2026-01-01T00:00:00.000Z");  // the planner's clock, not the machine's
+  EXPECT_EQ(streamed(f.Run()), PlanToJson(f.Run()).dump(2));  // nothing at all
   f.opts.prune = false;
   f.specs.documents = {App("/shop/new", "new:1"), App("/shop/web", "web:2"),
                        App("/shop/same", "same:1"), App("/shop/worker", "w:1", 4)};
