@@ -127,12 +127,12 @@ class Checker {
       Add("nesting too deep (more than " + std::to_string(JsonSchema::kMaxDepth) + " levels)");
       return;
     }
-    if (s.contains("$ref")) return Check(impl_.Ref(s), v, depth + 1);
+    if (Keyword(s, "$ref") != nullptr) return Check(impl_.Ref(s), v, depth + 1);
     if (!TypeAccepts(s, v)) {
       Add("expected " + JoinOr(DeclaredTypes(s)) + ", found " + Describe(v));
       return;
     }
-    if (s.contains("enum")) CheckEnum(s["enum"], v);
+    if (const json* allowed = Keyword(s, "enum")) CheckEnum(*allowed, v);
     if (v.is_number()) CheckNumber(s, v);
     if (v.is_string()) CheckString(s, v.get_ref<const std::string&>());
     if (v.is_array()) CheckArray(s, v, depth);
@@ -209,19 +209,23 @@ class Checker {
   }
 
   void CheckString(const json& s, const std::string& v) {
+    const json* min_length = Keyword(s, "minLength");
+    const json* max_length = Keyword(s, "maxLength");
+    const json* pattern = Keyword(s, "pattern");
+    if (min_length == nullptr && max_length == nullptr && pattern == nullptr) return;
     size_t len = CodePointCount(v);
-    if (s.contains("minLength") && len < s["minLength"].get<size_t>()) {
-      size_t min = s["minLength"].get<size_t>();
+    if (min_length != nullptr && len < min_length->get<size_t>()) {
+      size_t min = min_length->get<size_t>();
       Add(len == 0 && min == 1 ? std::string("must not be empty")
                                : "must be at least " + std::to_string(min) +
                                      " characters long, found " + std::to_string(len));
     }
-    if (s.contains("maxLength") && len > s["maxLength"].get<size_t>()) {
-      Add("must be at most " + std::to_string(s["maxLength"].get<size_t>()) +
+    if (max_length != nullptr && len > max_length->get<size_t>()) {
+      Add("must be at most " + std::to_string(max_length->get<size_t>()) +
           " characters long, found " + std::to_string(len));
     }
-    if (s.contains("pattern")) {
-      const std::string& src = s["pattern"].get_ref<const std::string&>();
+    if (pattern != nullptr) {
+      const std::string& src = pattern->get_ref<const std::string&>();
       if (v.size() > JsonSchema::kMaxPatternInput) {
         Add("too long to check against pattern " + Quote(src) + " (" + std::to_string(v.size()) +
             " bytes; limit " + std::to_string(JsonSchema::kMaxPatternInput) + ")");
@@ -241,8 +245,9 @@ class Checker {
           std::to_string(v.size()));
     }
     if (s.value("uniqueItems", false)) CheckUnique(v);
-    if (!s.contains("items")) return;
-    const json& items = s["items"];
+    const json* items_keyword = Keyword(s, "items");
+    if (items_keyword == nullptr) return;
+    const json& items = *items_keyword;
     if (!items.is_array()) {
       for (size_t i = 0; i < v.size() && !full(); ++i) {
         PathPush p(path_, std::to_string(i));
@@ -282,8 +287,8 @@ class Checker {
   }
 
   void CheckObject(const json& s, const json& v, int depth) {
-    if (s.contains("required")) {
-      for (const json& name : s["required"]) {
+    if (const json* required = Keyword(s, "required")) {
+      for (const json& name : *required) {
         if (!v.contains(name.get_ref<const std::string&>())) {
           Add("missing required field " + Quote(name.get<std::string>()));
         }
@@ -295,23 +300,35 @@ class Checker {
     if (s.contains("maxProperties") && v.size() > s["maxProperties"].get<size_t>()) {
       Add("must have at most " + std::to_string(s["maxProperties"].get<size_t>()) + " fields");
     }
+    const Members members{Keyword(s, "properties"), Keyword(s, "patternProperties"),
+                          Keyword(s, "additionalProperties")};
     for (const auto& [key, value] : v.items()) {
       if (full()) return;
-      CheckMember(s, key, value, depth);
+      CheckMember(s, members, key, value, depth);
     }
-    if (s.contains("dependencies")) CheckDependencies(s["dependencies"], v, depth);
+    if (const json* deps = Keyword(s, "dependencies")) CheckDependencies(*deps, v, depth);
   }
 
+  // An object schema's member keywords, looked up once per object.
+  struct Members {
+    const json* properties;
+    const json* pattern_properties;
+    const json* additional_properties;
+  };
+
   // properties / patternProperties / additionalProperties for one member.
-  void CheckMember(const json& s, const std::string& key, const json& value, int depth) {
+  void CheckMember(const json& s, const Members& m, const std::string& key, const json& value,
+                   int depth) {
     PathPush p(path_, key);
     bool matched = false;
-    if (s.contains("properties") && s["properties"].contains(key)) {
-      matched = true;
-      Check(s["properties"][key], value, depth + 1);
+    if (m.properties != nullptr) {
+      if (const json* sub = Keyword(*m.properties, key)) {
+        matched = true;
+        Check(*sub, value, depth + 1);
+      }
     }
-    if (s.contains("patternProperties")) {
-      for (const auto& [src, sub] : s["patternProperties"].items()) {
+    if (m.pattern_properties != nullptr) {
+      for (const auto& [src, sub] : m.pattern_properties->items()) {
         if (key.size() > JsonSchema::kMaxPatternInput) {
           Add("field name too long (" + std::to_string(key.size()) + " bytes; limit " +
               std::to_string(JsonSchema::kMaxPatternInput) + ")");
@@ -323,8 +340,8 @@ class Checker {
         }
       }
     }
-    if (matched || !s.contains("additionalProperties")) return;
-    const json& extra = s["additionalProperties"];
+    if (matched || m.additional_properties == nullptr) return;
+    const json& extra = *m.additional_properties;
     if (extra.is_object()) {
       Check(extra, value, depth + 1);
     } else if (!extra.get<bool>()) {
@@ -348,12 +365,12 @@ class Checker {
   }
 
   void CheckCombinators(const json& s, const json& v, int depth) {
-    if (s.contains("allOf")) {
-      for (const json& sub : s["allOf"]) Check(sub, v, depth + 1);
+    if (const json* all = Keyword(s, "allOf")) {
+      for (const json& sub : *all) Check(sub, v, depth + 1);
     }
-    if (s.contains("anyOf")) CheckAlternatives(s["anyOf"], v, depth, /*exactly_one=*/false);
-    if (s.contains("oneOf")) CheckAlternatives(s["oneOf"], v, depth, /*exactly_one=*/true);
-    if (s.contains("not")) CheckNot(s["not"], v, depth);
+    if (const json* any = Keyword(s, "anyOf")) CheckAlternatives(*any, v, depth, false);
+    if (const json* one = Keyword(s, "oneOf")) CheckAlternatives(*one, v, depth, true);
+    if (const json* no = Keyword(s, "not")) CheckNot(*no, v, depth);
   }
 
   void CheckNot(const json& sub, const json& v, int depth) {

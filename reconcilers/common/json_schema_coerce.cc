@@ -45,9 +45,12 @@ std::vector<std::string> DeclaredTypes(const json& s) {
 }
 
 bool TypeAccepts(const json& s, const json& v) {
-  std::vector<std::string> types = DeclaredTypes(s);
-  return types.empty() ||
-         std::any_of(types.begin(), types.end(), [&](const auto& t) { return HasType(v, t); });
+  bool any = false, accepted = false;
+  ForEachDeclaredType(s, [&](const std::string& t) {
+    any = true;
+    accepted = accepted || HasType(v, t);
+  });
+  return !any || accepted;
 }
 
 std::string Dump(const json& v) {
@@ -203,12 +206,12 @@ class Coercer {
   // type cannot hold a container `v` (strings keep every branch: that is what is being decided).
   void Expand(const json& s, const json& v, std::vector<const json*>& out, int depth) {
     if (depth > JsonSchema::kMaxDepth) return;
-    if (s.contains("$ref")) return Expand(impl_.Ref(s), v, out, depth + 1);
+    if (Keyword(s, "$ref") != nullptr) return Expand(impl_.Ref(s), v, out, depth + 1);
     if (!v.is_string() && !TypeAccepts(s, v)) return;
     out.push_back(&s);
     for (const char* k : {"allOf", "anyOf", "oneOf"}) {
-      if (s.contains(k)) {
-        for (const json& sub : s[k]) Expand(sub, v, out, depth + 1);
+      if (const json* subs = Keyword(s, k)) {
+        for (const json& sub : *subs) Expand(sub, v, out, depth + 1);
       }
     }
   }
@@ -240,46 +243,46 @@ class Coercer {
   void MemberSchemas(const json& s, const std::string& key, const json& value,
                      std::vector<const json*>& out, int depth) {
     bool matched = false;
-    if (s.contains("properties") && s["properties"].contains(key)) {
-      matched = true;
-      Expand(s["properties"][key], value, out, depth + 1);
+    if (const json* props = Keyword(s, "properties")) {
+      if (const json* sub = Keyword(*props, key)) {
+        matched = true;
+        Expand(*sub, value, out, depth + 1);
+      }
     }
-    if (s.contains("patternProperties") && key.size() <= JsonSchema::kMaxPatternInput) {
-      for (const auto& [src, sub] : s["patternProperties"].items()) {
+    const json* patterns = Keyword(s, "patternProperties");
+    if (patterns != nullptr && key.size() <= JsonSchema::kMaxPatternInput) {
+      for (const auto& [src, sub] : patterns->items()) {
         if (impl_.Pattern(src).Search(key)) {
           matched = true;
           Expand(sub, value, out, depth + 1);
         }
       }
     }
-    if (!matched && s.contains("additionalProperties") && s["additionalProperties"].is_object()) {
-      Expand(s["additionalProperties"], value, out, depth + 1);
-    }
+    const json* extra = matched ? nullptr : Keyword(s, "additionalProperties");
+    if (extra != nullptr && extra->is_object()) Expand(*extra, value, out, depth + 1);
   }
 
   void ItemSchemas(const json& s, size_t i, const json& value, std::vector<const json*>& out,
                    int depth) {
-    if (!s.contains("items")) return;
-    const json& items = s["items"];
-    if (!items.is_array()) return Expand(items, value, out, depth + 1);
-    if (i < items.size()) return Expand(items[i], value, out, depth + 1);
-    if (s.contains("additionalItems") && s["additionalItems"].is_object()) {
-      Expand(s["additionalItems"], value, out, depth + 1);
-    }
+    const json* items = Keyword(s, "items");
+    if (items == nullptr) return;
+    if (!items->is_array()) return Expand(*items, value, out, depth + 1);
+    if (i < items->size()) return Expand((*items)[i], value, out, depth + 1);
+    const json* extra = Keyword(s, "additionalItems");
+    if (extra != nullptr && extra->is_object()) Expand(*extra, value, out, depth + 1);
   }
 
   void CoerceString(const std::vector<const json*>& schemas, json& v) {
     bool wants_integer = false, wants_number = false, accepts_string = false;
     for (const json* s : schemas) {
-      for (const std::string& t : DeclaredTypes(*s)) {
+      ForEachDeclaredType(*s, [&](const std::string& t) {
         wants_integer |= t == "integer";
         wants_number |= t == "number";
         accepts_string |= t == "string";
-      }
-      if (s->contains("enum")) {
-        const json& e = (*s)["enum"];
+      });
+      if (const json* e = Keyword(*s, "enum")) {
         accepts_string |=
-            std::any_of(e.begin(), e.end(), [](const json& x) { return x.is_string(); });
+            std::any_of(e->begin(), e->end(), [](const json& x) { return x.is_string(); });
       }
     }
     if (accepts_string || !(wants_integer || wants_number)) return;

@@ -33,9 +33,29 @@ Status CompileSchema(const json& root, JsonSchema::Impl& impl);
 std::vector<SchemaViolation> CoerceNumbers(const JsonSchema::Impl& impl, const json& schema,
                                            json& instance);
 
+// The value of keyword `k` in schema `s`, or nullptr: one lookup where contains() and then
+// operator[] would make two (validation looks up a dozen keywords per instance value).
+inline const json* Keyword(const json& s, const char* k) {
+  auto it = s.find(k);
+  return it == s.end() ? nullptr : &*it;
+}
+// The same for a member name taken from an instance (it may hold NUL bytes).
+inline const json* Keyword(const json& s, const std::string& k) {
+  auto it = s.find(k);
+  return it == s.end() ? nullptr : &*it;
+}
+
 bool IsInteger(const json& v);
 // The declared type names of a schema (empty = any).
 std::vector<std::string> DeclaredTypes(const json& s);
+// Calls f(name) for each declared type name of `s`, without copying them.
+template <typename F>
+void ForEachDeclaredType(const json& s, F&& f) {
+  const json* t = Keyword(s, "type");
+  if (t == nullptr) return;
+  if (t->is_string()) return f(t->get_ref<const std::string&>());
+  for (const json& e : *t) f(e.get_ref<const std::string&>());
+}
 bool TypeAccepts(const json& s, const json& v);
 std::string Dump(const json& v);
 // A string for messages: JSON-quoted, cut after ~60 bytes.
