@@ -32,6 +32,7 @@
 #include "controller/sandbox/sandbox.h"
 #include "reconcilers/marathon/emulator.h"
 #include "controller/store/store.h"
+#include "specs/base/files.h"
 
 namespace fs = std::filesystem;
 using namespace converge;
@@ -125,9 +126,8 @@ void BM_ParseFloor(benchmark::State& state) {
   for (auto _ : state) {
     size_t docs = 0;
     for (const auto& f : w.files) {
-      std::ifstream in(f, std::ios::binary);
-      std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      docs += YAML::LoadAll(content).size();
+      FileText file = ReadFileText(f.string(), LoadLimits{}.max_file_bytes);  // as the loader reads
+      docs += YAML::LoadAll(file.text).size();
     }
     benchmark::DoNotOptimize(docs);
   }

@@ -2,9 +2,10 @@
 // With an OnBackendsLoaded hook, the files that mention kind Backend are loaded first and handed
 // over, so a caller can connect to and observe its backends while the rest loads.
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 
+#include "specs/base/files.h"
 #include "specs/base/parallel.h"
 #include "specs/loader.h"
 
@@ -24,45 +25,32 @@ bool IsSpecFile(const fs::path& p) {
 
 void LoadOneFile(const fs::path& path, const std::string& display, const KindRegistry& registry,
                  const LoadLimits& limits, LoadResult& out) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec) {
-    out.diagnostics.push_back(
-        Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "",
-                   "cannot read: " + ec.message() + " (a broken symlink or a symlink loop?)"});
+  FileText file = ReadFileText(path.string(), limits.max_file_bytes);
+  if (file.state == FileText::State::kUnreadable) {
+    bool dangling = file.err == ENOENT || file.err == ELOOP;
+    out.diagnostics.push_back(Diagnostic{
+        Severity::kError, SourcePos{display, 0, 0}, "",
+        "cannot read: " + file.error + (dangling ? " (a broken symlink or a symlink loop?)" : "")});
     out.failed_files.insert(display);
     ++out.files;
     return;
   }
-  if (size > limits.max_file_bytes) {
+  if (file.state == FileText::State::kTooLarge) {
     LoadContent(display, std::string(limits.max_file_bytes + 1, ' '), registry, limits, out);
-    out.diagnostics.back().message = "file is " + std::to_string(size) + " bytes; the limit is " +
+    out.diagnostics.back().message = "file is " + std::to_string(file.size) +
+                                     " bytes; the limit is " +
                                      std::to_string(limits.max_file_bytes) + " bytes";
     return;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    out.diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "",
-                                         "cannot open file"});
-    out.failed_files.insert(display);
-    ++out.files;
-    return;
-  }
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LoadContent(display, content, registry, limits, out);
+  LoadContent(display, file.text, registry, limits, out);
 }
 
 // Whether the file's text contains "Backend" at all: a Backend document has to spell its kind.
 // A file that cannot be read (or is too large) says yes, so it is loaded with the first ones
 // and its error is the same as ever.
 bool MentionsBackend(const fs::path& path, const LoadLimits& limits) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec || size > limits.max_file_bytes) return true;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return true;
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return content.find("Backend") != std::string::npos;
+  FileText file = ReadFileText(path.string(), limits.max_file_bytes);
+  return file.state != FileText::State::kOk || file.text.find("Backend") != std::string::npos;
 }
 
 // Calls f(i) for every file index on every core (one thread for fewer than 64 files).

@@ -1,8 +1,7 @@
 #include "controller/watch/spec_cache.h"
 
-#include <fstream>
-
 #include "controller/watch/inotify_watcher.h"
+#include "specs/base/files.h"
 
 namespace converge::watch {
 namespace fs = std::filesystem;
@@ -57,38 +56,30 @@ bool SpecCache::IgnoredPath(const fs::path& p) const {
 }
 
 bool SpecCache::LoadFile(const std::string& display, CacheUpdate& u) {
-  std::error_code ec;
-  auto size = fs::file_size(display, ec);
-  std::string content;
-  bool readable = !ec;
-  if (readable && size <= limits_.max_file_bytes) {
-    std::ifstream in(display, std::ios::binary);
-    readable = static_cast<bool>(in);
-    if (readable)
-      content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  std::string identity = !readable                       ? "unreadable"
-                         : size > limits_.max_file_bytes ? "too-large:" + std::to_string(size)
-                                                         : ContentHash(content);
+  FileText file = ReadFileText(display, limits_.max_file_bytes);
+  std::string identity = file.state == FileText::State::kUnreadable ? "unreadable"
+                         : file.state == FileText::State::kTooLarge
+                             ? "too-large:" + std::to_string(file.size)
+                             : ContentHash(file.text);
   auto it = files_.find(display);
   if (it != files_.end() && it->second.identity == identity) return false;
   Stash(display);
   Entry e;
   e.identity = identity;
-  if (!readable) {
+  if (file.state == FileText::State::kUnreadable) {
     e.part.diagnostics.push_back(
-        Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "", "cannot read: " + ec.message()});
+        Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "", "cannot read: " + file.error});
     e.part.failed_files.insert(display);
     ++e.part.files;
-  } else if (size > limits_.max_file_bytes) {
+  } else if (file.state == FileText::State::kTooLarge) {
     e.part.diagnostics.push_back(Diagnostic{Severity::kError, SourcePos{display, 0, 0}, "",
-                                            "file is " + std::to_string(size) +
+                                            "file is " + std::to_string(file.size) +
                                                 " bytes; the limit is " +
                                                 std::to_string(limits_.max_file_bytes) + " bytes"});
     e.part.failed_files.insert(display);
     ++e.part.files;
   } else {
-    LoadContent(display, content, registry_, limits_, e.part);
+    LoadContent(display, file.text, registry_, limits_, e.part);
   }
   files_[display] = std::move(e);
   ++u.parsed;
