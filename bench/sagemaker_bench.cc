@@ -3,7 +3,8 @@
 //
 //   BM_SageMakerPlan/N/0   observe: list — ListModels / ListEndpointConfigs / ListEndpoints plus
 //                          ListTags per object, DescribeEndpointConfig per config and
-//                          DescribeEndpoint per endpoint (what main does)
+//                          DescribeEndpoint per endpoint (`observe: list`, how every plan
+//                          observed before issue 15; `search` is the default now)
 //   BM_SageMakerPlan/N/1   observe: search, cold cache — Search for models and endpoints,
 //                          ListEndpointConfigs + ListTags + DescribeEndpointConfig per config
 //                          (the first plan of a state directory)
