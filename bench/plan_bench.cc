@@ -13,10 +13,13 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -208,19 +211,74 @@ long StatusKb(pid_t pid, const char* field) {
   return -1;
 }
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+constexpr auto kSpawnDeadline = std::chrono::seconds(120);  // a stalled converge is stopped
+constexpr auto kStopGrace = std::chrono::seconds(5);        // from SIGTERM to SIGKILL
+
+// Waits for `child` until `deadline`, then SIGTERM, then SIGKILL after the grace period.
+void WaitUntil(pid_t child, SteadyTime deadline, int* status, struct rusage* ru) {
+  bool termed = false;
+  while (wait4(child, status, WNOHANG, ru) == 0) {
+    auto now = std::chrono::steady_clock::now();
+    if (!termed && now > deadline) {
+      kill(child, SIGTERM);
+      termed = true;
+      deadline = now + kStopGrace;
+    } else if (termed && now > deadline) {
+      kill(child, SIGKILL);
+      wait4(child, status, 0, ru);
+      return;
+    }
+    usleep(1000);
+  }
+}
+
+// Reads `fd` until a line containing `needle` (any line if null), its end or the deadline;
+// whether the line was found.
+bool WaitForLine(int fd, const char* needle, SteadyTime deadline) {
+  std::string pending;
+  char buf[8192];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    struct pollfd p {fd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    ssize_t got = read(fd, buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;  // the child closed its stderr (it exited)
+    if (needle == nullptr) continue;
+    pending.append(buf, static_cast<size_t>(got));
+    if (pending.find(needle) != std::string::npos) return true;
+    size_t nl = pending.rfind('\n');
+    if (nl != std::string::npos) pending.erase(0, nl + 1);  // keep only an unfinished line
+  }
+}
+
 std::string Spawn(const std::vector<std::string>& request) {
+  const char* failed = "-1 0 0 0\n";
   bool watch = request[0] == "watch";
   std::vector<char*> argv{const_cast<char*>("converge")};
   for (size_t i = 1; i < request.size(); ++i) argv.push_back(const_cast<char*>(request[i].c_str()));
   argv.push_back(nullptr);
-  int log[2];
-  if (watch && pipe(log) != 0) return "-1 0 0 0";
+  int log[2] = {-1, -1};
+  if (watch && pipe2(log, O_CLOEXEC) != 0) return failed;
   auto t0 = std::chrono::steady_clock::now();
   pid_t child = fork();
+  if (child < 0) {
+    if (watch) {
+      close(log[0]);
+      close(log[1]);
+    }
+    return failed;
+  }
   if (child == 0) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
-    dup2(watch ? log[1] : devnull, 2);
+    dup2(watch ? log[1] : devnull, 2);  // dup2 clears O_CLOEXEC on the copies
+    close(devnull);
     execv(CONVERGE_BIN_PATH, argv.data());
     _exit(127);
   }
@@ -228,24 +286,20 @@ std::string Spawn(const std::vector<std::string>& request) {
   double secs = 0;
   if (watch) {
     close(log[1]);
-    FILE* err = fdopen(log[0], "r");
-    char line[8192];
-    while (fgets(line, sizeof line, err)) {
-      if (std::strstr(line, "\"msg\":\"resync\"") == nullptr) continue;
+    if (WaitForLine(log[0], "\"msg\":\"resync\"", t0 + kSpawnDeadline)) {
       secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       sleep(1);
       rss = StatusKb(child, "VmRSS:");
       hwm = StatusKb(child, "VmHWM:");
-      break;
     }
     kill(child, SIGTERM);
-    while (fgets(line, sizeof line, err)) {
-    }
-    fclose(err);
+    WaitForLine(log[0], nullptr, std::chrono::steady_clock::now() + kStopGrace);  // to its end
+    close(log[0]);
   }
   int status = 0;
   struct rusage ru {};
-  wait4(child, &status, 0, &ru);
+  WaitUntil(child, watch ? std::chrono::steady_clock::now() + kStopGrace : t0 + kSpawnDeadline,
+            &status, &ru);
   if (!watch) secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char out[128];
   std::snprintf(out, sizeof out, "%d %.3f %ld %ld\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
@@ -255,7 +309,7 @@ std::string Spawn(const std::vector<std::string>& request) {
 
 void StartSpawner() {
   int to[2], from[2];
-  if (pipe(to) != 0 || pipe(from) != 0) return;
+  if (pipe2(to, O_CLOEXEC) != 0 || pipe2(from, O_CLOEXEC) != 0) return;
   pid_t pid = fork();
   if (pid == 0) {
     close(to[1]);

@@ -118,8 +118,8 @@ bool MayHaveStrayFlowEntry(const std::string& content) {
 }
 
 // Whether the line from `i` to `nl` (the first line of a document's root, at column 0) opens a
-// block mapping with a plain key: the key is on one line and ends at the first `: ` (or `:` at
-// the line's end) before any ` #` comment.
+// block mapping with a plain key: the key is on one line and ends at the first `: ` or `:\t` (or
+// `:` at the line's end, `\r\n` included) before any ` #` comment.
 bool OpensPlainKeyedMapping(const std::string& content, size_t i, size_t nl) {
   auto plain_start = [](unsigned char c) {
     return std::isalnum(c) || c >= 0x80 || std::strchr("_/.~$+=<()^\\;", c) != nullptr;
@@ -145,6 +145,10 @@ bool OpensPlainKeyedMapping(const std::string& content, size_t i, size_t nl) {
 // `""`, `?`). Looks at where each document's root starts: at the beginning (after a byte order
 // mark and comments) and after each `---` / `...` or `%` directive line.
 bool MayHaveEarlyRootEnd(const std::string& content) {
+  // yaml-cpp breaks lines only at `\n` or `\r\n`: a lone `\r` is line content to it, but would be
+  // a line end below (`k:\rX` is not a mapping), so such a text is always checked.
+  for (size_t r = content.find('\r'); r != std::string::npos; r = content.find('\r', r + 1))
+    if (r + 1 >= content.size() || content[r + 1] != '\n') return true;
   bool want_root = true;  // the next significant character starts a document's root
   for (size_t i = BomLength(content); i < content.size();) {
     size_t nl = std::min(content.find('\n', i), content.size());

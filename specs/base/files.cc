@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 namespace converge {
@@ -25,23 +26,35 @@ FileText TooLarge(uint64_t size) {
   return f;
 }
 
+FileText NotRegular() {
+  FileText f = Unreadable(EINVAL);
+  f.error = "not a regular file";
+  return f;
+}
+
 }  // namespace
 
 FileText ReadFileText(const std::string& path, uint64_t max_bytes) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  max_bytes = std::min<uint64_t>(max_bytes, SIZE_MAX - 1);  // max_bytes + 1 must fit a size_t
+  // What is not a regular file is refused before it is opened: opening a device can have effects.
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return Unreadable(errno);
+  if (!S_ISREG(st.st_mode)) return NotRegular();
+  // O_NONBLOCK: if the path became a FIFO since stat, opening it must not wait for a writer.
+  int fd;
+  do {
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  } while (fd < 0 && errno == EINTR);
   if (fd < 0) return Unreadable(errno);
   struct Closer {
     int fd;
     ~Closer() { close(fd); }
   } closer{fd};
-  struct stat st {};
   if (fstat(fd, &st) != 0) return Unreadable(errno);
-  if (!S_ISREG(st.st_mode)) {
-    FileText f = Unreadable(EINVAL);
-    f.error = "not a regular file";
-    return f;
-  }
+  if (!S_ISREG(st.st_mode)) return NotRegular();
+  // Reads of a regular file then block as usual (some file systems honour O_NONBLOCK).
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size > max_bytes) return TooLarge(size);
   FileText f;

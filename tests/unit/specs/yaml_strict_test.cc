@@ -209,6 +209,8 @@ TEST(YamlStrict, ARootThatLooksPlainOrIndentedCanEndEarlyToo) {
       {"- a\n\"x\"\n? \n", "apps.yaml:3:1: error: unexpected \"?\""},
       {"k: v\nk: >\n x\n%YAML 1.2\n!t ...\n? \n", "apps.yaml:6:1: error: unexpected \"?\""},
       {kHead + "  cpus: 1\n---\nplain\n# c\n'a'\n? \n", "apps.yaml:10:1: error: unexpected \"?\""},
+      // A lone `\r` is no line break to yaml-cpp: `k:\rX` is a plain scalar, not a mapping.
+      {"k:\rX\n# c\n\"\"2\n? : cd{}\n", "apps.yaml:3:3: error: unexpected \"2\""},
   };
   for (const auto& [text, error] : cases) {
     if (!LoadsWithoutHanging(text)) return;
@@ -268,7 +270,8 @@ TEST(YamlStrict, EveryEndlessTokenSoupIsFoundBeforeLoadAll) {
                           "]",      "{",       "}",      "\"x\"",        "'y'",     "&a ",
                           "!t ",    "|\n",     ">",      "#c\n",        " #c\n",   "\n",
                           "\n",     " ",       "  ",     "---\n",       "%YAML 1.2\n", "k: v\n",
-                          "  k: v\n", "- v\n",   "k: >\n x\n", "\n? ",       "\n\"x\"",   "\n!t "};
+                          "  k: v\n", "- v\n",   "k: >\n x\n", "\n? ",       "\n\"x\"",   "\n!t ",
+                          "\r",     "k:\r",    "k:\rX\n", "\r\n"};
   std::mt19937 rng(15);
   int endless = 0;
   for (int i = 0; i < 20000; ++i) {
