@@ -41,7 +41,8 @@ std::optional<YamlFinding> ExplainUnterminatedQuote(const std::string& content,
 // follows a document root that ended early (`"a" b` then a line `? c`). Call before LoadAll; it
 // parses `content` once more only when a `,` follows a blank, a line start or a closing bracket
 // or quote, a document's root is not a block mapping with a plain first key at column 0 (a
-// spec's root is one), or a lone `\r` is in the text, and never for longer than the input's document markers allow.
+// spec's root is one), or the text has a lone `\r`; and never for longer than the input's
+// document markers allow.
 std::optional<YamlFinding> FindEndlessDocuments(const std::string& content);
 
 // The first document of `docs` that starts without a `---` (or after a `...`) line.
